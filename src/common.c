@@ -15,6 +15,7 @@ const char *flow_strerror(int code) {
   case FLOW_ECANCELED: return "canceled";
   case FLOW_ELUA: return "lua error";
   case FLOW_EFULL: return "full";
+  case FLOW_ETIMEDOUT: return "timed out";
   default: return "unknown error";
   }
 }

@@ -1,1 +1,177 @@
-int main(void) { return 0; }
+/* flowlua: the command line. The only place that parses command lines.
+ *
+ *   flowlua SCRIPT.lua [args...]                  run a job script
+ *   flowlua explain SCRIPT.lua [--format F] [...] print the plan, run nothing
+ *   flowlua                                       interactive REPL
+ *   flowlua --version | --help */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lua/state.h"
+
+static const char *usage =
+    "usage: flowlua SCRIPT.lua [args...]      run a job script\n"
+    "       flowlua explain SCRIPT.lua [--format text|json|dot] [args...]\n"
+    "       flowlua                           interactive REPL\n"
+    "       flowlua --version | --help\n";
+
+/* Sets the global `arg` as the standalone lua interpreter does. */
+static void set_args(lua_State *L, const char *script, char **argv, int argc) {
+  lua_createtable(L, argc, 1);
+  lua_pushstring(L, script);
+  lua_rawseti(L, -2, 0);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setglobal(L, "arg");
+}
+
+/* package.path gets the script's directory, so its own modules are found. */
+static void add_script_dir(lua_State *L, const char *script) {
+  const char *slash = strrchr(script, '/');
+  lua_getglobal(L, "package");
+  if (slash != NULL)
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", lua_pushlstring(L, script, (size_t)(slash - script)),
+                    lua_tostring(L, -1));
+  else
+    lua_pushliteral(L, "./?.lua;./?/init.lua;");
+  lua_getfield(L, -3 + (slash == NULL ? 1 : 0), "path");
+  lua_concat(L, 2);
+  lua_setfield(L, slash != NULL ? -4 : -3, "path");
+  lua_settop(L, 0);
+}
+
+/* Is the error value flow._EXPLAINED (explain mode ended the script)? */
+static int is_explained(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  return msg != NULL && strstr(msg, "\nstack traceback:") != NULL &&
+         strncmp(msg, "explained", 9) == 0;
+}
+
+static int run_script(lua_State *L, const char *script, char **argv, int argc, const char *explain) {
+  set_args(L, script, argv, argc);
+  add_script_dir(L, script);
+  if (explain != NULL) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "flow");
+    if (flow_lua_pcall(L, 1, 1) != 0) {
+      fprintf(stderr, "flowlua: %s\n", lua_tostring(L, -1));
+      return 1;
+    }
+    lua_pushstring(L, explain);
+    lua_setfield(L, -2, "_explain_format");
+    lua_pop(L, 1);
+  }
+  if (luaL_loadfile(L, script) != 0) {
+    fprintf(stderr, "flowlua: %s\n", lua_tostring(L, -1));
+    return 1;
+  }
+  for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+  if (flow_lua_pcall(L, argc, 0) != 0) {
+    if (explain != NULL && is_explained(L)) return 0;
+    fprintf(stderr, "flowlua: %s\n", lua_tostring(L, -1));
+    return 1;
+  }
+  if (explain != NULL) {
+    fprintf(stderr, "flowlua: %s never called execute(): nothing to explain\n", script);
+    return 1;
+  }
+  return 0;
+}
+
+/* A line REPL: each line runs as a chunk; expressions print their values. */
+static int repl(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "flow");
+  if (flow_lua_pcall(L, 1, 1) != 0) {
+    fprintf(stderr, "flowlua: %s\n", lua_tostring(L, -1));
+    return 1;
+  }
+  lua_setglobal(L, "flow");
+  if (luaL_dostring(L, "env = flow.env()") != 0) return 1;
+  int tty = isatty(0);
+  if (tty) printf("flowlua %s (LuaJIT) — `flow` and `env` are ready; Ctrl-D exits\n", FLOWLUA_VERSION);
+  char line[8192];
+  for (;;) {
+    if (tty) {
+      fputs("> ", stdout);
+      fflush(stdout);
+    }
+    if (fgets(line, sizeof(line), stdin) == NULL) break;
+    lua_settop(L, 0);
+    lua_pushfstring(L, "return %s", line);
+    if (luaL_loadbuffer(L, lua_tostring(L, -1), lua_objlen(L, -1), "=stdin") != 0) {
+      lua_settop(L, 0);
+      if (luaL_loadbuffer(L, line, strlen(line), "=stdin") != 0) {
+        fprintf(stderr, "%s\n", lua_tostring(L, -1));
+        continue;
+      }
+    } else {
+      lua_remove(L, 1);
+    }
+    if (flow_lua_pcall(L, 0, LUA_MULTRET) != 0) {
+      fprintf(stderr, "%s\n", lua_tostring(L, -1));
+      continue;
+    }
+    int n = lua_gettop(L);
+    if (n > 0) {
+      lua_getglobal(L, "print");
+      lua_insert(L, 1);
+      flow_lua_pcall(L, n, 0);
+    }
+  }
+  if (tty) putchar('\n');
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
+    printf("flowlua %s (%s, libuv)\n", FLOWLUA_VERSION, LUAJIT_VERSION);
+    return 0;
+  }
+  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  lua_State *L = flow_lua_new_state();
+  if (L == NULL) {
+    fputs("flowlua: cannot create a Lua state\n", stderr);
+    return 1;
+  }
+  int rc;
+  if (argc < 2) {
+    rc = repl(L);
+  } else if (strcmp(argv[1], "explain") == 0) {
+    if (argc < 3) {
+      fputs(usage, stderr);
+      lua_close(L);
+      return 2;
+    }
+    const char *fmt = "text";
+    char *rest[256];
+    int nrest = 0;
+    for (int i = 3; i < argc && nrest < 256; i++) {
+      if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) fmt = argv[++i];
+      else rest[nrest++] = argv[i];
+    }
+    if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0 && strcmp(fmt, "dot") != 0) {
+      fprintf(stderr, "flowlua: unknown explain format '%s' (text, json or dot)\n", fmt);
+      lua_close(L);
+      return 2;
+    }
+    rc = run_script(L, argv[2], rest, nrest, fmt);
+  } else if (argv[1][0] == '-') {
+    fprintf(stderr, "flowlua: unknown option '%s'\n%s", argv[1], usage);
+    rc = 2;
+  } else {
+    rc = run_script(L, argv[1], argv + 2, argc - 2, NULL);
+  }
+  fflush(stdout);
+  lua_close(L);
+  return rc;
+}

@@ -1,1 +1,446 @@
-return {}
+--- flowlua's DataStream API (shared/API.md): a StreamExecutionEnvironment
+--- records transformations; `execute` turns them into a StreamGraph in C
+--- (flow.core), which compiles it into a JobGraph and runs it on a
+--- MiniCluster.
+local core = require("flow.core")
+local ship = require("flow.ship")
+local codec = require("flow.codec")
+local params = require("flow.params")
+
+local flow = { version = core.version }
+
+local DataStream = {}
+DataStream.__index = DataStream
+local KeyedStream = setmetatable({}, { __index = DataStream })
+KeyedStream.__index = KeyedStream
+local Sink = {}
+Sink.__index = Sink
+local Env = {}
+Env.__index = Env
+
+--- "script.lua:12" of the first caller outside the flow modules.
+local function origin()
+  for level = 3, 20 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    local src = info.short_src or ""
+    if info.what ~= "C" and not src:match("^lua/flow/") and not src:match("^stdlib/") then
+      return src .. ":" .. (info.currentline or 0)
+    end
+  end
+  return "?"
+end
+
+local function check_fn(f, what)
+  if type(f) ~= "function" and not (type(f) == "table" and getmetatable(f) and getmetatable(f).__call) then
+    error(what .. " expects a function, got " .. type(f), 3)
+  end
+end
+
+-- ------------------------------------------------------------ environment
+
+---@class flow.EnvOptions
+---@field parallelism? integer
+---@field max_parallelism? integer
+---@field runtime_mode? "automatic"|"streaming"|"batch"
+---@field buffer_timeout? integer
+
+---@param opts? flow.EnvOptions
+---@return flow.Env
+function flow.env(opts)
+  opts = opts or {}
+  local env = setmetatable({
+    parallelism = opts.parallelism or core.cpu_count(),
+    max_parallelism = opts.max_parallelism or 128,
+    runtime_mode = opts.runtime_mode or "automatic",
+    buffer_timeout = opts.buffer_timeout or 100,
+    chaining = true,
+    nodes = {}, -- transformations in creation order
+    sinks = {},
+  }, Env)
+  return env
+end
+flow.get_execution_environment = flow.env
+
+function Env:set_parallelism(n)
+  assert(type(n) == "number" and n >= 1, "set_parallelism expects a positive number")
+  self.parallelism = n
+  return self
+end
+function Env:get_parallelism() return self.parallelism end
+function Env:set_max_parallelism(n)
+  self.max_parallelism = n
+  return self
+end
+function Env:get_max_parallelism() return self.max_parallelism end
+function Env:set_runtime_mode(mode)
+  if mode ~= "automatic" and mode ~= "streaming" and mode ~= "batch" then
+    error("runtime mode must be 'automatic', 'streaming' or 'batch', got " .. tostring(mode), 2)
+  end
+  self.runtime_mode = mode
+  return self
+end
+function Env:set_buffer_timeout(ms)
+  self.buffer_timeout = ms
+  return self
+end
+function Env:disable_operator_chaining()
+  self.chaining = false
+  return self
+end
+
+--- Adds a transformation; returns its node.
+local function add_node(env, t)
+  t.env = env
+  t.inputs = t.inputs or {}
+  t.origin = t.origin or origin()
+  env.nodes[#env.nodes + 1] = t
+  return t
+end
+
+local function stream(env, node, mt)
+  return setmetatable({ env = env, node = node }, mt or DataStream)
+end
+
+local function source(env, name, spec, opts)
+  opts = opts or {}
+  spec.source = true
+  local node = add_node(env, {
+    kind = "source",
+    name = name,
+    spec = spec,
+    parallelism = opts.parallelism,
+    non_parallel = opts.non_parallel,
+    bounded = opts.bounded ~= false,
+    is_source = true,
+  })
+  return stream(env, node)
+end
+
+function Env:from_elements(...)
+  local n = select("#", ...)
+  return source(self, "Source: Collection Source", { kind = "elements", elements = { ... }, n = n },
+    { parallelism = 1, non_parallel = true })
+end
+
+function Env:from_collection(xs)
+  if type(xs) ~= "table" then error("from_collection expects an array table", 2) end
+  return source(self, "Source: Collection Source", { kind = "elements", elements = xs, n = #xs },
+    { parallelism = 1, non_parallel = true })
+end
+
+function Env:from_sequence(from, to)
+  if type(from) ~= "number" or type(to) ~= "number" then
+    error("from_sequence expects two numbers", 2)
+  end
+  return source(self, "Source: Sequence Source", { kind = "sequence", from = from, to = to })
+end
+
+function Env:read_text_file(path)
+  if type(path) ~= "string" then error("read_text_file expects a path", 2) end
+  local s = source(self, "Source: File Source", { kind = "text_file", path = path })
+  s.node.input_file = path
+  return s
+end
+
+function Env:add_source(fn, opts)
+  opts = opts or {}
+  if type(fn) ~= "function" and type(fn) ~= "table" then
+    error("add_source expects a function or { run = fn, cancel = fn }", 2)
+  end
+  local s = source(self, "Source: " .. (opts.name or "Custom Source"), { kind = "user", fn = fn },
+    { parallelism = opts.parallelism or 1, non_parallel = opts.parallelism == nil, bounded = opts.bounded })
+  return s
+end
+
+-- ------------------------------------------------------------ DataStream
+
+--- A one-input operator fed by `self`; the edge partitioner comes from a
+--- pending partitioning call (`rebalance()` ...) or key_by, else forward.
+local function one_input(self, kind, name, spec, extra)
+  local t = extra or {}
+  t.kind, t.name, t.spec = kind, name, spec
+  t.inputs = { { node = self.node, part = self.part or "forward", explicit = self.part ~= nil } }
+  if self.key then
+    spec.key = self.key
+    t.keyed = true
+  end
+  return stream(self.env, add_node(self.env, t))
+end
+
+function DataStream:map(f)
+  check_fn(f, "map")
+  return one_input(self, "map", "Map", { kind = "map", fn = f })
+end
+
+function DataStream:flat_map(f)
+  check_fn(f, "flat_map")
+  return one_input(self, "flat_map", "Flat Map", { kind = "flat_map", fn = f })
+end
+
+function DataStream:filter(f)
+  check_fn(f, "filter")
+  return one_input(self, "filter", "Filter", { kind = "filter", fn = f })
+end
+
+local function key_spec(sel)
+  if type(sel) == "function" then return { fn = sel } end
+  if type(sel) == "number" or type(sel) == "string" then return { field = sel } end
+  error("key_by expects a function or a field index/name, got " .. type(sel), 3)
+end
+
+---@return flow.KeyedStream
+function DataStream:key_by(sel)
+  local k = stream(self.env, self.node, KeyedStream)
+  k.key = key_spec(sel)
+  k.part = "hash"
+  return k
+end
+
+local function partitioned(self, part)
+  local s = stream(self.env, self.node, DataStream)
+  s.part = part
+  return s
+end
+function DataStream:forward() return partitioned(self, "forward") end
+function DataStream:rebalance() return partitioned(self, "rebalance") end
+function DataStream:rescale() return partitioned(self, "rescale") end
+function DataStream:shuffle() return partitioned(self, "shuffle") end
+function DataStream:broadcast() return partitioned(self, "broadcast") end
+function DataStream:global() return partitioned(self, "global") end
+
+-- per-operator settings: they apply to the operator that produced this stream
+function DataStream:set_parallelism(n)
+  if type(n) ~= "number" or n < 1 then error("set_parallelism expects a positive number", 2) end
+  if self.node.non_parallel and n ~= 1 then
+    error("the parallelism of a non-parallel source (" .. self.node.name .. ") must be 1", 2)
+  end
+  self.node.parallelism = n
+  return self
+end
+function DataStream:set_max_parallelism(n)
+  self.node.max_parallelism = n
+  return self
+end
+function DataStream:name(s)
+  self.node.name = tostring(s)
+  return self
+end
+function DataStream:uid(s)
+  self.node.uid = tostring(s)
+  return self
+end
+function DataStream:slot_sharing_group(s)
+  self.node.slot_sharing_group = tostring(s)
+  return self
+end
+function DataStream:start_new_chain()
+  self.node.chaining = "head"
+  return self
+end
+function DataStream:disable_chaining()
+  self.node.chaining = "never"
+  return self
+end
+function DataStream:get_parallelism() return self.node.parallelism or self.env.parallelism end
+
+-- ------------------------------------------------------------ KeyedStream
+
+function KeyedStream:reduce(f)
+  check_fn(f, "reduce")
+  return one_input(self, "reduce", "Keyed Reduce", { kind = "reduce", fn = f })
+end
+
+local function aggregation(agg)
+  return function(self, field)
+    if type(field) ~= "number" and type(field) ~= "string" then
+      error(agg .. " expects a field index or name", 2)
+    end
+    return one_input(self, "reduce", "Keyed Aggregation", { kind = "reduce", agg = agg, field = field })
+  end
+end
+KeyedStream.sum = aggregation("sum")
+KeyedStream.min = aggregation("min")
+KeyedStream.max = aggregation("max")
+KeyedStream.min_by = aggregation("min_by")
+KeyedStream.max_by = aggregation("max_by")
+
+for _, name in ipairs { "sum", "min", "max", "min_by", "max_by", "reduce" } do
+  DataStream[name] = function(self)
+    error(name .. "() needs a keyed stream: call key_by(...) first (" .. origin() .. ")", 2)
+  end
+end
+
+-- ------------------------------------------------------------ sinks
+
+local function sink(self, name, spec)
+  local s = one_input(self, "sink", name, spec)
+  s.node.is_sink = true
+  self.env.sinks[#self.env.sinks + 1] = s.node
+  return setmetatable({ env = self.env, node = s.node }, Sink)
+end
+
+function Sink:name(s) self.node.name = tostring(s) return self end
+function Sink:uid(s) self.node.uid = tostring(s) return self end
+function Sink:set_parallelism(n) self.node.parallelism = n return self end
+function Sink:slot_sharing_group(s) self.node.slot_sharing_group = tostring(s) return self end
+function Sink:disable_chaining() self.node.chaining = "never" return self end
+
+function DataStream:print(prefix)
+  return sink(self, "Sink: Print to Std. Out", { kind = "print", prefix = prefix })
+end
+
+function DataStream:write_as_text(path)
+  if type(path) ~= "string" then error("write_as_text expects a path", 2) end
+  local s = sink(self, "Sink: Unnamed", { kind = "write_text", path = path })
+  s.node.output_path = path
+  return s
+end
+
+function DataStream:add_sink(fn)
+  if type(fn) ~= "function" and type(fn) ~= "table" then
+    error("add_sink expects a function or { invoke = fn }", 2)
+  end
+  return sink(self, "Sink: Unnamed", { kind = "sink", sink = fn })
+end
+
+-- ------------------------------------------------------------ execution
+
+--- The nodes that lead to a sink, in creation order.
+local function reachable(env)
+  local keep = {}
+  local function visit(n)
+    if keep[n] then return end
+    keep[n] = true
+    for _, i in ipairs(n.inputs) do visit(i.node) end
+  end
+  for _, s in ipairs(env.sinks) do visit(s) end
+  local out = {}
+  for _, n in ipairs(env.nodes) do
+    if keep[n] then out[#out + 1] = n end
+  end
+  return out
+end
+
+local function runtime_mode(env, nodes)
+  if env.runtime_mode ~= "automatic" then return env.runtime_mode end
+  for _, n in ipairs(nodes) do
+    if n.is_source and not n.bounded then return "streaming" end
+  end
+  return "batch"
+end
+
+--- Builds the C StreamGraph; raises a clear error for user mistakes.
+local function build_graph(env, job_name)
+  local nodes = reachable(env)
+  if #env.sinks == 0 then
+    error("no sinks defined in the job: call print(), write_as_text(), add_sink() or " ..
+      "execute_and_collect() before execute()", 0)
+  end
+  local mode = runtime_mode(env, nodes)
+  local g = core.graph(job_name or "Flink Streaming Job")
+  g:configure { mode = mode, chaining = env.chaining, max_parallelism = env.max_parallelism }
+  local ids = {}
+  for _, n in ipairs(nodes) do
+    if n.input_file then
+      local f, err = io.open(n.input_file, "rb")
+      if not f then
+        error("read_text_file: cannot open input file '" .. n.input_file .. "': " ..
+          tostring(err):gsub("^[^:]*: ", "") .. " (" .. n.origin .. ")", 0)
+      end
+      f:close()
+    end
+    n.spec.package_path = package.path
+    local ok, payload = pcall(ship.encode, n.spec)
+    if not ok then
+      error("cannot ship operator '" .. n.name .. "' (" .. n.origin .. "): " .. tostring(payload), 0)
+    end
+    ids[n] = g:add_node {
+      name = n.name,
+      kind = n.is_sink and "sink" or n.kind,
+      parallelism = n.parallelism or env.parallelism,
+      max_parallelism = n.max_parallelism or 0,
+      slot_sharing_group = n.slot_sharing_group,
+      uid = n.uid,
+      chaining = n.chaining or (n.is_source and "head" or "always"),
+      source = n.is_source or false,
+      keyed = n.keyed or false,
+      origin = n.origin,
+      payload = payload,
+    }
+  end
+  for _, n in ipairs(nodes) do
+    for ti, i in ipairs(n.inputs) do
+      g:add_edge(ids[i.node], ids[n], i.part, i.explicit, #n.inputs > 1 and n.two_input and ti or 0)
+    end
+  end
+  local ok, err = g:validate()
+  if not ok then error(err, 0) end
+  return g, mode
+end
+
+--- Flink clears its transformations after execute: a later execute runs
+--- only what was added since.
+local function reset(env)
+  env.nodes, env.sinks = {}, {}
+end
+
+---@return table result { job_id, job_name, net_runtime_ms, accumulators }
+function Env:execute(job_name)
+  job_name = job_name or "Flink Streaming Job"
+  local g = build_graph(self, job_name)
+  if flow._explain_format then
+    io.stdout:write(g:explain(flow._explain_format), "\n")
+    error(flow._EXPLAINED, 0)
+  end
+  reset(self)
+  local r, err = g:execute { buffer_timeout_ms = self.buffer_timeout }
+  if not r then error("job '" .. job_name .. "' failed: " .. tostring(err), 0) end
+  return {
+    job_id = r.job_id,
+    job_name = job_name,
+    net_runtime_ms = r.net_runtime_ms,
+    accumulators = {},
+    collected = r.collected,
+  }
+end
+
+---@return string
+function Env:explain(fmt)
+  local g = build_graph(self, "Flink Streaming Job")
+  local s, err = g:explain(fmt or "text")
+  if not s then error(err, 2) end
+  return s
+end
+
+--- Runs the job and returns its records (bounded jobs).
+function DataStream:execute_and_collect(job_name, opts)
+  if type(job_name) == "table" then job_name, opts = nil, job_name end
+  opts = opts or {}
+  sink(self, "Sink: Collect Stream Sink", { kind = "collect" })
+  local r = self.env:execute(job_name or "Flink Streaming Job")
+  local out = {}
+  local ffi = require("ffi")
+  local limit = opts.limit
+  for _, bytes in ipairs(r.collected) do
+    local p = ffi.cast("const uint8_t *", bytes)
+    local off, n = 0, #bytes
+    while off < n do
+      local v
+      v, off = codec.decode(p, off)
+      out[#out + 1] = v
+      if limit and #out >= limit then return out end
+    end
+  end
+  return out
+end
+
+--- Sentinel raised by execute() in `flowlua explain` mode.
+flow._EXPLAINED = setmetatable({}, { __tostring = function() return "explained" end })
+
+--- Flink's ParameterTool over the script's arguments.
+function flow.params(argv)
+  return params.from_args(argv or _G.arg or {})
+end
+
+return flow

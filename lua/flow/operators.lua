@@ -1,0 +1,344 @@
+--- Operators as they run inside a task: each `build` returns the function a
+--- record is pushed into; it calls `op.emit` (the next operator's push, or a
+--- network writer) directly, so a chain is a nest of plain Lua calls.
+---
+--- Operator specs are the tables lua/flow/init.lua ships with each
+--- StreamGraph node (see `flow.ship`): `{ kind = "map", fn = f }`, ...
+local ffi = require("ffi")
+local codec = require("flow.codec")
+local format = require("flow.format")
+
+local floor = math.floor
+local encode_string = codec.encode_string
+
+local M = {}
+
+--- A key selector from a spec: a function, or a field index/name.
+---@return fun(v:any):any
+function M.key_selector(key)
+  if key == nil then return nil end
+  if key.fn then return key.fn end
+  local field = key.field
+  return function(v)
+    if type(v) ~= "table" then
+      if field == 1 then return v end
+      error("key_by(" .. tostring(field) .. "): record " .. format.value(v) .. " is not a table", 0)
+    end
+    return v[field]
+  end
+end
+
+local function shallow_copy(t)
+  if type(t) ~= "table" then return t end
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+--- The accumulate function of a keyed reduce/aggregation:
+--- step(acc_or_nil, v) -> acc. It may mutate and return acc (acc is owned by
+--- the operator), never its input v.
+function M.reducer(spec)
+  local agg, field = spec.agg, spec.field
+  if agg == nil then
+    local f = spec.fn
+    return function(a, v)
+      if a == nil then return v end
+      return f(a, v)
+    end
+  end
+  local function get(v) if type(v) == "table" then return v[field] end return v end
+  if agg == "sum" then
+    -- Flink's SumAggregator: the other fields are the first record's
+    return function(a, v)
+      if type(v) ~= "table" then return (a or 0) + v end
+      if a == nil then return shallow_copy(v) end
+      a[field] = a[field] + v[field]
+      return a
+    end
+  elseif agg == "min" or agg == "max" then
+    local less = agg == "min"
+    return function(a, v)
+      if type(v) ~= "table" then
+        if a == nil then return v end
+        if less then return v < a and v or a end
+        return v > a and v or a
+      end
+      if a == nil then return shallow_copy(v) end
+      local x = v[field]
+      if (less and x < a[field]) or (not less and x > a[field]) then a[field] = x end
+      return a
+    end
+  elseif agg == "min_by" or agg == "max_by" then
+    local less = agg == "min_by"
+    return function(a, v) -- the whole record; the first among ties
+      if a == nil then return v end
+      local x, y = get(v), get(a)
+      if (less and x < y) or (not less and x > y) then return v end
+      return a
+    end
+  end
+  error("unknown aggregation " .. tostring(agg))
+end
+
+--- What a network writer needs to know about the operator it feeds.
+function M.partition_spec(tspec, mode)
+  local r = { key_of = M.key_selector(tspec.key) }
+  if mode == "batch" and tspec.kind == "reduce" then r.combine = M.reducer(tspec) end
+  return r
+end
+
+local builders = {}
+
+function builders.map(op)
+  local f, emit = op.spec.fn, op.emit
+  return function(v) return emit(f(v)) end
+end
+
+function builders.filter(op)
+  local f, emit = op.spec.fn, op.emit
+  return function(v)
+    if f(v) then return emit(v) end
+  end
+end
+
+function builders.flat_map(op)
+  local f, emit = op.spec.fn, op.emit
+  local out = { collect = function(_, x) return emit(x) end }
+  return function(v) return f(v, out) end
+end
+
+function builders.reduce(op, ctx)
+  local spec, emit = op.spec, op.emit
+  local key_of, step = M.key_selector(spec.key), M.reducer(spec)
+  local acc, keys = {}, {}
+  if ctx.mode == "batch" then
+    -- one final record per key at end of input
+    op.finish = function()
+      for sk, a in pairs(acc) do emit(a) end
+      acc, keys = {}, {}
+    end
+    return function(v)
+      local key = key_of(v)
+      local sk = type(key) == "table" and encode_string(key) or key
+      acc[sk] = step(acc[sk], v)
+    end
+  end
+  -- streaming: a running result per record; emit a copy, the accumulator
+  -- stays ours
+  return function(v)
+    local key = key_of(v)
+    local sk = type(key) == "table" and encode_string(key) or key
+    local a = step(acc[sk], v)
+    acc[sk] = a
+    return emit(shallow_copy(a))
+  end
+end
+
+--- Sinks writing text: lines are gathered per input buffer and written with
+--- one write call, so lines of parallel subtasks never interleave.
+local function text_sink(op, ctx, file, prefix)
+  local buf = require("string.buffer").new(16384)
+  local fmt = format.value
+  local function flush()
+    if #buf > 0 then
+      file:write(buf:get())
+      file:flush()
+    end
+  end
+  ctx.flushers[#ctx.flushers + 1] = flush
+  op.finish = flush
+  if prefix and prefix ~= "" then
+    return function(v)
+      buf:put(prefix, fmt(v), "\n")
+      if #buf >= 16384 then flush() end
+    end
+  end
+  return function(v)
+    buf:put(fmt(v), "\n")
+    if #buf >= 16384 then flush() end
+  end
+end
+
+function builders.print(op, ctx)
+  local p = op.spec.prefix
+  local prefix
+  if ctx.parallelism > 1 then
+    prefix = (p and p ~= "" and (p .. ":") or "") .. (ctx.subtask + 1) .. "> "
+  elseif p and p ~= "" then
+    prefix = p .. "> "
+  end
+  return text_sink(op, ctx, io.stdout, prefix)
+end
+
+function builders.write_text(op, ctx)
+  local path = op.spec.path
+  if ctx.parallelism > 1 then path = path .. "/" .. (ctx.subtask + 1) end
+  local f, err = io.open(path, "wb")
+  if not f then error("write_as_text: cannot open '" .. path .. "': " .. tostring(err), 0) end
+  local push = text_sink(op, ctx, f)
+  local flush = op.finish
+  op.finish = function()
+    flush()
+    f:close()
+  end
+  return push
+end
+
+function builders.collect(op, ctx)
+  local C, task = ctx.C, ctx.task
+  local size = 32 * 1024
+  local b = C.flow_task_buffer(task, 0)
+  local off = 0
+  local function hand_over()
+    b.size = off
+    C.flow_task_collect(task, b)
+    b = C.flow_task_buffer(task, 0)
+    off = 0
+  end
+  op.finish = function()
+    if off > 0 then hand_over() end
+    C.flow_task_recycle(task, b)
+  end
+  return function(v)
+    local pos = codec.encode(v, b.data, off, size)
+    if not pos then
+      if off > 0 then hand_over() end
+      pos = codec.encode(v, b.data, 0, size)
+      if not pos then -- oversize record
+        local n = codec.size(v)
+        C.flow_task_recycle(task, b)
+        b = C.flow_task_buffer(task, n)
+        off = codec.encode(v, b.data, 0, n)
+        hand_over()
+        return
+      end
+    end
+    off = pos
+  end
+end
+
+function builders.discard()
+  return function() end
+end
+
+--- A user sink: `fn(v, ctx)` or `{ open = f, invoke = f, close = f }`.
+function builders.sink(op, ctx)
+  local s = op.spec.sink
+  if type(s) == "function" then
+    return function(v) s(v, ctx) end
+  end
+  if s.open then s:open(ctx) end
+  if s.close then op.finish = function() s:close() end end
+  local invoke = s.invoke
+  return function(v) invoke(s, v, ctx) end
+end
+
+---@return fun(v:any) push
+function M.build(op, ctx)
+  if op.spec.source then return nil end
+  local b = builders[op.spec.kind]
+  if not b then error("unknown operator kind '" .. tostring(op.spec.kind) .. "'") end
+  return b(op, ctx)
+end
+
+-- ---------------------------------------------------------------- sources
+
+local sources = {}
+
+--- Every CHECK_EVERY records a source checks for cancellation and flushes
+--- on the buffer timeout.
+local CHECK_EVERY = 1024
+
+function sources.elements(op, ctx, emit)
+  local xs = op.spec.elements
+  local maybe_flush = ctx.maybe_flush
+  for i = 1, op.spec.n or #xs do
+    emit(xs[i])
+    if i % CHECK_EVERY == 0 then maybe_flush() end
+  end
+end
+
+--- from_sequence(from, to): inclusive, split evenly across subtasks.
+function sources.sequence(op, ctx, emit)
+  local from, to = op.spec.from, op.spec.to
+  local n = to - from + 1
+  local p, i = ctx.parallelism, ctx.subtask
+  local lo = from + floor(i * n / p)
+  local hi = from + floor((i + 1) * n / p) - 1
+  local maybe_flush = ctx.maybe_flush
+  local k = 0
+  for x = lo, hi do
+    emit(x)
+    k = k + 1
+    if k == CHECK_EVERY then
+      k = 0
+      maybe_flush()
+    end
+  end
+end
+
+--- read_text_file: subtask i reads the byte range [i*size/p, (i+1)*size/p);
+--- a line belongs to the split in which it starts (as Flink's
+--- DelimitedInputFormat), so every line is read exactly once.
+function sources.text_file(op, ctx, emit)
+  local path = op.spec.path
+  local f, err = io.open(path, "rb")
+  if not f then error("read_text_file: cannot open '" .. path .. "': " .. tostring(err), 0) end
+  local size = f:seek("end")
+  local p, i = ctx.parallelism, ctx.subtask
+  local lo, hi = floor(i * size / p), floor((i + 1) * size / p)
+  local pos = lo
+  if lo > 0 then
+    f:seek("set", lo - 1)
+    local partial = f:read("*l") -- the rest of a line that started before lo
+    pos = lo - 1 + (partial and #partial + 1 or 0)
+  else
+    f:seek("set", 0)
+  end
+  local maybe_flush = ctx.maybe_flush
+  local k = 0
+  local byte, sub = string.byte, string.sub
+  while pos < hi do
+    local line = f:read("*l")
+    if line == nil then break end
+    pos = pos + #line + 1
+    local n = #line
+    if n > 0 and byte(line, n) == 13 then line = sub(line, 1, n - 1) end
+    emit(line)
+    k = k + 1
+    if k == CHECK_EVERY then
+      k = 0
+      maybe_flush()
+    end
+  end
+  f:close()
+end
+
+--- add_source(fn | { run = fn, cancel = fn }): fn(ctx) calls ctx:collect(v).
+function sources.user(op, ctx, emit)
+  local s = op.spec.fn
+  local maybe_flush = ctx.maybe_flush
+  local n = 0
+  local sctx = {
+    collect = function(_, v)
+      emit(v)
+      n = n + 1
+      if n % CHECK_EVERY == 0 then maybe_flush() end
+    end,
+    is_running = function() return ctx.C.flow_task_canceled(ctx.task) == 0 end,
+    subtask_index = function() return ctx.subtask end,
+    parallelism = function() return ctx.parallelism end,
+  }
+  if type(s) == "function" then s(sctx) else s.run(s, sctx) end
+end
+
+function M.run_source(op, ctx, _)
+  local kind = op.spec.kind
+  local run = sources[kind]
+  if not run then error("unknown source kind '" .. tostring(kind) .. "'") end
+  run(op, ctx, op.emit)
+end
+
+M._ffi = ffi
+return M

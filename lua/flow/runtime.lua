@@ -1,0 +1,329 @@
+--- The task loop: runs on a task thread, in that task's own Lua state.
+---
+--- C calls `run_task` once per subtask attempt (src/runtime/task.c). From
+--- then on Lua drives: it pulls whole input buffers from C through the FFI,
+--- decodes their records in a Lua loop, pushes each through the fused chain
+--- of operators (plain Lua closures calling each other, so LuaJIT traces the
+--- chain as one loop), and encodes output records straight into 32 KiB
+--- network buffers, handing each full buffer back to C. C is entered once per
+--- buffer, never per record.
+local ffi = require("ffi")
+local codec = require("flow.codec")
+local ship = require("flow.ship")
+local ops = require("flow.operators")
+
+ffi.cdef [[
+typedef struct flow_buffer {
+  struct flow_buffer *next;
+  uint8_t *data;
+  uint32_t size;
+  uint32_t capacity;
+  uint32_t kind;
+  int32_t channel;
+} flow_buffer_t;
+typedef struct flow_task flow_task_t;
+int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out);
+void flow_task_recycle(flow_task_t *t, flow_buffer_t *b);
+flow_buffer_t *flow_task_buffer(flow_task_t *t, uint32_t capacity);
+int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b);
+void flow_task_collect(flow_task_t *t, flow_buffer_t *b);
+void flow_task_running(flow_task_t *t);
+int flow_task_canceled(flow_task_t *t);
+uint32_t flow_hash_bytes(const void *p, size_t n);
+uint32_t flow_hash_number(double d);
+int64_t flow_now_ms(void);
+]]
+
+local C = ffi.C
+local encode, decode, encode_string = codec.encode, codec.decode, codec.encode_string
+local floor, random = math.floor, math.random
+
+local BUFFER_SIZE = 32 * 1024
+local E_CANCELED, E_TIMEDOUT = -6, -9
+
+local M = {}
+
+--- Raised when C reports the job canceled us; the task then ends CANCELED.
+local CANCELED = setmetatable({}, { __tostring = function() return "task canceled" end })
+M.CANCELED = CANCELED
+
+---@param key any
+---@return integer hash (32-bit, non-negative)
+local function hash_key(key)
+  local t = type(key)
+  if t == "string" then return C.flow_hash_bytes(key, #key) end
+  if t == "number" then return C.flow_hash_number(key) end
+  if t == "boolean" then return key and 1231 or 1237 end
+  local s = encode_string(key)
+  return C.flow_hash_bytes(s, #s)
+end
+M.hash_key = hash_key
+
+--- Flink's KeyGroupRangeAssignment: key group, then the operator index owning it.
+function M.key_group(key, max_parallelism)
+  return hash_key(key) % max_parallelism
+end
+function M.channel_for_key_group(kg, max_parallelism, parallelism)
+  return floor(kg * parallelism / max_parallelism)
+end
+
+--- A writer for one network output: one open buffer per channel.
+---@return table writer { emit = fn(v), flush = fn(), finish = fn() }
+local function new_writer(task, k, out, desc, combiner_target)
+  local n = out.channels
+  local bufs, datas, offs = {}, {}, {}
+  for ch = 1, n do
+    local b = C.flow_task_buffer(task, 0)
+    if b == nil then error("out of memory allocating a network buffer") end
+    bufs[ch], datas[ch], offs[ch] = b, b.data, 0
+  end
+  local cidx = k - 1
+
+  local function hand_over(ch, size)
+    local b = bufs[ch]
+    b.size = size
+    local rc = C.flow_task_emit(task, cidx, ch - 1, b)
+    bufs[ch] = nil
+    if rc < 0 then
+      if rc == E_CANCELED then error(CANCELED, 0) end
+      error("network output failed (" .. rc .. ")")
+    end
+  end
+
+  local function fresh(ch, capacity)
+    local b = C.flow_task_buffer(task, capacity or 0)
+    if b == nil then error("out of memory allocating a network buffer") end
+    bufs[ch], datas[ch], offs[ch] = b, b.data, 0
+  end
+
+  local function flush_channel(ch)
+    if offs[ch] > 0 then
+      hand_over(ch, offs[ch])
+      fresh(ch)
+    end
+  end
+
+  -- slow path: the record does not fit in what is left of the buffer
+  local function overflow(ch, v)
+    flush_channel(ch)
+    local pos = encode(v, datas[ch], 0, BUFFER_SIZE)
+    if pos then
+      offs[ch] = pos
+      return
+    end
+    -- larger than a segment: it travels alone in an oversize buffer
+    local size = codec.size(v)
+    C.flow_task_recycle(task, bufs[ch])
+    fresh(ch, size)
+    offs[ch] = encode(v, datas[ch], 0, size)
+    hand_over(ch, offs[ch])
+    fresh(ch)
+  end
+
+  local function write(ch, v)
+    local pos = encode(v, datas[ch], offs[ch], BUFFER_SIZE)
+    if pos then offs[ch] = pos else overflow(ch, v) end
+  end
+
+  local w = {}
+  local part = out.partitioner
+  local subtask = desc.subtask
+  if part == "forward" then
+    local ch = (subtask % n) + 1
+    w.emit = function(v) return write(ch, v) end
+  elseif part == "global" then
+    w.emit = function(v) return write(1, v) end
+  elseif part == "rebalance" then
+    local ch = random(n) -- Flink starts at a random channel
+    w.emit = function(v)
+      ch = ch + 1
+      if ch > n then ch = 1 end
+      return write(ch, v)
+    end
+  elseif part == "shuffle" then
+    w.emit = function(v) return write(random(n), v) end
+  elseif part == "broadcast" then
+    w.emit = function(v)
+      for ch = 1, n do write(ch, v) end
+    end
+  elseif part == "rescale" then
+    -- pointwise, as Flink's RescalePartitioner: this subtask feeds a
+    -- contiguous range of the downstream subtasks, round-robin
+    local p = desc.parallelism
+    local first, last
+    if n >= p then
+      first, last = floor(subtask * n / p) + 1, floor((subtask + 1) * n / p)
+    else
+      first = floor(subtask * n / p) + 1
+      last = first
+    end
+    local ch = last
+    w.emit = function(v)
+      ch = ch + 1
+      if ch > last then ch = first end
+      return write(ch, v)
+    end
+  elseif part == "hash" then
+    local target = out.target
+    local key_of = combiner_target.key_of
+    local maxp = target.max_parallelism
+    local function channel_of(key)
+      return floor((hash_key(key) % maxp) * n / maxp) + 1
+    end
+    if combiner_target.combine then
+      -- batch mode: pre-aggregate per key before the shuffle (a combiner),
+      -- so one record per distinct key and subtask crosses the network
+      local combine = combiner_target.combine
+      local acc, keys = {}, {}
+      w.emit = function(v)
+        local key = key_of(v)
+        local sk = type(key) == "table" and encode_string(key) or key
+        local a = acc[sk]
+        if a == nil then
+          acc[sk] = combine(nil, v)
+          keys[sk] = key
+        else
+          acc[sk] = combine(a, v)
+        end
+      end
+      w.drain = function()
+        for sk, a in pairs(acc) do write(channel_of(keys[sk]), a) end
+        acc, keys = {}, {}
+      end
+    else
+      w.emit = function(v) return write(channel_of(key_of(v)), v) end
+    end
+  else
+    error("unknown partitioner " .. tostring(part))
+  end
+
+  w.flush = function()
+    for ch = 1, n do flush_channel(ch) end
+  end
+  w.finish = function()
+    if w.drain then w.drain() end
+    for ch = 1, n do
+      flush_channel(ch)
+      if bufs[ch] ~= nil then C.flow_task_recycle(task, bufs[ch]) end
+      bufs[ch] = nil
+    end
+  end
+  return w
+end
+
+--- Combines several downstream push functions into one.
+local function fan_out(targets)
+  if #targets == 0 then return function() end end
+  if #targets == 1 then return targets[1] end
+  if #targets == 2 then
+    local a, b = targets[1], targets[2]
+    return function(v)
+      a(v)
+      return b(v)
+    end
+  end
+  return function(v)
+    for i = 1, #targets do targets[i](v) end
+  end
+end
+
+--- Runs one subtask. `tp` is the C flow_task_t*, `desc` the descriptor built
+--- in src/runtime/task.c.
+function M.run_task(tp, desc)
+  local task = ffi.cast("flow_task_t *", tp)
+  local chain = desc.ops
+  for i = 1, #chain do
+    local op = chain[i]
+    op.spec = ship.decode(op.payload)
+    if op.spec.package_path then package.path = op.spec.package_path end
+  end
+  math.randomseed(desc.subtask * 7919 + desc.vertex)
+
+  local ctx = {
+    task = task,
+    desc = desc,
+    subtask = desc.subtask,
+    parallelism = desc.parallelism,
+    mode = desc.mode,
+    C = C,
+    CANCELED = CANCELED,
+    flushers = {}, -- called when the task is about to wait, and at the end
+  }
+
+  -- network outputs
+  local writers = {}
+  for k, out in ipairs(desc.outputs) do
+    local tspec = ship.decode(out.target.payload)
+    local ct = ops.partition_spec(tspec, desc.mode)
+    writers[k] = new_writer(task, k, out, desc, ct)
+  end
+
+  -- build the fused chain from its tail to its head
+  local push = {}
+  for i = #chain, 1, -1 do
+    local op = chain[i]
+    local targets = {}
+    for _, o in ipairs(op.outputs) do
+      if o.op then targets[#targets + 1] = push[o.op]
+      elseif o.net then targets[#targets + 1] = writers[o.net].emit end
+    end
+    op.emit = fan_out(targets)
+    push[i] = ops.build(op, ctx)
+  end
+
+  local function flush_all()
+    for i = 1, #ctx.flushers do ctx.flushers[i]() end
+    for k = 1, #writers do writers[k].flush() end
+  end
+  ctx.flush_all = flush_all
+
+  -- time-based flushing for sources (Flink's buffer timeout)
+  local timeout = desc.buffer_timeout_ms
+  local last_flush = tonumber(C.flow_now_ms())
+  ctx.maybe_flush = function()
+    if C.flow_task_canceled(task) ~= 0 then error(CANCELED, 0) end
+    if timeout >= 0 then
+      local now = tonumber(C.flow_now_ms())
+      if now - last_flush >= timeout then
+        flush_all()
+        last_flush = now
+      end
+    end
+  end
+
+  C.flow_task_running(task)
+  local head = chain[1]
+  if head.spec.source then
+    ops.run_source(head, ctx, push[1])
+  else
+    local head_push = push[1]
+    local outp = ffi.new("flow_buffer_t *[1]")
+    while true do
+      local rc = C.flow_task_next(task, 0, outp)
+      if rc == E_TIMEDOUT then
+        flush_all() -- nothing to read: what we hold must not wait for more input
+        rc = C.flow_task_next(task, -1, outp)
+      end
+      if rc == 0 then break end
+      if rc < 0 then error(CANCELED, 0) end
+      local b = outp[0]
+      local p, n, off = b.data, b.size, 0
+      local v
+      while off < n do
+        v, off = decode(p, off)
+        head_push(v)
+      end
+      C.flow_task_recycle(task, b)
+    end
+  end
+
+  -- end of input: operators finish in chain order (a batch reduce emits here)
+  for i = 1, #chain do
+    local fin = chain[i].finish
+    if fin then fin() end
+  end
+  for i = 1, #ctx.flushers do ctx.flushers[i]() end
+  for k = 1, #writers do writers[k].finish() end
+end
+
+return M

@@ -1,0 +1,57 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/endpoints.h"
+#include "common.h"
+
+static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
+  flow_dispatcher_t *d = (flow_dispatcher_t *)self;
+  switch (m->type) {
+  case FLOW_MSG_SUBMIT_JOB: {
+    if (d->jm != NULL) break; /* one job at a time; the client never sends two */
+    d->jm = flow_job_master_new(d, m->ptr);
+    d->jm->buffer_timeout_ms = d->buffer_timeout_ms;
+    flow_job_master_start(d->jm);
+    break;
+  }
+  case FLOW_MSG_JOB_RESULT: {
+    flow_job_master_t *jm = m->ptr;
+    flow_job_result_t *r = d->result;
+    memcpy(r->job_id, jm->job_id, sizeof(r->job_id));
+    r->status = jm->status;
+    r->failure = jm->failure;
+    jm->failure = NULL;
+    r->net_runtime_ms = (int64_t)((uv_hrtime() - jm->start_ns) / 1000000u);
+    r->collected = flow_net_take_collected(jm->net);
+    flow_job_master_free(jm);
+    d->jm = NULL;
+    if (d->on_done) d->on_done(d);
+    break;
+  }
+  case FLOW_MSG_CANCEL_JOB:
+    if (d->jm != NULL) flow_rpc_send(self->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, self, &d->jm->ep));
+    break;
+  default: break;
+  }
+}
+
+void flow_dispatcher_init(flow_dispatcher_t *d, flow_rpc_t *rpc, flow_resource_manager_t *rm) {
+  memset(d, 0, sizeof(*d));
+  d->ep.name = "Dispatcher";
+  d->ep.rpc = rpc;
+  d->ep.handle = dispatcher_handle;
+  d->rm = rm;
+  d->buffer_timeout_ms = 100;
+}
+
+void flow_job_result_clear(flow_job_result_t *r) {
+  free(r->failure);
+  r->failure = NULL;
+  flow_buffer_t *b = r->collected;
+  while (b != NULL) {
+    flow_buffer_t *next = b->next;
+    flow_buffer_free(b);
+    b = next;
+  }
+  r->collected = NULL;
+}

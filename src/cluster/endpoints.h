@@ -1,0 +1,86 @@
+/* The MiniCluster's endpoints (Flink: Dispatcher, ResourceManager,
+ * JobMaster, TaskExecutor). Each embeds a flow_endpoint_t first and runs only
+ * on the loop thread, driven by messages (see rpc.h). */
+#ifndef FLOW_CLUSTER_ENDPOINTS_H
+#define FLOW_CLUSTER_ENDPOINTS_H
+
+#include "cluster/rpc.h"
+#include "graph/execution_graph.h"
+#include "runtime/network.h"
+#include "runtime/task.h"
+#include "runtime/task_slot_table.h"
+
+typedef struct flow_job_result {
+  char job_id[33];
+  flow_job_status_t status;
+  char *failure;          /* root cause with Lua traceback, malloc'd, or NULL */
+  int64_t net_runtime_ms;
+  flow_buffer_t *collected; /* execute_and_collect records, list linked by ->next */
+} flow_job_result_t;
+
+typedef struct flow_dispatcher flow_dispatcher_t;
+typedef struct flow_resource_manager flow_resource_manager_t;
+typedef struct flow_task_executor flow_task_executor_t;
+
+typedef struct flow_job_master {
+  flow_endpoint_t ep;
+  flow_dispatcher_t *dispatcher;
+  flow_resource_manager_t *rm;
+  const flow_job_graph_t *jg;
+  flow_execution_graph_t *eg;
+  flow_job_network_t *net;
+  flow_endpoint_t *te; /* the task executor that offered our slots */
+  int *slots;          /* slot index per shared slot */
+  int n_slots;
+  int *slot_base;      /* per vertex: first shared slot of its sharing group */
+  int n_terminal, n_failed, n_canceled;
+  char *failure;
+  flow_job_status_t status;
+  char job_id[33];
+  uint64_t start_ns;
+  int64_t buffer_timeout_ms;
+} flow_job_master_t;
+
+struct flow_dispatcher {
+  flow_endpoint_t ep;
+  flow_resource_manager_t *rm;
+  flow_job_master_t *jm;     /* the running job (one at a time in this MiniCluster) */
+  flow_job_result_t *result; /* filled when the job reaches a globally terminal state */
+  int64_t buffer_timeout_ms;
+  void (*on_done)(flow_dispatcher_t *d);
+  void *data;
+};
+
+struct flow_resource_manager {
+  flow_endpoint_t ep;
+  flow_endpoint_t *tes[8]; /* registered task executors */
+  int te_slots[8];
+  int n_tes;
+};
+
+typedef struct flow_te_task {
+  flow_task_t *task;
+  flow_job_master_t *jm;
+  struct flow_te_task *next;
+} flow_te_task_t;
+
+struct flow_task_executor {
+  flow_endpoint_t ep;
+  flow_resource_manager_t *rm;
+  flow_task_slot_table_t slots;
+  flow_te_task_t *tasks; /* running tasks */
+};
+
+void flow_dispatcher_init(flow_dispatcher_t *d, flow_rpc_t *rpc, flow_resource_manager_t *rm);
+void flow_resource_manager_init(flow_resource_manager_t *rm, flow_rpc_t *rpc);
+int flow_task_executor_init(flow_task_executor_t *te, flow_rpc_t *rpc, flow_resource_manager_t *rm,
+                            int n_slots);
+void flow_task_executor_destroy(flow_task_executor_t *te);
+
+flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_graph_t *jg);
+void flow_job_master_start(flow_job_master_t *jm);
+void flow_job_master_free(flow_job_master_t *jm);
+
+void flow_job_result_clear(flow_job_result_t *r);
+
+#endif

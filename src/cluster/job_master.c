@@ -1,0 +1,203 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/endpoints.h"
+#include "common.h"
+
+/* JobMaster: owns the ExecutionGraph of one job, asks the ResourceManager for
+ * slots, deploys every subtask, follows the task state reports and derives
+ * the JobStatus. Without a restart strategy (a later issue) the first failed
+ * task fails the job: the others are canceled, and once every execution is
+ * terminal the result goes to the Dispatcher with the root cause. */
+
+static void jm_handle(flow_endpoint_t *self, flow_msg_t *m);
+
+static void set_status(flow_job_master_t *jm, flow_job_status_t s) { jm->status = s; }
+
+static void new_job_id(char out[33]) {
+  static const char hex[] = "0123456789abcdef";
+  uint64_t seed = uv_hrtime() ^ (uint64_t)(uintptr_t)out;
+  for (int i = 0; i < 32; i++) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    out[i] = hex[seed & 15];
+  }
+  out[32] = '\0';
+}
+
+flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_graph_t *jg) {
+  flow_job_master_t *jm = flow_xcalloc(1, sizeof(*jm));
+  jm->ep.name = "JobMaster";
+  jm->ep.rpc = d->ep.rpc;
+  jm->ep.handle = jm_handle;
+  jm->dispatcher = d;
+  jm->rm = d->rm;
+  jm->jg = jg;
+  jm->status = FLOW_JOB_INITIALIZING;
+  jm->start_ns = uv_hrtime();
+  new_job_id(jm->job_id);
+  return jm;
+}
+
+void flow_job_master_free(flow_job_master_t *jm) {
+  if (jm == NULL) return;
+  flow_eg_free(jm->eg);
+  flow_net_free(jm->net);
+  free(jm->slots);
+  free(jm->slot_base);
+  free(jm->failure);
+  free(jm);
+}
+
+static void finish_job(flow_job_master_t *jm) {
+  if (jm->n_failed > 0) set_status(jm, FLOW_JOB_FAILED);
+  else if (jm->n_canceled > 0) set_status(jm, FLOW_JOB_CANCELED);
+  else set_status(jm, FLOW_JOB_FINISHED);
+  if (jm->te != NULL) {
+    flow_msg_t *m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, jm->te);
+    m->ptr = jm;
+    flow_rpc_send(jm->ep.rpc, m);
+  }
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_JOB_RESULT, &jm->ep, &jm->dispatcher->ep);
+  m->ptr = jm;
+  flow_rpc_send(jm->ep.rpc, m);
+}
+
+static void fail_before_deploy(flow_job_master_t *jm, const char *why) {
+  free(jm->failure);
+  jm->failure = flow_strdup(why);
+  jm->n_failed = 1;
+  finish_job(jm);
+}
+
+/* Slot sharing: each sharing group gets as many shared slots as its largest
+ * vertex parallelism; subtask i of a vertex goes to its group's slot i. */
+static int plan_slots(flow_job_master_t *jm) {
+  const flow_job_graph_t *jg = jm->jg;
+  jm->slot_base = flow_xcalloc((size_t)jg->n_vertices, sizeof(int));
+  int total = 0;
+  for (int v = 0; v < jg->n_vertices; v++) {
+    int first = -1;
+    for (int u = 0; u < v && first < 0; u++)
+      if (strcmp(jg->vertices[u].slot_sharing_group, jg->vertices[v].slot_sharing_group) == 0)
+        first = u;
+    if (first >= 0) {
+      jm->slot_base[v] = jm->slot_base[first];
+      continue;
+    }
+    int width = 0;
+    for (int u = v; u < jg->n_vertices; u++)
+      if (strcmp(jg->vertices[u].slot_sharing_group, jg->vertices[v].slot_sharing_group) == 0 &&
+          jg->vertices[u].parallelism > width)
+        width = jg->vertices[u].parallelism;
+    jm->slot_base[v] = total;
+    total += width;
+  }
+  return total;
+}
+
+void flow_job_master_start(flow_job_master_t *jm) {
+  jm->eg = flow_eg_build(jm->jg);
+  if (jm->eg == NULL) {
+    fail_before_deploy(jm, "could not build the execution graph");
+    return;
+  }
+  set_status(jm, FLOW_JOB_CREATED);
+  jm->n_slots = plan_slots(jm);
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_REQUEST_SLOTS, &jm->ep, &jm->rm->ep);
+  m->a = jm->n_slots;
+  m->ptr = &jm->ep;
+  flow_rpc_send(jm->ep.rpc, m);
+}
+
+static void deploy(flow_job_master_t *jm) {
+  const flow_job_graph_t *jg = jm->jg;
+  jm->net = flow_net_new(jg);
+  set_status(jm, FLOW_JOB_RUNNING);
+  for (int v = 0; v < jm->eg->n_ejv; v++) {
+    flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
+    for (int s = 0; s < ejv->parallelism; s++) {
+      flow_execution_vertex_t *ev = &ejv->subtasks[s];
+      ev->current.slot = jm->slots[jm->slot_base[v] + s];
+      flow_execution_transition(&ev->current, FLOW_EXEC_SCHEDULED);
+      flow_execution_transition(&ev->current, FLOW_EXEC_DEPLOYING);
+      flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_TASK, &jm->ep, jm->te);
+      m->ptr = jm;
+      m->ptr2 = jm->net;
+      m->a = ejv->job_vertex;
+      m->b = s;
+      m->c = ev->current.attempt;
+      m->d = ev->current.slot;
+      flow_rpc_send(jm->ep.rpc, m);
+    }
+  }
+}
+
+static void cancel_all(flow_job_master_t *jm) {
+  for (int v = 0; v < jm->eg->n_ejv; v++) {
+    flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
+    for (int s = 0; s < ejv->parallelism; s++) {
+      flow_execution_t *ex = &ejv->subtasks[s].current;
+      if (flow_execution_state_is_terminal(ex->state)) continue;
+      flow_execution_transition(ex, FLOW_EXEC_CANCELING);
+      flow_msg_t *m = flow_msg_new(FLOW_MSG_CANCEL_TASK, &jm->ep, jm->te);
+      m->ptr = jm;
+      m->a = ejv->job_vertex;
+      m->b = s;
+      m->c = ex->attempt;
+      flow_rpc_send(jm->ep.rpc, m);
+    }
+  }
+}
+
+static void task_state(flow_job_master_t *jm, flow_msg_t *m) {
+  flow_execution_vertex_t *ev = flow_eg_vertex(jm->eg, m->a, m->b);
+  if (ev == NULL || ev->current.attempt != m->c) return; /* a stale attempt */
+  flow_execution_state_t to = (flow_execution_state_t)m->d;
+  flow_execution_state_t from = ev->current.state;
+  if (from == FLOW_EXEC_CANCELING && !flow_execution_state_is_terminal(to)) return;
+  /* a task that finishes or fails while being canceled counts as what it says */
+  if (flow_execution_transition(&ev->current, to) != 0) {
+    if (!flow_execution_state_is_terminal(to)) return;
+    ev->current.state = to; /* CANCELING -> FINISHED/FAILED: terminal wins */
+  }
+  if (!flow_execution_state_is_terminal(to)) return;
+  jm->n_terminal++;
+  if (to == FLOW_EXEC_FAILED) {
+    jm->n_failed++;
+    if (jm->failure == NULL) { /* the first failure is the root cause */
+      jm->failure = m->text;
+      m->text = NULL;
+      set_status(jm, FLOW_JOB_FAILING);
+      cancel_all(jm);
+    }
+  } else if (to == FLOW_EXEC_CANCELED) {
+    jm->n_canceled++;
+  }
+  if (jm->n_terminal == jm->eg->n_subtasks_total) finish_job(jm);
+}
+
+static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
+  flow_job_master_t *jm = (flow_job_master_t *)self;
+  switch (m->type) {
+  case FLOW_MSG_OFFER_SLOTS:
+    jm->te = m->ptr;
+    jm->slots = m->ptr2;
+    m->ptr2 = NULL;
+    deploy(jm);
+    break;
+  case FLOW_MSG_SLOTS_UNAVAILABLE:
+    fail_before_deploy(jm, m->text ? m->text : "no slots");
+    break;
+  case FLOW_MSG_TASK_STATE: task_state(jm, m); break;
+  case FLOW_MSG_CANCEL_JOB:
+    if (jm->status == FLOW_JOB_RUNNING) {
+      set_status(jm, FLOW_JOB_CANCELLING);
+      cancel_all(jm);
+    }
+    break;
+  default: break;
+  }
+}

@@ -1,0 +1,65 @@
+/* Endpoints and messages: the Dispatcher, ResourceManager, JobMaster and
+ * TaskExecutor talk only by messages (Flink: RPC gateways over Pekko). In the
+ * MiniCluster a message is a heap struct posted to a mutex-guarded queue and
+ * delivered on the libuv loop thread by a uv_async handle, so every endpoint
+ * runs single-threaded on the loop; a cluster mode swaps the transport only.
+ *
+ * Lock order: rpc->mu is a leaf lock. */
+#ifndef FLOW_CLUSTER_RPC_H
+#define FLOW_CLUSTER_RPC_H
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef enum {
+  FLOW_MSG_SUBMIT_JOB,        /* client -> Dispatcher: ptr = job graph */
+  FLOW_MSG_JOB_RESULT,        /* JobMaster -> Dispatcher: ptr = job master */
+  FLOW_MSG_REGISTER_TE,       /* TaskExecutor -> ResourceManager: a = slots, ptr = te */
+  FLOW_MSG_REQUEST_SLOTS,     /* JobMaster -> ResourceManager: a = slots, ptr = jm */
+  FLOW_MSG_ALLOCATE_SLOTS,    /* ResourceManager -> TaskExecutor: a = slots, ptr = jm */
+  FLOW_MSG_OFFER_SLOTS,       /* TaskExecutor -> JobMaster: a = first slot, b = count, ptr = te */
+  FLOW_MSG_SLOTS_UNAVAILABLE, /* ResourceManager -> JobMaster: text = reason */
+  FLOW_MSG_SUBMIT_TASK,       /* JobMaster -> TaskExecutor: ptr = jm, a = vertex, b = subtask,
+                                 c = attempt, d = slot, ptr2 = network */
+  FLOW_MSG_CANCEL_TASK,       /* JobMaster -> TaskExecutor: ptr = jm, a/b/c as above */
+  FLOW_MSG_TASK_STATE,        /* task thread -> TaskExecutor (ptr = task), then
+                                 TaskExecutor -> JobMaster (a/b/c, d = state, text = error) */
+  FLOW_MSG_FREE_SLOTS,        /* JobMaster -> TaskExecutor: ptr = jm */
+  FLOW_MSG_CANCEL_JOB         /* client -> JobMaster */
+} flow_msg_type_t;
+
+typedef struct flow_endpoint flow_endpoint_t;
+
+typedef struct flow_msg {
+  struct flow_msg *next;
+  flow_msg_type_t type;
+  flow_endpoint_t *to;
+  flow_endpoint_t *from;
+  void *ptr, *ptr2;
+  int a, b, c, d;
+  char *text; /* malloc'd; freed after delivery unless the handler took it (set NULL) */
+} flow_msg_t;
+
+typedef struct flow_rpc {
+  uv_loop_t *loop;
+  uv_async_t async;
+  uv_mutex_t mu;
+  flow_msg_t *head, *tail;
+  int closed;
+} flow_rpc_t;
+
+struct flow_endpoint {
+  const char *name;
+  flow_rpc_t *rpc;
+  void (*handle)(flow_endpoint_t *self, flow_msg_t *m); /* on the loop thread */
+};
+
+int flow_rpc_init(flow_rpc_t *rpc, uv_loop_t *loop);
+/* Closes the async handle; undelivered messages are dropped. Loop thread only. */
+void flow_rpc_close(flow_rpc_t *rpc);
+/* Any thread. Takes ownership of m. */
+void flow_rpc_send(flow_rpc_t *rpc, flow_msg_t *m);
+/* Convenience: allocates and sends. */
+flow_msg_t *flow_msg_new(flow_msg_type_t type, flow_endpoint_t *from, flow_endpoint_t *to);
+
+#endif

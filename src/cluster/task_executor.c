@@ -1,0 +1,129 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/endpoints.h"
+#include "common.h"
+
+/* Runs on the task thread: posts the state change to our TaskExecutor. */
+static void task_report(flow_task_t *t, flow_execution_state_t state, char *err) {
+  flow_task_executor_t *te = t->owner;
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_TASK_STATE, NULL, &te->ep);
+  m->ptr = t;
+  m->d = (int)state;
+  m->text = err;
+  flow_rpc_send(te->ep.rpc, m);
+}
+
+static flow_te_task_t *find_task(flow_task_executor_t *te, const void *jm, int vertex, int subtask) {
+  for (flow_te_task_t *e = te->tasks; e != NULL; e = e->next)
+    if (e->jm == jm && e->task->vertex == vertex && e->task->subtask == subtask) return e;
+  return NULL;
+}
+
+static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
+  flow_job_master_t *jm = m->ptr;
+  const flow_job_graph_t *jg = jm->jg;
+  flow_execution_vertex_t *ev = flow_eg_vertex(jm->eg, m->a, m->b);
+  flow_task_t *t = flow_task_new(jg, m->ptr2, m->a, m->b, m->c, ev->name);
+  t->owner = te;
+  t->slot = m->d;
+  t->report = task_report;
+  t->buffer_timeout_ms = jm->buffer_timeout_ms;
+  flow_te_task_t *e = flow_xcalloc(1, sizeof(*e));
+  e->task = t;
+  e->jm = jm;
+  e->next = te->tasks;
+  te->tasks = e;
+  flow_slot_table_add_task(&te->slots, t->slot, jm);
+  if (flow_task_start(t) != 0) {
+    /* no thread: report the failure as the thread would have */
+    task_report(t, FLOW_EXEC_FAILED, flow_strdup("could not start the task thread"));
+  }
+}
+
+static void task_state(flow_task_executor_t *te, flow_msg_t *m) {
+  flow_task_t *t = m->ptr;
+  flow_te_task_t **pp = &te->tasks;
+  while (*pp != NULL && (*pp)->task != t) pp = &(*pp)->next;
+  flow_te_task_t *e = *pp;
+  if (e == NULL) return;
+  flow_msg_t *r = flow_msg_new(FLOW_MSG_TASK_STATE, &te->ep, &e->jm->ep);
+  r->a = t->vertex;
+  r->b = t->subtask;
+  r->c = t->attempt;
+  r->d = m->d;
+  r->text = m->text;
+  m->text = NULL;
+  if (flow_execution_state_is_terminal((flow_execution_state_t)m->d)) {
+    *pp = e->next;
+    flow_slot_table_remove_task(&te->slots, t->slot);
+    flow_task_join_and_free(t); /* the thread has reported its last word */
+    free(e);
+  }
+  flow_rpc_send(te->ep.rpc, r);
+}
+
+static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
+  flow_task_executor_t *te = (flow_task_executor_t *)self;
+  switch (m->type) {
+  case FLOW_MSG_ALLOCATE_SLOTS: {
+    int *idx = flow_xcalloc((size_t)m->a, sizeof(int));
+    flow_msg_t *r = flow_msg_new(FLOW_MSG_OFFER_SLOTS, self, m->ptr);
+    r->ptr = te;
+    if (flow_slot_table_allocate(&te->slots, m->ptr, m->a, idx) == 0) {
+      r->ptr2 = idx; /* the JobMaster takes the array */
+      r->b = m->a;
+    } else {
+      free(idx);
+      r->type = FLOW_MSG_SLOTS_UNAVAILABLE;
+      r->text = flow_strdup("the task executor has not enough free slots");
+    }
+    flow_rpc_send(self->rpc, r);
+    break;
+  }
+  case FLOW_MSG_SUBMIT_TASK: submit_task(te, m); break;
+  case FLOW_MSG_CANCEL_TASK: {
+    flow_te_task_t *e = find_task(te, m->ptr, m->a, m->b);
+    if (e != NULL && e->task->attempt == m->c) flow_task_cancel(e->task);
+    break;
+  }
+  case FLOW_MSG_TASK_STATE: task_state(te, m); break;
+  case FLOW_MSG_FREE_SLOTS: {
+    int n = flow_slot_table_free_owner(&te->slots, m->ptr);
+    flow_msg_t *r = flow_msg_new(FLOW_MSG_FREE_SLOTS, self, &te->rm->ep);
+    r->ptr = te;
+    r->a = n;
+    flow_rpc_send(self->rpc, r);
+    break;
+  }
+  default: break;
+  }
+}
+
+int flow_task_executor_init(flow_task_executor_t *te, flow_rpc_t *rpc, flow_resource_manager_t *rm,
+                            int n_slots) {
+  memset(te, 0, sizeof(*te));
+  te->ep.name = "TaskExecutor";
+  te->ep.rpc = rpc;
+  te->ep.handle = te_handle;
+  te->rm = rm;
+  int rc = flow_slot_table_init(&te->slots, n_slots);
+  if (rc != 0) return rc;
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_REGISTER_TE, &te->ep, &rm->ep);
+  m->a = n_slots;
+  m->ptr = te;
+  flow_rpc_send(rpc, m);
+  return 0;
+}
+
+/* Loop thread, after every job ended: no task may still run here. */
+void flow_task_executor_destroy(flow_task_executor_t *te) {
+  while (te->tasks != NULL) { /* only after a broken shutdown: cancel and join */
+    flow_te_task_t *e = te->tasks;
+    te->tasks = e->next;
+    flow_task_cancel(e->task);
+    flow_task_join_and_free(e->task);
+    free(e);
+  }
+  flow_slot_table_destroy(&te->slots);
+}

@@ -1,0 +1,17 @@
+/* Lua states of flowlua: the client state (the script), and one per task
+ * thread. Both see the embedded modules of lua/ and stdlib/ through require. */
+#ifndef FLOW_LUA_STATE_H
+#define FLOW_LUA_STATE_H
+
+#include <lua.h>
+
+/* A new state with the standard libraries and the embedded-module loader. */
+lua_State *flow_lua_new_state(void);
+/* The one protected-call helper: calls the function below nargs arguments
+ * with a traceback handler. On error returns the lua_pcall status and leaves
+ * "message\nstack traceback:\n..." on the stack (one value). */
+int flow_lua_pcall(lua_State *L, int nargs, int nresults);
+/* Loads an embedded module's chunk (not run). Returns 0 or a Lua status. */
+int flow_lua_load_embedded(lua_State *L, const char *name);
+
+#endif

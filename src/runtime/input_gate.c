@@ -1,0 +1,129 @@
+#include "runtime/input_gate.h"
+
+#include <stdlib.h>
+
+#include "common.h"
+
+flow_input_gate_t *flow_gate_new(int n_channels) {
+  flow_input_gate_t *g = calloc(1, sizeof(*g));
+  if (g == NULL) return NULL;
+  g->channels = calloc(n_channels > 0 ? (size_t)n_channels : 1, sizeof(*g->channels));
+  if (g->channels == NULL || uv_mutex_init(&g->mu) != 0) {
+    free(g->channels);
+    free(g);
+    return NULL;
+  }
+  uv_cond_init(&g->readable);
+  uv_cond_init(&g->writable);
+  g->n_channels = n_channels;
+  return g;
+}
+
+void flow_gate_free(flow_input_gate_t *g) {
+  if (g == NULL) return;
+  for (int i = 0; i < g->n_channels; i++) {
+    flow_buffer_t *b = g->channels[i].head;
+    while (b != NULL) {
+      flow_buffer_t *next = b->next;
+      flow_buffer_free(b);
+      b = next;
+    }
+  }
+  uv_cond_destroy(&g->readable);
+  uv_cond_destroy(&g->writable);
+  uv_mutex_destroy(&g->mu);
+  free(g->channels);
+  free(g);
+}
+
+void flow_gate_set_input(flow_input_gate_t *g, int channel, int input) {
+  g->channels[channel].input = input;
+}
+
+int flow_gate_push(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
+  flow_input_channel_t *ch = &g->channels[channel];
+  uv_mutex_lock(&g->mu);
+  /* Events are never refused for lack of credit: a producer must always be
+   * able to say it finished, or shutdown could deadlock. */
+  while (!g->canceled && ch->queued >= FLOW_CHANNEL_CREDITS && b->kind == FLOW_BUF_DATA)
+    uv_cond_wait(&g->writable, &g->mu);
+  if (g->canceled) {
+    uv_mutex_unlock(&g->mu);
+    return FLOW_ECANCELED;
+  }
+  b->next = NULL;
+  b->channel = channel;
+  if (ch->tail != NULL) ch->tail->next = b;
+  else ch->head = b;
+  ch->tail = b;
+  ch->queued++;
+  g->queued++;
+  uv_cond_signal(&g->readable);
+  uv_mutex_unlock(&g->mu);
+  return 0;
+}
+
+/* Called with g->mu held and g->queued > 0: dequeues from the next non-empty
+ * channel after the cursor. */
+static flow_buffer_t *gate_take(flow_input_gate_t *g) {
+  for (int k = 0; k < g->n_channels; k++) {
+    int i = (g->cursor + k) % g->n_channels;
+    flow_input_channel_t *ch = &g->channels[i];
+    flow_buffer_t *b = ch->head;
+    if (b == NULL) continue;
+    ch->head = b->next;
+    if (ch->head == NULL) ch->tail = NULL;
+    b->next = NULL;
+    ch->queued--;
+    g->queued--;
+    g->cursor = i + 1;
+    return b;
+  }
+  return NULL;
+}
+
+int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out) {
+  uint64_t deadline = timeout_ms >= 0 ? uv_hrtime() + (uint64_t)timeout_ms * 1000000u : 0;
+  uv_mutex_lock(&g->mu);
+  for (;;) {
+    if (g->canceled) {
+      uv_mutex_unlock(&g->mu);
+      return FLOW_ECANCELED;
+    }
+    if (g->queued > 0) {
+      flow_buffer_t *b = gate_take(g);
+      uv_cond_broadcast(&g->writable); /* producers of several channels may wait */
+      if (b->kind == FLOW_BUF_END_OF_PARTITION) {
+        g->channels[b->channel].finished = 1;
+        g->n_finished++;
+        flow_buffer_free(b);
+        continue;
+      }
+      uv_mutex_unlock(&g->mu);
+      *out = b;
+      return 1;
+    }
+    if (g->n_finished == g->n_channels) {
+      uv_mutex_unlock(&g->mu);
+      return 0;
+    }
+    if (timeout_ms < 0) {
+      uv_cond_wait(&g->readable, &g->mu);
+    } else {
+      uint64_t now = uv_hrtime();
+      if (now >= deadline) {
+        uv_mutex_unlock(&g->mu);
+        return FLOW_ETIMEDOUT;
+      }
+      (void)uv_cond_timedwait(&g->readable, &g->mu, deadline - now);
+    }
+  }
+}
+
+void flow_gate_cancel(flow_input_gate_t *g) {
+  uv_mutex_lock(&g->mu);
+  g->canceled = 1;
+  uv_cond_broadcast(&g->readable);
+  uv_cond_broadcast(&g->writable);
+  uv_mutex_unlock(&g->mu);
+}

@@ -1,0 +1,55 @@
+/* InputGate: the receiving side of every channel into one subtask.
+ *
+ * Each input channel (one per upstream subtask per input edge) is a bounded
+ * FIFO of buffers: a producer that finds its channel full blocks until the
+ * consumer took a buffer (credit-based backpressure, as Flink's exclusive
+ * buffers). The consumer polls all channels round-robin.
+ *
+ * Locking: one mutex per gate guards every field below; it is a leaf lock
+ * (nothing else is locked while holding it). */
+#ifndef FLOW_RUNTIME_INPUT_GATE_H
+#define FLOW_RUNTIME_INPUT_GATE_H
+
+#include <uv.h>
+
+#include "runtime/buffer.h"
+
+#define FLOW_CHANNEL_CREDITS 4 /* buffers a channel may hold */
+
+typedef struct flow_input_channel {
+  flow_buffer_t *head, *tail;
+  int queued;   /* buffers in the queue */
+  int input;    /* which logical input (0, or 1 for a two-input operator's second) */
+  int finished; /* end of partition was consumed */
+} flow_input_channel_t;
+
+typedef struct flow_input_gate {
+  uv_mutex_t mu;
+  uv_cond_t readable; /* signalled when a buffer is queued or the gate is canceled */
+  uv_cond_t writable; /* signalled when a buffer is taken or the gate is canceled */
+  flow_input_channel_t *channels;
+  int n_channels;
+  int n_finished;
+  int queued;   /* sum over channels */
+  int cursor;   /* next channel to look at (fairness) */
+  int canceled;
+} flow_input_gate_t;
+
+flow_input_gate_t *flow_gate_new(int n_channels);
+/* Frees queued buffers too. No thread may use the gate any more. */
+void flow_gate_free(flow_input_gate_t *g);
+void flow_gate_set_input(flow_input_gate_t *g, int channel, int input);
+/* Producer side: queues b on channel, blocking while the channel holds
+ * FLOW_CHANNEL_CREDITS buffers. Takes ownership of b on success. Returns 0,
+ * or FLOW_ECANCELED (b still owned by the caller) once the gate is canceled. */
+int flow_gate_push(flow_input_gate_t *g, int channel, flow_buffer_t *b);
+/* Consumer side: the next data buffer, with b->channel set, blocking until
+ * one is there. End-of-partition events are consumed here. timeout_ms < 0
+ * waits forever. Returns 1 and *out, 0 when every channel has finished,
+ * FLOW_ECANCELED when canceled, or FLOW_ETIMEDOUT when
+ * timeout_ms passed with nothing to read. */
+int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out);
+/* Wakes every waiter; later pushes and polls return FLOW_ECANCELED. */
+void flow_gate_cancel(flow_input_gate_t *g);
+
+#endif

@@ -1,0 +1,315 @@
+#include "runtime/task.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "lua/state.h"
+
+#define TASK_POOL_MAX 8
+
+flow_task_t *flow_task_new(const flow_job_graph_t *jg, flow_job_network_t *net, int vertex,
+                           int subtask, int attempt, const char *name) {
+  flow_task_t *t = flow_xcalloc(1, sizeof(*t));
+  t->jg = jg;
+  t->net = net;
+  t->vertex = vertex;
+  t->subtask = subtask;
+  t->attempt = attempt;
+  t->slot = -1;
+  t->name = flow_strdup(name);
+  t->gate = flow_net_gate(net, vertex, subtask);
+  t->buffer_timeout_ms = 100;
+  atomic_init(&t->canceled, 0);
+  for (int e = 0; e < jg->n_edges; e++)
+    if (jg->edges[e].source == vertex) t->n_outputs++;
+  t->outputs = flow_xcalloc((size_t)(t->n_outputs ? t->n_outputs : 1), sizeof(*t->outputs));
+  int k = 0;
+  for (int e = 0; e < jg->n_edges; e++) {
+    const flow_job_edge_t *je = &jg->edges[e];
+    if (je->source != vertex) continue;
+    flow_task_output_t *o = &t->outputs[k++];
+    o->job_edge = e;
+    o->n_channels = jg->vertices[je->target - 1].parallelism;
+    o->gates = flow_xcalloc((size_t)o->n_channels, sizeof(*o->gates));
+    for (int c = 0; c < o->n_channels; c++) o->gates[c] = flow_net_gate(net, je->target, c);
+    o->channel = net->edge_offset[e] + subtask;
+  }
+  return t;
+}
+
+static void task_free(flow_task_t *t) {
+  for (int k = 0; k < t->n_outputs; k++) free(t->outputs[k].gates);
+  free(t->outputs);
+  while (t->pool != NULL) {
+    flow_buffer_t *b = t->pool;
+    t->pool = b->next;
+    flow_buffer_free(b);
+  }
+  free(t->name);
+  free(t);
+}
+
+/* ---- the task descriptor handed to the Lua task loop -------------------- */
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+static void set_int(lua_State *L, const char *k, lua_Number v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void push_node(lua_State *L, const flow_stream_node_t *n) {
+  lua_createtable(L, 0, 8);
+  set_int(L, "id", n->id);
+  set_str(L, "kind", n->kind);
+  set_str(L, "name", n->name);
+  set_str(L, "origin", n->origin ? n->origin : "?");
+  set_int(L, "parallelism", n->parallelism);
+  set_int(L, "max_parallelism", n->max_parallelism);
+  lua_pushlstring(L, n->payload ? (const char *)n->payload : "", n->payload_len);
+  lua_setfield(L, -2, "payload");
+}
+
+static void push_descriptor(lua_State *L, flow_task_t *t) {
+  const flow_job_graph_t *jg = t->jg;
+  const flow_stream_graph_t *sg = jg->sg;
+  const flow_job_vertex_t *jv = &jg->vertices[t->vertex - 1];
+  lua_createtable(L, 0, 12);
+  set_str(L, "name", t->name);
+  set_str(L, "job_name", sg->job_name);
+  set_int(L, "vertex", t->vertex);
+  set_int(L, "subtask", t->subtask);
+  set_int(L, "parallelism", jv->parallelism);
+  set_int(L, "max_parallelism", jv->max_parallelism);
+  set_int(L, "attempt", t->attempt);
+  set_int(L, "buffer_timeout_ms", (lua_Number)t->buffer_timeout_ms);
+  set_str(L, "mode", sg->mode == FLOW_MODE_BATCH ? "batch" : "streaming");
+  set_int(L, "input_channels", t->gate ? t->gate->n_channels : 0);
+
+  /* outputs, 1-based as in Lua; index k+1 is C output k */
+  lua_createtable(L, t->n_outputs, 0);
+  for (int k = 0; k < t->n_outputs; k++) {
+    const flow_job_edge_t *je = &jg->edges[t->outputs[k].job_edge];
+    lua_createtable(L, 0, 6);
+    set_str(L, "partitioner", flow_partitioner_name(je->part));
+    set_int(L, "channels", t->outputs[k].n_channels);
+    set_int(L, "source_node", je->source_node);
+    push_node(L, flow_sg_node(sg, je->target_node));
+    lua_setfield(L, -2, "target");
+    lua_rawseti(L, -2, k + 1);
+  }
+  lua_setfield(L, -2, "outputs");
+
+  /* the chain, in order; each op lists where its records go */
+  lua_createtable(L, jv->n_ops, 0);
+  for (int i = 0; i < jv->n_ops; i++) {
+    const flow_stream_node_t *n = flow_sg_node(sg, jv->ops[i]);
+    push_node(L, n);
+    lua_newtable(L);
+    int no = 0;
+    for (int e = 0; e < sg->n_edges; e++) {
+      const flow_stream_edge_t *se = &sg->edges[e];
+      if (se->source != n->id) continue;
+      lua_createtable(L, 0, 1);
+      if (jg->vertex_of_node[se->target] == t->vertex) {
+        for (int j = 0; j < jv->n_ops; j++)
+          if (jv->ops[j] == se->target) set_int(L, "op", j + 1);
+      } else {
+        for (int k = 0; k < t->n_outputs; k++) {
+          const flow_job_edge_t *je = &jg->edges[t->outputs[k].job_edge];
+          if (je->source_node == se->source && je->target_node == se->target) set_int(L, "net", k + 1);
+        }
+      }
+      lua_rawseti(L, -2, ++no);
+    }
+    lua_setfield(L, -2, "outputs");
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "ops");
+}
+
+/* ---- the thread ---------------------------------------------------------- */
+
+static int send_end_of_partition(flow_task_t *t) {
+  for (int k = 0; k < t->n_outputs; k++) {
+    flow_task_output_t *o = &t->outputs[k];
+    for (int c = 0; c < o->n_channels; c++) {
+      flow_buffer_t *b = flow_buffer_new(64);
+      if (b == NULL) return FLOW_ENOMEM;
+      b->kind = FLOW_BUF_END_OF_PARTITION;
+      int rc = flow_gate_push(o->gates[c], o->channel, b);
+      if (rc < 0) {
+        flow_buffer_free(b);
+        return rc;
+      }
+    }
+  }
+  return 0;
+}
+
+static char *task_error(flow_task_t *t, const char *msg) {
+  size_t n = strlen(msg) + strlen(t->name) + 64;
+  char *s = malloc(n);
+  if (s != NULL) snprintf(s, n, "%s (attempt %d): %s", t->name, t->attempt, msg);
+  return s;
+}
+
+static void task_main(void *arg) {
+  flow_task_t *t = arg;
+  flow_execution_state_t final = FLOW_EXEC_FINISHED;
+  char *err = NULL;
+  t->report(t, FLOW_EXEC_INITIALIZING, NULL);
+
+  lua_State *L = flow_lua_new_state();
+  if (L == NULL) {
+    t->report(t, FLOW_EXEC_FAILED, task_error(t, "cannot create a Lua state (out of memory)"));
+    return;
+  }
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "flow.runtime");
+  int rc = flow_lua_pcall(L, 1, 1);
+  if (rc == 0) {
+    lua_getfield(L, -1, "run_task");
+    lua_pushlightuserdata(L, t);
+    push_descriptor(L, t);
+    rc = flow_lua_pcall(L, 2, 0);
+  }
+  if (rc != 0) {
+    if (atomic_load(&t->canceled)) {
+      final = FLOW_EXEC_CANCELED;
+    } else {
+      final = FLOW_EXEC_FAILED;
+      const char *msg = lua_tostring(L, -1);
+      err = task_error(t, msg ? msg : "unknown Lua error");
+    }
+  }
+  lua_close(L);
+  if (final == FLOW_EXEC_FINISHED) {
+    rc = send_end_of_partition(t);
+    if (rc == FLOW_ECANCELED || atomic_load(&t->canceled)) final = FLOW_EXEC_CANCELED;
+    else if (rc < 0) final = FLOW_EXEC_FAILED, err = task_error(t, flow_strerror(rc));
+  }
+  t->report(t, final, err);
+}
+
+int flow_task_start(flow_task_t *t) {
+  int rc = uv_thread_create(&t->thread, task_main, t);
+  if (rc != 0) return FLOW_EIO;
+  t->started = 1;
+  return 0;
+}
+
+void flow_task_cancel(flow_task_t *t) {
+  atomic_store(&t->canceled, 1);
+  if (t->gate != NULL) flow_gate_cancel(t->gate);
+  for (int k = 0; k < t->n_outputs; k++)
+    for (int c = 0; c < t->outputs[k].n_channels; c++) flow_gate_cancel(t->outputs[k].gates[c]);
+}
+
+void flow_task_join_and_free(flow_task_t *t) {
+  if (t->started) uv_thread_join(&t->thread);
+  task_free(t);
+}
+
+/* ---- FFI entry points ----------------------------------------------------- */
+
+int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out) {
+  if (t->gate == NULL) return 0;
+  return flow_gate_poll(t->gate, timeout_ms, out);
+}
+
+void flow_task_recycle(flow_task_t *t, flow_buffer_t *b) {
+  if (b->capacity == FLOW_BUFFER_SIZE && t->pool_size < TASK_POOL_MAX) {
+    b->next = t->pool;
+    t->pool = b;
+    t->pool_size++;
+  } else {
+    flow_buffer_free(b);
+  }
+}
+
+flow_buffer_t *flow_task_buffer(flow_task_t *t, uint32_t capacity) {
+  flow_buffer_t *b;
+  if ((capacity == 0 || capacity == FLOW_BUFFER_SIZE) && t->pool != NULL) {
+    b = t->pool;
+    t->pool = b->next;
+    t->pool_size--;
+    b->next = NULL;
+  } else {
+    b = flow_buffer_new(capacity);
+    if (b == NULL) return NULL;
+  }
+  b->size = 0;
+  b->kind = FLOW_BUF_DATA;
+  b->channel = -1;
+  return b;
+}
+
+int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b) {
+  if (output < 0 || output >= t->n_outputs || channel < 0 ||
+      channel >= t->outputs[output].n_channels) {
+    flow_buffer_free(b);
+    return FLOW_EINVAL;
+  }
+  flow_task_output_t *o = &t->outputs[output];
+  int rc = flow_gate_push(o->gates[channel], o->channel, b);
+  if (rc < 0) flow_buffer_free(b);
+  return rc;
+}
+
+void flow_task_collect(flow_task_t *t, flow_buffer_t *b) { flow_net_collect(t->net, b); }
+
+void flow_task_running(flow_task_t *t) { t->report(t, FLOW_EXEC_RUNNING, NULL); }
+
+int flow_task_canceled(flow_task_t *t) { return atomic_load(&t->canceled); }
+
+/* MurmurHash3 x86_32 (public domain algorithm), seed 0. */
+uint32_t flow_hash_bytes(const void *p, size_t n) {
+  const uint8_t *d = p;
+  uint32_t h = 0, c1 = 0xcc9e2d51u, c2 = 0x1b873593u, k;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    memcpy(&k, d + i, 4);
+    k *= c1;
+    k = (k << 15) | (k >> 17);
+    k *= c2;
+    h ^= k;
+    h = (h << 13) | (h >> 19);
+    h = h * 5 + 0xe6546b64u;
+  }
+  k = 0;
+  switch (n & 3) {
+  case 3: k ^= (uint32_t)d[i + 2] << 16; /* fall through */
+  case 2: k ^= (uint32_t)d[i + 1] << 8;  /* fall through */
+  case 1:
+    k ^= d[i];
+    k *= c1;
+    k = (k << 15) | (k >> 17);
+    k *= c2;
+    h ^= k;
+  }
+  h ^= (uint32_t)n;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+uint32_t flow_hash_number(double d) {
+  if (d == 0) d = 0; /* -0.0 and 0.0 are one key */
+  return flow_hash_bytes(&d, sizeof(d));
+}
+
+int64_t flow_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,73 @@
+/* Task: one running subtask attempt on its own OS thread with its own
+ * lua_State (Flink: Task + StreamTask + OperatorChain). The thread runs the
+ * Lua task loop (lua/flow/runtime.lua) once; that loop pulls whole buffers
+ * from C through the FFI (flow_task_* below), so C enters Lua once per task,
+ * and Lua calls C once per buffer.
+ *
+ * Lifecycle reported through the report callback (from the task thread):
+ * INITIALIZING, RUNNING, then exactly one of FINISHED, CANCELED, FAILED. The
+ * owner (TaskExecutor) joins the thread after the terminal report. */
+#ifndef FLOW_RUNTIME_TASK_H
+#define FLOW_RUNTIME_TASK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "graph/execution_graph.h"
+#include "runtime/network.h"
+
+typedef struct flow_task flow_task_t;
+
+/* Called on the task thread. err is malloc'd (or NULL); the callee owns it. */
+typedef void (*flow_task_report_cb)(flow_task_t *t, flow_execution_state_t state, char *err);
+
+typedef struct flow_task_output {
+  int job_edge;        /* index into jg->edges */
+  int n_channels;      /* target parallelism */
+  flow_input_gate_t **gates; /* [target subtask] */
+  int channel;         /* our channel index in each target gate */
+} flow_task_output_t;
+
+struct flow_task {
+  const flow_job_graph_t *jg; /* borrowed, read-only, outlives the task */
+  flow_job_network_t *net;    /* borrowed */
+  int vertex;                 /* job vertex id */
+  int subtask;
+  int attempt;
+  int slot;
+  char *name;                 /* "Map -> Sink (1/2)" */
+  flow_input_gate_t *gate;    /* NULL for source vertices */
+  flow_task_output_t *outputs;
+  int n_outputs;
+  flow_buffer_t *pool;        /* recycled buffers, task thread only */
+  int pool_size;
+  atomic_int canceled;
+  int64_t buffer_timeout_ms;
+  flow_task_report_cb report;
+  void *owner;                /* the TaskExecutor */
+  uv_thread_t thread;
+  int started;
+};
+
+flow_task_t *flow_task_new(const flow_job_graph_t *jg, flow_job_network_t *net, int vertex,
+                           int subtask, int attempt, const char *name);
+int flow_task_start(flow_task_t *t);
+/* Asks the task to stop (any thread): sources stop, blocked waits return. */
+void flow_task_cancel(flow_task_t *t);
+/* After the terminal report: joins the thread and frees the task. */
+void flow_task_join_and_free(flow_task_t *t);
+
+/* --- called from Lua through the FFI on the task thread ------------------ */
+int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out);
+void flow_task_recycle(flow_task_t *t, flow_buffer_t *b);
+flow_buffer_t *flow_task_buffer(flow_task_t *t, uint32_t capacity);
+int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b);
+void flow_task_collect(flow_task_t *t, flow_buffer_t *b);
+void flow_task_running(flow_task_t *t);
+int flow_task_canceled(flow_task_t *t);
+uint32_t flow_hash_bytes(const void *p, size_t n);
+uint32_t flow_hash_number(double d);
+int64_t flow_now_ms(void);
+
+#endif
