@@ -1053,6 +1053,51 @@ static void test_explain(void) {
   flow_sg_free(sg);
 }
 
+static void test_large_graphs(void) {
+  CTEST_CASE("long chain");
+  enum { N = 3000 };
+  flow_stream_graph_t *sg = flow_sg_new("long");
+  char name[32];
+  int prev = src(sg, "S", 2);
+  for (int i = 2; i < N; i++) {
+    snprintf(name, sizeof name, "M%d", i);
+    int m = op(sg, name, 2);
+    edge(sg, prev, m);
+    prev = m;
+  }
+  edge(sg, prev, sink(sg, "P", 2));
+  flow_job_graph_t *jg = build_ok(sg);
+  if (jg) {
+    CHECK_EQ_INT(jg->n_vertices, 1);
+    CHECK_EQ_INT(V(jg, 1)->n_ops, N);
+    CHECK_EQ_INT(V(jg, 1)->ops[N - 1], N);
+    CHECK(strncmp(V(jg, 1)->name, "S -> M2 -> M3 -> ", 17) == 0);
+    size_t len = strlen(V(jg, 1)->name);
+    CHECK(len > 4 && strcmp(V(jg, 1)->name + len - 4, "-> P") == 0);
+  }
+  flow_jg_free(jg);
+  flow_sg_free(sg);
+
+  CTEST_CASE("wide fan-out, keyed every other");
+  sg = flow_sg_new("wide");
+  int s = src(sg, "S", 2);
+  for (int i = 0; i < 500; i++) {
+    int k = sink(sg, "K", 2);
+    if (i % 2) edge_p(sg, s, k, FLOW_PART_HASH);
+    else edge(sg, s, k);
+  }
+  jg = build_ok(sg);
+  if (jg) {
+    CHECK_EQ_INT(jg->n_vertices, 1 + 250);
+    CHECK_EQ_INT(V(jg, 1)->n_ops, 1 + 250);
+    CHECK_EQ_INT(jg->n_edges, 250);
+    CHECK_EQ_INT(jg->edges[249].target_node, 501);
+    CHECK_EQ_INT(jg->slots_required, 2);
+  }
+  flow_jg_free(jg);
+  flow_sg_free(sg);
+}
+
 int main(void) {
   test_single_chain();
   test_key_by_splits();
@@ -1079,5 +1124,6 @@ int main(void) {
   test_execution_graph();
   test_execution_states();
   test_explain();
+  test_large_graphs();
   return CTEST_SUMMARY();
 }

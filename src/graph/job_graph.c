@@ -127,6 +127,8 @@ flow_job_graph_t *flow_jg_build(flow_stream_graph_t *sg, char *err, size_t errle
       int v = order[i], nout = cstart[v + 1] - cstart[v];
       flow_strbuf_t b = {0};
       sb_puts(&b, flow_sg_node(sg, v)->name);
+      /* each chained output has exactly one predecessor: its name is used
+       * once, here, and freed (keeps long chains linear in memory) */
       if (nout == 1) {
         sb_puts(&b, " -> ");
         sb_puts(&b, names[cout[cstart[v]]]);
@@ -138,14 +140,14 @@ flow_job_graph_t *flow_jg_build(flow_stream_graph_t *sg, char *err, size_t errle
         }
         sb_putc(&b, ')');
       }
+      for (int k = cstart[v]; k < cstart[v + 1]; k++) {
+        free(names[cout[k]]);
+        names[cout[k]] = NULL;
+      }
       names[v] = sb_take(&b);
     }
     jv->name = names[head];
     names[head] = NULL;
-    for (int i = 1; i < cnt; i++) {
-      free(names[order[i]]);
-      names[order[i]] = NULL;
-    }
   }
 
   /* job edges: the non-chained stream edges, by source vertex, then in
