@@ -634,6 +634,7 @@ static void test_cycle(void) {
 
 static void test_parallelism_errors(void) {
   CTEST_CASE("parallelism exceeds max");
+  flow_job_graph_t *jg;
   flow_stream_graph_t *sg = flow_sg_new("p");
   opts_t o = DEF;
   o.origin = "x.lua:3";
@@ -660,6 +661,11 @@ static void test_parallelism_errors(void) {
   p = sink(sg, "P", 1);
   edge(sg, s, p);
   CHECK_STR(build_fail(sg), "max parallelism 0 of 'S' is outside 1..32768");
+  CHECK_EQ_INT(flow_sg_node(sg, s)->max_parallelism, 0); /* untouched by the failure */
+  sg->max_parallelism = 16; /* the script fixes it and tries again */
+  jg = build_ok(sg);
+  if (jg) CHECK_EQ_INT(V(jg, 1)->max_parallelism, 16);
+  flow_jg_free(jg);
   flow_sg_free(sg);
 
   CTEST_CASE("max parallelism 40000");
@@ -682,7 +688,7 @@ static void test_parallelism_errors(void) {
   p = sinkx(sg, "P", 1, big);
   edge(sg, s, m);
   edge(sg, m, p);
-  flow_job_graph_t *jg = build_ok(sg);
+  jg = build_ok(sg);
   if (jg) CHECK_EQ_INT(jg->n_vertices, 2);
   flow_jg_free(jg);
   flow_sg_free(sg);

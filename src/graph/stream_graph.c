@@ -220,15 +220,14 @@ int flow_sg_finalize(flow_stream_graph_t *sg, char *err, size_t errlen) {
     return FLOW_EGRAPH;
   }
 
-  /* max parallelism and parallelism of every node */
+  /* max parallelism and parallelism of every node (a node's 0 becomes the
+   * job default only once the whole graph is valid, so that a failed
+   * finalize leaves the graph as the script built it) */
   for (int i = 0; i < sg->n_nodes; i++) {
-    flow_stream_node_t *n = &sg->nodes[i];
-    if (n->max_parallelism == 0) n->max_parallelism = sg->max_parallelism;
-  }
-  for (int i = 0; i < sg->n_nodes; i++) {
-    flow_stream_node_t *n = &sg->nodes[i];
-    if (n->max_parallelism < 1 || n->max_parallelism > FLOW_MAX_MAX_PARALLELISM) {
-      seterr(err, errlen, "max parallelism %d of %s is outside 1..%d", n->max_parallelism,
+    const flow_stream_node_t *n = &sg->nodes[i];
+    int maxp = n->max_parallelism ? n->max_parallelism : sg->max_parallelism;
+    if (maxp < 1 || maxp > FLOW_MAX_MAX_PARALLELISM) {
+      seterr(err, errlen, "max parallelism %d of %s is outside 1..%d", maxp,
              describe(n, d1, sizeof d1), FLOW_MAX_MAX_PARALLELISM);
       return FLOW_EGRAPH;
     }
@@ -237,9 +236,9 @@ int flow_sg_finalize(flow_stream_graph_t *sg, char *err, size_t errlen) {
              describe(n, d1, sizeof d1));
       return FLOW_EGRAPH;
     }
-    if (n->parallelism > n->max_parallelism) {
+    if (n->parallelism > maxp) {
       seterr(err, errlen, "parallelism %d of %s exceeds its max parallelism %d", n->parallelism,
-             describe(n, d1, sizeof d1), n->max_parallelism);
+             describe(n, d1, sizeof d1), maxp);
       return FLOW_EGRAPH;
     }
   }
@@ -331,6 +330,8 @@ int flow_sg_finalize(flow_stream_graph_t *sg, char *err, size_t errlen) {
     return FLOW_EGRAPH;
   }
 
+  for (int i = 0; i < sg->n_nodes; i++)
+    if (sg->nodes[i].max_parallelism == 0) sg->nodes[i].max_parallelism = sg->max_parallelism;
   sg->finalized = 1;
   return 0;
 }
