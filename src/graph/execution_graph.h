@@ -65,10 +65,17 @@ flow_execution_vertex_t *flow_eg_vertex(flow_execution_graph_t *eg, int job_vert
 /* Moves an execution to state to if Flink allows that transition; terminal
  * states (FINISHED, CANCELED, FAILED) are never left. Returns 0 or FLOW_ESTATE. */
 int flow_execution_transition(flow_execution_t *ex, flow_execution_state_t to);
-/* Starts a new attempt (attempt + 1, CREATED) after a terminal state. */
+/* The transition table alone: CREATED->SCHEDULED->DEPLOYING->INITIALIZING->
+ * RUNNING->FINISHED; CANCELING and FAILED from any non-terminal state;
+ * CANCELING->CANCELED; CREATED/SCHEDULED->CANCELED directly (not deployed).
+ * Staying in the same state is not a transition (0). */
+int flow_execution_transition_allowed(flow_execution_state_t from, flow_execution_state_t to);
+/* Starts a new attempt (attempt + 1, CREATED, slot -1) after a terminal state
+ * (it does not check the state: the caller decides to restart). */
 void flow_execution_reset_for_new_attempt(flow_execution_t *ex);
 int flow_execution_state_is_terminal(flow_execution_state_t s);
 const char *flow_execution_state_name(flow_execution_state_t s); /* "RUNNING" */
+int flow_execution_state_parse(const char *name, flow_execution_state_t *out); /* 0 or FLOW_EINVAL */
 const char *flow_job_status_name(flow_job_status_t s);
 int flow_job_status_is_globally_terminal(flow_job_status_t s);
 

@@ -35,7 +35,10 @@ typedef struct flow_job_graph {
  * with a message in err. */
 flow_job_graph_t *flow_jg_build(flow_stream_graph_t *sg, char *err, size_t errlen);
 void flow_jg_free(flow_job_graph_t *jg);
-/* Flink's isChainable for the stream edge e (exposed for tests). */
+/* The vertex with that id (1-based) or NULL. */
+const flow_job_vertex_t *flow_jg_vertex(const flow_job_graph_t *jg, int id);
+/* Flink's isChainable for the stream edge e (exposed for tests). Meaningful
+ * after flow_sg_finalize, which resolves the default partitioners. */
 int flow_jg_is_chainable(const flow_stream_graph_t *sg, const flow_stream_edge_t *e);
 
 #endif

@@ -77,9 +77,14 @@ typedef struct flow_stream_graph {
 
 flow_stream_graph_t *flow_sg_new(const char *job_name);
 void flow_sg_free(flow_stream_graph_t *sg);
-/* Returns the new node id (>= 1) or a negative FLOW_E* code. */
+/* Returns the new node id (>= 1) or a negative FLOW_E* code (FLOW_EINVAL for
+ * a NULL name, FLOW_ESTATE once the graph is finalized). Parallelism and max
+ * parallelism are validated by flow_sg_finalize, so the message names the
+ * operator. */
 int flow_sg_add_node(flow_stream_graph_t *sg, const flow_stream_node_desc_t *d);
-/* explicit_part == 0: the partitioner is forward if both ends end up with the
+/* Returns 0, FLOW_EINVAL (unknown node id, partitioner or type number not in
+ * 0..2) or FLOW_ESTATE (graph finalized).
+ * explicit_part == 0: the partitioner is forward if both ends end up with the
  * same parallelism, else rebalance (resolved in flow_sg_finalize, as Flink). */
 int flow_sg_add_edge(flow_stream_graph_t *sg, int source, int target, flow_partitioner_t part,
                      int explicit_part, int type_number);
@@ -87,10 +92,16 @@ int flow_sg_add_edge(flow_stream_graph_t *sg, int source, int target, flow_parti
  * explicit forward across different parallelisms, parallelism > max
  * parallelism, max parallelism outside 1..32768, cycles, no sink (a node
  * without outgoing edges that is not a sink kind is allowed; an empty graph
- * is not). On error returns a negative code and writes a message naming the
- * operator and its origin into err. Idempotent. */
+ * is not), a non-source without input, a source with an input, a two-input
+ * operator (edges with type_number 1/2) missing one of its inputs. On error
+ * returns FLOW_EGRAPH and writes a message naming the operator and its origin
+ * into err (err may be NULL). Idempotent (sets finalized). */
 int flow_sg_finalize(flow_stream_graph_t *sg, char *err, size_t errlen);
 const flow_stream_node_t *flow_sg_node(const flow_stream_graph_t *sg, int id);
+/* A node counts as a sink for the "no sinks defined" check when its kind is
+ * "sink" or starts with "sink" ("sink_print", ...). */
+int flow_sg_is_sink_kind(const char *kind);
+const char *flow_chaining_name(flow_chaining_t c); /* "always", "head", "never" */
 
 const char *flow_partitioner_name(flow_partitioner_t p); /* "forward", "hash", ... */
 int flow_partitioner_parse(const char *name, flow_partitioner_t *out); /* 0 or FLOW_EINVAL */
