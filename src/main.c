@@ -6,6 +6,7 @@
  *   flowlua --version | --help */
 #include <lauxlib.h>
 #include <lua.h>
+#include <luajit.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,23 +35,32 @@ static void set_args(lua_State *L, const char *script, char **argv, int argc) {
 /* package.path gets the script's directory, so its own modules are found. */
 static void add_script_dir(lua_State *L, const char *script) {
   const char *slash = strrchr(script, '/');
+  char dir[4096] = ".";
+  if (slash != NULL && (size_t)(slash - script) < sizeof(dir)) {
+    memcpy(dir, script, (size_t)(slash - script));
+    dir[slash - script] = '\0';
+  }
   lua_getglobal(L, "package");
-  if (slash != NULL)
-    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", lua_pushlstring(L, script, (size_t)(slash - script)),
-                    lua_tostring(L, -1));
-  else
-    lua_pushliteral(L, "./?.lua;./?/init.lua;");
-  lua_getfield(L, -3 + (slash == NULL ? 1 : 0), "path");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", dir, dir);
+  lua_getfield(L, -2, "path");
   lua_concat(L, 2);
-  lua_setfield(L, slash != NULL ? -4 : -3, "path");
-  lua_settop(L, 0);
+  lua_setfield(L, -2, "path");
+  lua_pop(L, 1);
 }
 
 /* Is the error value flow._EXPLAINED (explain mode ended the script)? */
 static int is_explained(lua_State *L) {
-  const char *msg = lua_tostring(L, -1);
-  return msg != NULL && strstr(msg, "\nstack traceback:") != NULL &&
-         strncmp(msg, "explained", 9) == 0;
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "loaded");
+  lua_getfield(L, -1, "flow");
+  int yes = 0;
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, "_EXPLAINED");
+    yes = lua_rawequal(L, -1, -5);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 3);
+  return yes;
 }
 
 static int run_script(lua_State *L, const char *script, char **argv, int argc, const char *explain) {
@@ -60,7 +70,7 @@ static int run_script(lua_State *L, const char *script, char **argv, int argc, c
     lua_getglobal(L, "require");
     lua_pushliteral(L, "flow");
     if (flow_lua_pcall(L, 1, 1) != 0) {
-      fprintf(stderr, "flowlua: %s\n", lua_tostring(L, -1));
+      fprintf(stderr, "flowlua: %s\n", flow_lua_error_message(L, -1));
       return 1;
     }
     lua_pushstring(L, explain);
@@ -68,13 +78,13 @@ static int run_script(lua_State *L, const char *script, char **argv, int argc, c
     lua_pop(L, 1);
   }
   if (luaL_loadfile(L, script) != 0) {
-    fprintf(stderr, "flowlua: %s\n", lua_tostring(L, -1));
+    fprintf(stderr, "flowlua: %s\n", flow_lua_error_message(L, -1));
     return 1;
   }
   for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
   if (flow_lua_pcall(L, argc, 0) != 0) {
     if (explain != NULL && is_explained(L)) return 0;
-    fprintf(stderr, "flowlua: %s\n", lua_tostring(L, -1));
+    fprintf(stderr, "flowlua: %s\n", flow_lua_error_message(L, -1));
     return 1;
   }
   if (explain != NULL) {
@@ -89,7 +99,7 @@ static int repl(lua_State *L) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "flow");
   if (flow_lua_pcall(L, 1, 1) != 0) {
-    fprintf(stderr, "flowlua: %s\n", lua_tostring(L, -1));
+    fprintf(stderr, "flowlua: %s\n", flow_lua_error_message(L, -1));
     return 1;
   }
   lua_setglobal(L, "flow");
@@ -115,7 +125,7 @@ static int repl(lua_State *L) {
       lua_remove(L, 1);
     }
     if (flow_lua_pcall(L, 0, LUA_MULTRET) != 0) {
-      fprintf(stderr, "%s\n", lua_tostring(L, -1));
+      fprintf(stderr, "%s\n", flow_lua_error_message(L, -1));
       continue;
     }
     int n = lua_gettop(L);

@@ -5,7 +5,8 @@
 local core = require("flow.core")
 local ship = require("flow.ship")
 local codec = require("flow.codec")
-local params = require("flow.params")
+local sbuf = require("string.buffer")
+
 
 local flow = { version = core.version }
 
@@ -350,7 +351,6 @@ local function build_graph(env, job_name)
       end
       f:close()
     end
-    n.spec.package_path = package.path
     local ok, payload = pcall(ship.encode, n.spec)
     if not ok then
       error("cannot ship operator '" .. n.name .. "' (" .. n.origin .. "): " .. tostring(payload), 0)
@@ -366,7 +366,7 @@ local function build_graph(env, job_name)
       source = n.is_source or false,
       keyed = n.keyed or false,
       origin = n.origin,
-      payload = payload,
+      payload = sbuf.encode { package_path = package.path, spec = payload },
     }
   end
   for _, n in ipairs(nodes) do
@@ -440,7 +440,7 @@ flow._EXPLAINED = setmetatable({}, { __tostring = function() return "explained" 
 
 --- Flink's ParameterTool over the script's arguments.
 function flow.params(argv)
-  return params.from_args(argv or _G.arg or {})
+  return require("flow.params").from_args(argv or _G.arg or {})
 end
 
 return flow

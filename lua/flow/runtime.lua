@@ -11,6 +11,7 @@ local ffi = require("ffi")
 local codec = require("flow.codec")
 local ship = require("flow.ship")
 local ops = require("flow.operators")
+local sbuf = require("string.buffer")
 
 ffi.cdef [[
 typedef struct flow_buffer {
@@ -227,15 +228,22 @@ local function fan_out(targets)
   end
 end
 
+--- A node's payload: { package_path = client's package.path, spec = shipped
+--- operator spec }. The path comes first, so modules the spec refers to are
+--- found when it is decoded.
+function M.decode_payload(payload)
+  local p = sbuf.decode(payload)
+  package.path = p.package_path
+  return ship.decode(p.spec)
+end
+
 --- Runs one subtask. `tp` is the C flow_task_t*, `desc` the descriptor built
 --- in src/runtime/task.c.
 function M.run_task(tp, desc)
   local task = ffi.cast("flow_task_t *", tp)
   local chain = desc.ops
   for i = 1, #chain do
-    local op = chain[i]
-    op.spec = ship.decode(op.payload)
-    if op.spec.package_path then package.path = op.spec.package_path end
+    chain[i].spec = M.decode_payload(chain[i].payload)
   end
   math.randomseed(desc.subtask * 7919 + desc.vertex)
 
@@ -253,7 +261,7 @@ function M.run_task(tp, desc)
   -- network outputs
   local writers = {}
   for k, out in ipairs(desc.outputs) do
-    local tspec = ship.decode(out.target.payload)
+    local tspec = M.decode_payload(out.target.payload)
     local ct = ops.partition_spec(tspec, desc.mode)
     writers[k] = new_writer(task, k, out, desc, ct)
   end

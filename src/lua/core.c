@@ -1,5 +1,5 @@
 /* flow.core: the only C that knows the shape of the `flow` Lua API. The
- * client state's lua/flow/*.lua build a StreamGraph through it, explain it,
+ * client state's lua/flow modules build a StreamGraph through it, explain it,
  * and execute it on a MiniCluster. */
 #include <lauxlib.h>
 #include <lua.h>

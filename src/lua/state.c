@@ -50,14 +50,21 @@ lua_State *flow_lua_new_state(void) {
   return L;
 }
 
+/* Strings get a traceback; other error values (sentinels such as the
+ * task runtime's CANCELED) pass through untouched. */
 static int traceback_handler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
+  if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER) return 1;
+  luaL_traceback(L, L, lua_tostring(L, 1), 1);
   return 1;
+}
+
+const char *flow_lua_error_message(lua_State *L, int idx) {
+  if (lua_isstring(L, idx)) return lua_tostring(L, idx);
+  if (luaL_callmeta(L, idx, "__tostring") && lua_isstring(L, -1)) {
+    lua_replace(L, idx < 0 ? idx - 1 : idx);
+    return lua_tostring(L, idx);
+  }
+  return lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
 }
 
 int flow_lua_pcall(lua_State *L, int nargs, int nresults) {

@@ -11,6 +11,8 @@ lua_State *flow_lua_new_state(void);
  * with a traceback handler. On error returns the lua_pcall status and leaves
  * "message\nstack traceback:\n..." on the stack (one value). */
 int flow_lua_pcall(lua_State *L, int nargs, int nresults);
+/* The message of the error value at idx (a string, or its __tostring). */
+const char *flow_lua_error_message(lua_State *L, int idx);
 /* Loads an embedded module's chunk (not run). Returns 0 or a Lua status. */
 int flow_lua_load_embedded(lua_State *L, const char *name);
 

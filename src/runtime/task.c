@@ -185,7 +185,7 @@ static void task_main(void *arg) {
       final = FLOW_EXEC_CANCELED;
     } else {
       final = FLOW_EXEC_FAILED;
-      const char *msg = lua_tostring(L, -1);
+      const char *msg = flow_lua_error_message(L, -1);
       err = task_error(t, msg ? msg : "unknown Lua error");
     }
   }
