@@ -351,6 +351,13 @@ local function build_graph(env, job_name)
       end
       f:close()
     end
+    if n.output_path and (n.parallelism or env.parallelism) > 1 then
+      local ok, err = core.mkdir(n.output_path)
+      if not ok then
+        error("write_as_text: cannot create directory '" .. n.output_path .. "': " .. err ..
+          " (" .. n.origin .. ")", 0)
+      end
+    end
     local ok, payload = pcall(ship.encode, n.spec)
     if not ok then
       error("cannot ship operator '" .. n.name .. "' (" .. n.origin .. "): " .. tostring(payload), 0)

@@ -175,7 +175,7 @@ function builders.write_text(op, ctx)
   local path = op.spec.path
   if ctx.parallelism > 1 then path = path .. "/" .. (ctx.subtask + 1) end
   local f, err = io.open(path, "wb")
-  if not f then error("write_as_text: cannot open '" .. path .. "': " .. tostring(err), 0) end
+  if not f then error("write_as_text: cannot open '" .. path .. "': " .. tostring(err):gsub("^.-: ", ""), 0) end
   local push = text_sink(op, ctx, f)
   local flush = op.finish
   op.finish = function()
@@ -284,7 +284,7 @@ end
 function sources.text_file(op, ctx, emit)
   local path = op.spec.path
   local f, err = io.open(path, "rb")
-  if not f then error("read_text_file: cannot open '" .. path .. "': " .. tostring(err), 0) end
+  if not f then error("read_text_file: cannot open '" .. path .. "': " .. tostring(err):gsub("^.-: ", ""), 0) end
   local size = f:seek("end")
   local p, i = ctx.parallelism, ctx.subtask
   local lo, hi = floor(i * size / p), floor((i + 1) * size / p)

@@ -5,6 +5,8 @@
 #include <lua.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cluster/minicluster.h"
@@ -198,6 +200,19 @@ static int l_execute(lua_State *L) {
   return 1;
 }
 
+/* core.mkdir(path) -> true | nil, message (an existing directory is fine) */
+static int l_mkdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (mkdir(path, 0777) != 0 && !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int l_cpu_count(lua_State *L) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   lua_pushinteger(L, n > 0 ? n : 1);
@@ -209,7 +224,7 @@ static const luaL_Reg graph_methods[] = {
     {"explain", l_explain},   {"validate", l_validate}, {"execute", l_execute},
     {NULL, NULL}};
 
-static const luaL_Reg core_funcs[] = {{"graph", l_graph_new}, {"cpu_count", l_cpu_count}, {NULL, NULL}};
+static const luaL_Reg core_funcs[] = {{"graph", l_graph_new}, {"cpu_count", l_cpu_count}, {"mkdir", l_mkdir}, {NULL, NULL}};
 
 int luaopen_flow_core(lua_State *L) {
   if (luaL_newmetatable(L, GRAPH_MT)) {

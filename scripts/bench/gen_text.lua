@@ -1,0 +1,39 @@
+-- Deterministic text generator: gen_text.lua OUT MiB
+-- Words drawn from a Zipf-like vocabulary of 20000 words, 8-14 words a line,
+-- mixed case and punctuation so the tokenizer has work to do.
+local out, mib = arg[1], tonumber(arg[2] or "100")
+local seed = 42
+local function rnd(n) -- xorshift-free LCG, deterministic across machines
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  return math.floor(seed / 65536) % n -- the high bits: an LCG's low bits cycle fast
+end
+local syll = { "ka", "lo", "mi", "ne", "ra", "tu", "si", "be", "do", "fa", "gu", "ho", "ji", "qu", "ve", "wy", "xe", "zo" }
+local vocab = {}
+for i = 1, 20000 do
+  local w, x = {}, i -- i in base 18, one syllable a digit: every word distinct
+  repeat
+    w[#w + 1] = syll[x % #syll + 1]
+    x = math.floor(x / #syll)
+  until x == 0
+  vocab[i] = table.concat(w) .. (i % 7 == 0 and tostring(i % 100) or "")
+end
+local punct = { " ", " ", " ", ", ", ". ", "; ", " - ", "! " }
+local f = assert(io.open(out, "wb"))
+local target, written = mib * 1024 * 1024, 0
+local buf = {}
+while written < target do
+  local line = {}
+  for j = 1, 8 + rnd(7) do
+    local r = rnd(20000)
+    local idx = math.floor(r * r / 20000) + 1 -- skewed towards small indices
+    local w = vocab[idx]
+    if rnd(10) == 0 then w = w:upper() end
+    line[#line + 1] = w .. punct[rnd(#punct) + 1]
+  end
+  local s = table.concat(line) .. "\n"
+  buf[#buf + 1] = s
+  written = written + #s
+  if #buf == 4096 then f:write(table.concat(buf)); buf = {} end
+end
+f:write(table.concat(buf))
+f:close()
