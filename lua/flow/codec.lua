@@ -14,7 +14,7 @@ local bit = require("bit")
 local buffer = require("string.buffer")
 local new_tab = require("table.new")
 
-local type, next, rawget, error, tostring = type, next, rawget, error, tostring
+local type, next, rawget, error, tostring, pcall = type, next, rawget, error, tostring, pcall
 local tobit = bit.tobit
 local cast, ffi_copy, ffi_string = ffi.cast, ffi.copy, ffi.string
 
