@@ -105,6 +105,18 @@ local function lua_payload(v)
   return lbuf:ref()
 end
 
+--- Tag 9: the value's string.buffer encoding (non-array tables, cdata).
+local function put_lua(v, p, off, cap)
+  local src, len = lua_payload(v)
+  local e = off + 5 + len
+  if e > cap then lbuf:reset(); return nil end
+  p[off] = TAG_LUA
+  cast(u32p, p + off + 1)[0] = len
+  ffi_copy(p + off + 5, src, len)
+  lbuf:reset()
+  return e
+end
+
 local encode
 
 --- Writes `v` at `p + off`; returns the offset after it, or nil when it does
@@ -174,14 +186,7 @@ encode = function(v, p, off, cap)
       end
       return off
     end
-    local src, len = lua_payload(v)
-    local e = off + 5 + len
-    if e > cap then lbuf:reset(); return nil end
-    p[off] = TAG_LUA
-    cast(u32p, p + off + 1)[0] = len
-    ffi_copy(p + off + 5, src, len)
-    lbuf:reset()
-    return e
+    return put_lua(v, p, off, cap)
   elseif tv == "boolean" then
     if off + 1 > cap then return nil end
     p[off] = v and TAG_TRUE or TAG_FALSE
@@ -191,14 +196,7 @@ encode = function(v, p, off, cap)
     p[off] = TAG_NIL
     return off + 1
   elseif tv == "cdata" then
-    local src, len = lua_payload(v)
-    local e = off + 5 + len
-    if e > cap then lbuf:reset(); return nil end
-    p[off] = TAG_LUA
-    cast(u32p, p + off + 1)[0] = len
-    ffi_copy(p + off + 5, src, len)
-    lbuf:reset()
-    return e
+    return put_lua(v, p, off, cap)
   end
   refuse(tv)
 end

@@ -17,18 +17,18 @@ command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install t
 luajit "$here/gen_text.lua" "$work/input.txt" "$mib"
 
 measure() { # name, command... -> "seconds kb" on stdout
-  /usr/bin/time -f "%e %M" -o "$work/time" "${@:2}" >/dev/null
+  /usr/bin/time -f "%e %M %P" -o "$work/time" "${@:2}" >/dev/null
   cat "$work/time"
 }
 
-read -r t_ref rss_ref < <(measure ref luajit "$here/wordcount_plain.lua" "$work/input.txt" "$work/ref.txt")
+read -r t_ref rss_ref _ < <(measure ref luajit "$here/wordcount_plain.lua" "$work/input.txt" "$work/ref.txt")
 sort "$work/ref.txt" > "$work/ref.sorted"
-printf "%-28s %8s %8s %10s\n" "run ($mib MiB)" "seconds" "ratio" "peak RSS"
-printf "%-28s %8.2f %8s %8d KB\n" "plain LuaJIT loop" "$t_ref" "1.00" "$rss_ref"
+printf "%-28s %8s %8s %11s %6s\n" "run ($mib MiB)" "seconds" "ratio" "peak RSS" "CPU"
+printf "%-28s %8.2f %8s %8d KB %6s\n" "plain LuaJIT loop" "$t_ref" "1.00" "$rss_ref" "100%"
 status=0
 for p in 1 2; do
   out="$work/out$p"
-  read -r t rss < <(measure flow "$flowlua" "$root/examples/wordcount.lua" \
+  read -r t rss cpu < <(measure flow "$flowlua" "$root/examples/wordcount.lua" \
     --input "$work/input.txt" --output "$out" --parallelism "$p")
   if [ -d "$out" ]; then cat "$out"/* ; else cat "$out"; fi | sort > "$work/out$p.sorted"
   if ! cmp -s "$work/out$p.sorted" "$work/ref.sorted"; then
@@ -36,6 +36,6 @@ for p in 1 2; do
     status=1
   fi
   ratio=$(awk -v a="$t" -v b="$t_ref" 'BEGIN { printf "%.2f", a / b }')
-  printf "%-28s %8.2f %8s %8d KB\n" "flowlua parallelism $p" "$t" "$ratio" "$rss"
+  printf "%-28s %8.2f %8s %8d KB %6s\n" "flowlua parallelism $p" "$t" "$ratio" "$rss" "$cpu"
 done
 exit $status
