@@ -99,8 +99,11 @@ local function add_node(env, t)
   return t
 end
 
-local function stream(env, node, mt)
-  return setmetatable({ env = env, node = node }, mt or DataStream)
+--- A stream: the operator that produces it (`node`, nil after union) and
+--- the inputs the next operator will read (`ins`: node, partitioner, side
+--- output tag).
+local function stream(env, node, mt, ins)
+  return setmetatable({ env = env, node = node, ins = ins or { { node = node } } }, mt or DataStream)
 end
 
 local function source(env, name, spec, opts)
@@ -158,10 +161,19 @@ end
 
 --- A one-input operator fed by `self`; the edge partitioner comes from a
 --- pending partitioning call (`rebalance()` ...) or key_by, else forward.
+local function edges_from(s, type_number)
+  local inputs = {}
+  for _, i in ipairs(s.ins) do
+    inputs[#inputs + 1] = { node = i.node, part = i.part or "forward", explicit = i.part ~= nil,
+      tag = i.tag, type_number = type_number or 0 }
+  end
+  return inputs
+end
+
 local function one_input(self, kind, name, spec, extra)
   local t = extra or {}
   t.kind, t.name, t.spec = kind, name, spec
-  t.inputs = { { node = self.node, part = self.part or "forward", explicit = self.part ~= nil } }
+  t.inputs = edges_from(self)
   if self.key then
     spec.key = self.key
     t.keyed = true
@@ -191,17 +203,17 @@ local function key_spec(sel)
 end
 
 ---@return flow.KeyedStream
-function DataStream:key_by(sel)
-  local k = stream(self.env, self.node, KeyedStream)
-  k.key = key_spec(sel)
-  k.part = "hash"
-  return k
+local function partitioned(self, part, mt)
+  local ins = {}
+  for i, x in ipairs(self.ins) do ins[i] = { node = x.node, tag = x.tag, part = part } end
+  return stream(self.env, self.node, mt or DataStream, ins)
 end
 
-local function partitioned(self, part)
-  local s = stream(self.env, self.node, DataStream)
-  s.part = part
-  return s
+---@return flow.KeyedStream
+function DataStream:key_by(sel)
+  local k = partitioned(self, "hash", KeyedStream)
+  k.key = key_spec(sel)
+  return k
 end
 function DataStream:forward() return partitioned(self, "forward") end
 function DataStream:rebalance() return partitioned(self, "rebalance") end
@@ -210,40 +222,135 @@ function DataStream:shuffle() return partitioned(self, "shuffle") end
 function DataStream:broadcast() return partitioned(self, "broadcast") end
 function DataStream:global() return partitioned(self, "global") end
 
+--- union(other, ...): one logical input made of several edges (no operator).
+function DataStream:union(...)
+  local ins = {}
+  for _, x in ipairs(self.ins) do ins[#ins + 1] = x end
+  for i = 1, select("#", ...) do
+    local o = select(i, ...)
+    if type(o) ~= "table" or o.ins == nil then error("union expects data streams", 2) end
+    if o.env ~= self.env then error("union: streams from different environments", 2) end
+    for _, x in ipairs(o.ins) do ins[#ins + 1] = x end
+  end
+  return stream(self.env, nil, DataStream, ins)
+end
+
+--- A side output of the operator that produced this stream.
+function DataStream:get_side_output(tag)
+  if type(tag) ~= "table" or type(tag.name) ~= "string" then
+    error("get_side_output expects a tag from flow.output_tag(name)", 2)
+  end
+  if not self.node then error("get_side_output: this stream has no operator (union)", 2) end
+  return stream(self.env, self.node, DataStream, { { node = self.node, tag = tag.name } })
+end
+
+---@param name string
+function flow.output_tag(name)
+  if type(name) ~= "string" or name == "" then error("output_tag expects a non-empty name", 2) end
+  return { name = name }
+end
+
+--- process{ process_element = function(self, v, ctx, out) end, open = ..., close = ... }
+function DataStream:process(fns)
+  if type(fns) ~= "table" or type(fns.process_element) ~= "function" then
+    error("process expects a table with a process_element function", 2)
+  end
+  return one_input(self, "process", self.key and "KeyedProcess" or "Process", { kind = "process", fn = fns })
+end
+
+function DataStream:window()
+  if not self.key then
+    error("window() needs a keyed stream: call key_by(...) first, or use window_all() (" .. origin() .. ")", 2)
+  end
+  error("keyed windows are not available yet in this version of flowlua", 2)
+end
+
+-- ------------------------------------------------------------ ConnectedStreams
+
+local Connected = {}
+Connected.__index = Connected
+
+function DataStream:connect(other)
+  if type(other) ~= "table" or other.ins == nil then error("connect expects a data stream", 2) end
+  return setmetatable({ env = self.env, first = self, second = other }, Connected)
+end
+
+function Connected:key_by(sel1, sel2)
+  local a, b = self.first:key_by(sel1), self.second:key_by(sel2)
+  return setmetatable({ env = self.env, first = a, second = b }, Connected)
+end
+
+local function two_input(self, kind, name, spec)
+  local inputs = edges_from(self.first, 1)
+  for _, e in ipairs(edges_from(self.second, 2)) do inputs[#inputs + 1] = e end
+  if self.first.key or self.second.key then spec.keys = { self.first.key, self.second.key } end
+  local node = add_node(self.env, { kind = kind, name = name, spec = spec, inputs = inputs,
+    two_input = true, keyed = spec.keys ~= nil })
+  return stream(self.env, node)
+end
+
+function Connected:map(f1, f2)
+  check_fn(f1, "map"); check_fn(f2, "map")
+  return two_input(self, "co_map", "Co-Map", { kind = "co_map", fn1 = f1, fn2 = f2 })
+end
+
+function Connected:flat_map(f1, f2)
+  check_fn(f1, "flat_map"); check_fn(f2, "flat_map")
+  return two_input(self, "co_flat_map", "Co-Flat Map", { kind = "co_flat_map", fn1 = f1, fn2 = f2 })
+end
+
+function Connected:process(fns)
+  if type(fns) ~= "table" or type(fns.process_element1) ~= "function"
+      or type(fns.process_element2) ~= "function" then
+    error("process expects a table with process_element1 and process_element2", 2)
+  end
+  return two_input(self, "co_process", self.first.key and "Keyed Co-Process" or "Co-Process",
+    { kind = "co_process", fn = fns })
+end
+
 -- per-operator settings: they apply to the operator that produced this stream
+local function the_node(self)
+  if self.node == nil then error("this stream is a union: settings apply to an operator", 3) end
+  return self.node
+end
+
 function DataStream:set_parallelism(n)
   if type(n) ~= "number" or n < 1 then error("set_parallelism expects a positive number", 2) end
-  if self.node.non_parallel and n ~= 1 then
-    error("the parallelism of a non-parallel source (" .. self.node.name .. ") must be 1", 2)
+  local node = the_node(self)
+  if node.non_parallel and n ~= 1 then
+    error("the parallelism of a non-parallel source (" .. node.name .. ") must be 1", 2)
   end
-  self.node.parallelism = n
+  node.parallelism = n
   return self
 end
 function DataStream:set_max_parallelism(n)
-  self.node.max_parallelism = n
+  if type(n) ~= "number" then error("set_max_parallelism expects a number", 2) end
+  the_node(self).max_parallelism = n
   return self
 end
 function DataStream:name(s)
-  self.node.name = tostring(s)
+  the_node(self).name = tostring(s)
   return self
 end
 function DataStream:uid(s)
-  self.node.uid = tostring(s)
+  the_node(self).uid = tostring(s)
   return self
 end
 function DataStream:slot_sharing_group(s)
-  self.node.slot_sharing_group = tostring(s)
+  the_node(self).slot_sharing_group = tostring(s)
   return self
 end
 function DataStream:start_new_chain()
-  self.node.chaining = "head"
+  the_node(self).chaining = "head"
   return self
 end
 function DataStream:disable_chaining()
-  self.node.chaining = "never"
+  the_node(self).chaining = "never"
   return self
 end
-function DataStream:get_parallelism() return self.node.parallelism or self.env.parallelism end
+function DataStream:get_parallelism()
+  return the_node(self).parallelism or self.env.parallelism
+end
 
 -- ------------------------------------------------------------ KeyedStream
 
@@ -342,6 +449,16 @@ local function build_graph(env, job_name)
   local g = core.graph(job_name or "Flink Streaming Job")
   g:configure { mode = mode, chaining = env.chaining, max_parallelism = env.max_parallelism }
   local ids = {}
+  for i, n in ipairs(nodes) do ids[n] = i end -- add_node numbers nodes 1.. in this order
+  for _, n in ipairs(nodes) do
+    for _, i in ipairs(n.inputs) do
+      if i.tag then
+        local spec = i.node.spec
+        spec.out_tags = spec.out_tags or {}
+        spec.out_tags[ids[n]] = i.tag
+      end
+    end
+  end
   for _, n in ipairs(nodes) do
     if n.input_file then
       local f, err = io.open(n.input_file, "rb")
@@ -362,7 +479,7 @@ local function build_graph(env, job_name)
     if not ok then
       error("cannot ship operator '" .. n.name .. "' (" .. n.origin .. "): " .. tostring(payload), 0)
     end
-    ids[n] = g:add_node {
+    local id = g:add_node {
       name = n.name,
       kind = n.is_sink and "sink" or n.kind,
       parallelism = n.parallelism or env.parallelism,
@@ -375,10 +492,11 @@ local function build_graph(env, job_name)
       origin = n.origin,
       payload = sbuf.encode { package_path = package.path, spec = payload },
     }
+    assert(id == ids[n], "node ids out of order")
   end
   for _, n in ipairs(nodes) do
-    for ti, i in ipairs(n.inputs) do
-      g:add_edge(ids[i.node], ids[n], i.part, i.explicit, #n.inputs > 1 and n.two_input and ti or 0)
+    for _, i in ipairs(n.inputs) do
+      g:add_edge(ids[i.node], ids[n], i.part, i.explicit, i.type_number or 0)
     end
   end
   local ok, err = g:validate()

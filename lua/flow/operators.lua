@@ -82,8 +82,10 @@ function M.reducer(spec)
 end
 
 --- What a network writer needs to know about the operator it feeds.
-function M.partition_spec(tspec, mode)
-  local r = { key_of = M.key_selector(tspec.key) }
+function M.partition_spec(tspec, mode, type_number)
+  local key = tspec.key
+  if tspec.keys and type_number and type_number > 0 then key = tspec.keys[type_number] end
+  local r = { key_of = M.key_selector(key) }
   if mode == "batch" and tspec.kind == "reduce" then r.combine = M.reducer(tspec) end
   return r
 end
@@ -133,6 +135,89 @@ function builders.reduce(op, ctx)
     acc[sk] = a
     return emit(shallow_copy(a))
   end
+end
+
+--- The context handed to process functions.
+local function process_context(op, ctx, key_of)
+  local side = op.side
+  local pctx = {
+    current = nil, -- the record being processed (for current_key)
+  }
+  function pctx:output(tag, v)
+    local name = type(tag) == "table" and tag.name or tag
+    local emit = side[name]
+    if emit then return emit(v) end
+  end
+  function pctx:current_key()
+    if not key_of then error("current_key() needs a keyed stream: call key_by(...) before process()", 2) end
+    return key_of(self.current)
+  end
+  function pctx:timestamp() return nil end
+  function pctx:subtask_index() return ctx.subtask end
+  function pctx:parallelism() return ctx.parallelism end
+  local function keyed_only(name)
+    pctx[name] = function()
+      if not key_of then
+        error(name .. "() is keyed state: call key_by(...) before process()", 2)
+      end
+      error(name .. "() is not available yet in this version of flowlua", 2)
+    end
+  end
+  for _, n in ipairs { "value_state", "list_state", "map_state", "reducing_state",
+    "register_event_time_timer", "register_processing_time_timer", "delete_event_time_timer" } do
+    keyed_only(n)
+  end
+  return pctx
+end
+
+local function open_close(op, fns, pctx)
+  if type(fns.open) == "function" then fns:open(pctx) end
+  if type(fns.close) == "function" then
+    local fin = op.finish
+    op.finish = function()
+      if fin then fin() end
+      fns:close()
+    end
+  end
+end
+
+function builders.process(op, ctx)
+  local fns, emit = op.spec.fn, op.emit
+  local out = { collect = function(_, x) return emit(x) end }
+  local pctx = process_context(op, ctx, M.key_selector(op.spec.key))
+  open_close(op, fns, pctx)
+  local pe = fns.process_element
+  return function(v)
+    pctx.current = v
+    return pe(fns, v, pctx, out)
+  end
+end
+
+--- Two-input operators (connect): build returns { push1, push2 }.
+function builders.co_map(op)
+  local f1, f2, emit = op.spec.fn1, op.spec.fn2, op.emit
+  return { function(v) return emit(f1(v)) end, function(v) return emit(f2(v)) end }
+end
+
+function builders.co_flat_map(op)
+  local f1, f2, emit = op.spec.fn1, op.spec.fn2, op.emit
+  local out = { collect = function(_, x) return emit(x) end }
+  return { function(v) return f1(v, out) end, function(v) return f2(v, out) end }
+end
+
+function builders.co_process(op, ctx)
+  local fns, emit = op.spec.fn, op.emit
+  local out = { collect = function(_, x) return emit(x) end }
+  local keys = op.spec.keys or {}
+  local k1, k2 = M.key_selector(keys[1]), M.key_selector(keys[2])
+  local c1 = process_context(op, ctx, k1)
+  local c2 = process_context(op, ctx, k2)
+  open_close(op, fns, c1)
+  local p1, p2 = fns.process_element1, fns.process_element2
+  return {
+    function(v) c1.current = v; return p1(fns, v, c1, out) end,
+    function(v) c2.current = v; return p2(fns, v, c2, out) end,
+  }
 end
 
 --- Sinks writing text: lines are gathered per input buffer and written with

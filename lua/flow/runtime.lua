@@ -262,20 +262,36 @@ function M.run_task(tp, desc)
   local writers = {}
   for k, out in ipairs(desc.outputs) do
     local tspec = M.decode_payload(out.target.payload)
-    local ct = ops.partition_spec(tspec, desc.mode)
+    local ct = ops.partition_spec(tspec, desc.mode, out.type_number)
     writers[k] = new_writer(task, k, out, desc, ct)
   end
 
-  -- build the fused chain from its tail to its head
+  -- build the fused chain from its tail to its head; an operator's outputs
+  -- are its main output and, per output tag, its side outputs
   local push = {}
   for i = #chain, 1, -1 do
     local op = chain[i]
-    local targets = {}
+    local tags = op.spec.out_tags or {}
+    local main, side = {}, {}
     for _, o in ipairs(op.outputs) do
-      if o.op then targets[#targets + 1] = push[o.op]
-      elseif o.net then targets[#targets + 1] = writers[o.net].emit end
+      local target
+      if o.op then
+        target = push[o.op]
+        if type(target) == "table" then error("a two-input operator cannot be chained") end
+      elseif o.net then
+        target = writers[o.net].emit
+      end
+      local tag = tags[o.target]
+      if tag then
+        side[tag] = side[tag] or {}
+        table.insert(side[tag], target)
+      else
+        main[#main + 1] = target
+      end
     end
-    op.emit = fan_out(targets)
+    op.emit = fan_out(main)
+    op.side = {}
+    for tag, targets in pairs(side) do op.side[tag] = fan_out(targets) end
     push[i] = ops.build(op, ctx)
   end
 
@@ -304,7 +320,11 @@ function M.run_task(tp, desc)
   if head.spec.source then
     ops.run_source(head, ctx, push[1])
   else
+    -- a two-input operator gets { push1, push2 }; buffers say their channel
     local head_push = push[1]
+    local push1, push2 = head_push, head_push
+    if type(head_push) == "table" then push1, push2 = head_push[1], head_push[2] end
+    local inputs = desc.channel_inputs
     local outp = ffi.new("flow_buffer_t *[1]")
     while true do
       local rc = C.flow_task_next(task, 0, outp)
@@ -316,10 +336,11 @@ function M.run_task(tp, desc)
       if rc < 0 then error(CANCELED, 0) end
       local b = outp[0]
       local p, n, off = b.data, b.size, 0
+      local f = inputs[b.channel] == 2 and push2 or push1
       local v
       while off < n do
         v, off = decode(p, off)
-        head_push(v)
+        f(v)
       end
       C.flow_task_recycle(task, b)
     end

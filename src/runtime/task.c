@@ -100,6 +100,7 @@ static void push_descriptor(lua_State *L, flow_task_t *t) {
     set_str(L, "partitioner", flow_partitioner_name(je->part));
     set_int(L, "channels", t->outputs[k].n_channels);
     set_int(L, "source_node", je->source_node);
+    set_int(L, "type_number", je->type_number);
     push_node(L, flow_sg_node(sg, je->target_node));
     lua_setfield(L, -2, "target");
     lua_rawseti(L, -2, k + 1);
@@ -116,7 +117,8 @@ static void push_descriptor(lua_State *L, flow_task_t *t) {
     for (int e = 0; e < sg->n_edges; e++) {
       const flow_stream_edge_t *se = &sg->edges[e];
       if (se->source != n->id) continue;
-      lua_createtable(L, 0, 1);
+      lua_createtable(L, 0, 2);
+      set_int(L, "target", se->target);
       if (jg->vertex_of_node[se->target] == t->vertex) {
         for (int j = 0; j < jv->n_ops; j++)
           if (jv->ops[j] == se->target) set_int(L, "op", j + 1);
@@ -132,6 +134,15 @@ static void push_descriptor(lua_State *L, flow_task_t *t) {
     lua_rawseti(L, -2, i + 1);
   }
   lua_setfield(L, -2, "ops");
+
+  /* which logical input (1 or 2) each input channel belongs to, 0-based channels */
+  int nch = t->gate ? t->gate->n_channels : 0;
+  lua_createtable(L, nch, 0);
+  for (int c = 0; c < nch; c++) {
+    lua_pushinteger(L, t->gate->channels[c].input + 1);
+    lua_rawseti(L, -2, c);
+  }
+  lua_setfield(L, -2, "channel_inputs");
 }
 
 /* ---- the thread ---------------------------------------------------------- */
