@@ -116,6 +116,7 @@ static void test_multi_sender(void) {
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_NOWAIT), 0);
   CHECK_EQ_INT(delivered, SENDERS * PER_SENDER);
   CHECK_EQ_INT(uv_loop_close(&loop), 0);
+  uv_mutex_destroy(&rpc.mu); /* close leaves it to the owner (as minicluster does) */
 }
 
 /* Undelivered messages are dropped by close (no leak), msg_new zeroes fields. */
@@ -148,6 +149,7 @@ static void test_close_drops_pending(void) {
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
   CHECK_EQ_INT(undelivered_calls, 0);
   CHECK_EQ_INT(uv_loop_close(&loop), 0);
+  uv_mutex_destroy(&r.mu);
 }
 
 int main(void) {
