@@ -450,6 +450,19 @@ local function build_graph(env, job_name)
   g:configure { mode = mode, chaining = env.chaining, max_parallelism = env.max_parallelism }
   local ids = {}
   for i, n in ipairs(nodes) do ids[n] = i end -- add_node numbers nodes 1.. in this order
+  -- Flink's slot sharing group rule: an operator without its own group takes
+  -- its inputs' group when they all agree, else "default"
+  local ssg = {}
+  for _, n in ipairs(nodes) do
+    local g = n.slot_sharing_group
+    if g == nil then
+      for _, i in ipairs(n.inputs) do
+        local ig = ssg[i.node]
+        if g == nil then g = ig elseif g ~= ig then g = "default" end
+      end
+    end
+    ssg[n] = g or "default"
+  end
   for _, n in ipairs(nodes) do
     for _, i in ipairs(n.inputs) do
       if i.tag then
@@ -484,7 +497,7 @@ local function build_graph(env, job_name)
       kind = n.is_sink and "sink" or n.kind,
       parallelism = n.parallelism or env.parallelism,
       max_parallelism = n.max_parallelism or 0,
-      slot_sharing_group = n.slot_sharing_group,
+      slot_sharing_group = ssg[n],
       uid = n.uid,
       chaining = n.chaining or (n.is_source and "head" or "always"),
       source = n.is_source or false,

@@ -55,7 +55,10 @@ struct flow_endpoint {
 };
 
 int flow_rpc_init(flow_rpc_t *rpc, uv_loop_t *loop);
-/* Closes the async handle; undelivered messages are dropped. Loop thread only. */
+/* Closes the async handle; undelivered messages are dropped, later sends are
+ * freed. Loop thread only. Every thread that may still send must be joined
+ * before the loop is closed (the MiniCluster joins all task threads first);
+ * the owner destroys rpc->mu after uv_run has returned. */
 void flow_rpc_close(flow_rpc_t *rpc);
 /* Any thread. Takes ownership of m. */
 void flow_rpc_send(flow_rpc_t *rpc, flow_msg_t *m);

@@ -94,8 +94,8 @@ int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out
       flow_buffer_t *b = gate_take(g);
       uv_cond_broadcast(&g->writable); /* producers of several channels may wait */
       if (b->kind == FLOW_BUF_END_OF_PARTITION) {
+        if (!g->channels[b->channel].finished) g->n_finished++; /* at most once per channel */
         g->channels[b->channel].finished = 1;
-        g->n_finished++;
         flow_buffer_free(b);
         continue;
       }
