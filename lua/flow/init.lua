@@ -55,6 +55,7 @@ function flow.env(opts)
     max_parallelism = opts.max_parallelism or 128,
     runtime_mode = opts.runtime_mode or "automatic",
     buffer_timeout = opts.buffer_timeout or 100,
+    slots = opts.slots, -- task slots of the MiniCluster; default: what the job needs
     chaining = true,
     nodes = {}, -- transformations in creation order
     sinks = {},
@@ -532,7 +533,7 @@ function Env:execute(job_name)
     error(flow._EXPLAINED, 0)
   end
   reset(self)
-  local r, err = g:execute { buffer_timeout_ms = self.buffer_timeout }
+  local r, err = g:execute { buffer_timeout_ms = self.buffer_timeout, slots = self.slots }
   if not r then error("job '" .. job_name .. "' failed: " .. tostring(err), 0) end
   return {
     job_id = r.job_id,

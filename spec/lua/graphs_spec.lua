@@ -167,3 +167,81 @@ describe("explain formats", function()
     assert.truthy(svg:find("<svg", 1, true), svg)
   end)
 end)
+
+describe("partitioners at run time", function()
+  -- each record comes back as "subtask:value" from a parallelism-3 process
+  local function placement(part, src)
+    local out, err, code = h.run_script(([[
+      local flow = require("flow")
+      local env = flow.env{ parallelism = 3 }
+      local r = %s:%s()
+        :process{ process_element = function(self, v, ctx, out) out:collect(ctx:subtask_index() .. ":" .. v) end }
+        :execute_and_collect()
+      table.sort(r)
+      print(table.concat(r, " "))
+    ]]):format(src or "env:from_sequence(1, 6)", part))
+    assert.are.equal(0, code, err)
+    local by = {}
+    for s, v in out:gmatch("(%d+):(%d+)") do
+      by[tonumber(s)] = (by[tonumber(s)] or 0) + 1
+    end
+    return by, out
+  end
+
+  it("broadcast sends every record to every subtask", function()
+    local by = placement("broadcast")
+    assert.are.same({ [0] = 6, [1] = 6, [2] = 6 }, by)
+  end)
+  it("global sends everything to subtask 0", function()
+    local by = placement("global")
+    assert.are.same({ [0] = 6 }, by)
+  end)
+  it("rebalance spreads records round-robin", function()
+    local by = placement("rebalance", "env:from_collection({1,2,3,4,5,6})")
+    assert.are.same({ [0] = 2, [1] = 2, [2] = 2 }, by)
+  end)
+  it("forward keeps each record on its subtask", function()
+    local _, out = placement("forward")
+    -- from_sequence(1, 6) at parallelism 3: subtask i holds 2i+1, 2i+2
+    assert.are.equal("0:1 0:2 1:3 1:4 2:5 2:6\n", out)
+  end)
+  it("shuffle loses nothing", function()
+    local by = placement("shuffle")
+    assert.are.equal(6, (by[0] or 0) + (by[1] or 0) + (by[2] or 0))
+  end)
+  it("rescale from 1 upstream subtask reaches every downstream subtask", function()
+    local by = placement("rescale", "env:from_collection({1,2,3,4,5,6})")
+    assert.are.same({ [0] = 2, [1] = 2, [2] = 2 }, by)
+  end)
+  it("hash sends equal keys to one subtask", function()
+    local out, err, code = h.run_script [=[
+      local flow = require("flow")
+      local env = flow.env{ parallelism = 3 }
+      local r = env:from_sequence(1, 300):map(function(x) return x % 5 end):key_by(function(x) return x end)
+        :process{ process_element = function(self, v, ctx, out) out:collect({ v, ctx:subtask_index() }) end }
+        :execute_and_collect()
+      local where, bad = {}, 0
+      for _, t in ipairs(r) do
+        if where[t[1]] and where[t[1]] ~= t[2] then bad = bad + 1 end
+        where[t[1]] = t[2]
+      end
+      print(#r, bad)
+    ]=]
+    assert.are.equal(0, code, err)
+    assert.are.equal("300\t0\n", out)
+  end)
+end)
+
+describe("task slots", function()
+  it("a job needing more slots than configured fails with a clear message", function()
+    local out, err, code = h.run_script [[
+      local flow = require("flow")
+      local env = flow.env{ parallelism = 2, slots = 1 }
+      env:from_sequence(1, 9):print()
+      env:execute()
+    ]]
+    assert.are.equal(1, code)
+    assert.are.equal("", out)
+    assert.truthy(err:find("needs 2 task slots, 1 are free", 1, true), err)
+  end)
+end)
