@@ -5,6 +5,7 @@
  *   flowlua                                       interactive REPL
  *   flowlua --version | --help */
 #include <lauxlib.h>
+#include <signal.h>
 #include <lua.h>
 #include <luajit.h>
 #include <lualib.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lua/core.h"
 #include "lua/state.h"
 
 static const char *usage =
@@ -19,6 +21,26 @@ static const char *usage =
     "       flowlua explain SCRIPT.lua [--format text|json|dot] [args...]\n"
     "       flowlua                           interactive REPL\n"
     "       flowlua --version | --help\n";
+
+/* Ctrl-C: the first asks the running job to cancel (every thread is
+ * joined, exit code 130); a second one exits at once. */
+static volatile sig_atomic_t sigint_count;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  /* nothing to cancel, or asked twice: leave now */
+  if (sigint_count++ > 0 || !flow_core_waiting_for_job()) _exit(130);
+  flow_core_interrupt();
+}
+
+static void install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN); /* a closed stdout or socket is an error, not a kill */
+}
 
 /* Sets the global `arg` as the standalone lua interpreter does. */
 static void set_args(lua_State *L, const char *script, char **argv, int argc) {
@@ -153,6 +175,7 @@ int main(int argc, char **argv) {
     fputs("flowlua: cannot create a Lua state\n", stderr);
     return 1;
   }
+  install_signals();
   int rc;
   if (argc < 2) {
     rc = repl(L);
@@ -183,5 +206,6 @@ int main(int argc, char **argv) {
   }
   fflush(stdout);
   lua_close(L);
+  if (rc != 0 && flow_core_interrupted()) return 130;
   return rc;
 }

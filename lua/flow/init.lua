@@ -57,6 +57,7 @@ function flow.env(opts)
     buffer_timeout = opts.buffer_timeout or 100,
     slots = opts.slots, -- task slots of the MiniCluster; default: what the job needs
     chaining = true,
+    listeners = {},
     nodes = {}, -- transformations in creation order
     sinks = {},
   }, Env)
@@ -524,24 +525,132 @@ local function reset(env)
   env.nodes, env.sinks = {}, {}
 end
 
----@return table result { job_id, job_name, net_runtime_ms, accumulators }
-function Env:execute(job_name)
-  job_name = job_name or "Flink Streaming Job"
-  local g = build_graph(self, job_name)
-  if flow._explain_format then
-    io.stdout:write(g:explain(flow._explain_format), "\n")
-    error(flow._EXPLAINED, 0)
+--- Sums the per-task accumulator tables (name -> number) of a result.
+local function sum_accumulators(blobs)
+  local acc = {}
+  for _, blob in ipairs(blobs or {}) do
+    for name, v in pairs(sbuf.decode(blob)) do acc[name] = (acc[name] or 0) + v end
   end
-  reset(self)
-  local r, err = g:execute { buffer_timeout_ms = self.buffer_timeout, slots = self.slots }
-  if not r then error("job '" .. job_name .. "' failed: " .. tostring(err), 0) end
+  return acc
+end
+
+--- The JobExecutionResult a script sees.
+local function job_result(r, job_name)
   return {
     job_id = r.job_id,
     job_name = job_name,
     net_runtime_ms = r.net_runtime_ms,
-    accumulators = {},
+    restarts = r.restarts,
+    accumulators = sum_accumulators(r.accumulators),
     collected = r.collected,
+    status = r.status,
   }
+end
+
+local function notify(env, event, ...)
+  for _, l in ipairs(env.listeners) do
+    local f = l[event]
+    if f then f(l, ...) end
+  end
+end
+
+--- Options of one execution, from the environment's settings.
+local function execution_options(env)
+  return { buffer_timeout_ms = env.buffer_timeout, slots = env.slots, restart = env.restart }
+end
+
+--- Builds the graph, or prints the plan in `flowlua explain` mode.
+local function prepare(env, job_name)
+  local g = build_graph(env, job_name)
+  if flow._explain_format then
+    io.stdout:write(g:explain(flow._explain_format), "\n")
+    error(flow._EXPLAINED, 0)
+  end
+  reset(env)
+  return g
+end
+
+---@return table result { job_id, job_name, net_runtime_ms, accumulators }
+function Env:execute(job_name)
+  local client = self:execute_async(job_name)
+  return client:wait()
+end
+
+---@class flow.JobClient
+---@field job_id string
+local JobClient = {}
+JobClient.__index = JobClient
+
+--- JobStatus name: "RUNNING", "FINISHED", ...
+function JobClient:status()
+  if self._status then return self._status end
+  return self._core:status()
+end
+function JobClient:cancel()
+  if not self._status then self._core:cancel() end
+end
+
+--- Waits for the job; returns its JobExecutionResult, or raises the job's
+--- root cause. With timeout_ms: nil, "timeout" if it is still running.
+function JobClient:wait(timeout_ms)
+  if self._result then return self._result end
+  local r, err, partial = self._core:wait(timeout_ms)
+  if r == nil and err == "timeout" and partial == nil then return nil, "timeout" end
+  self._status = (r and r.status) or (partial and partial.status) or "FAILED"
+  self._core:close() -- every thread of the job is joined here
+  local name = self.job_name
+  if r == nil and self._collect_limit and partial and partial.status == "CANCELED"
+      and #partial.collected > 0 then
+    r = partial -- the collect limit was reached and the job canceled for it, as Flink
+  end
+  if r == nil then
+    local msg = "job '" .. name .. "' " .. (partial and partial.status == "CANCELED" and "was canceled" or "failed") ..
+      ": " .. tostring(err)
+    self._error = msg
+    notify(self._env, "on_job_executed", nil, msg)
+    error(msg, 0)
+  end
+  self._result = job_result(r, name)
+  notify(self._env, "on_job_executed", self._result, nil)
+  return self._result
+end
+
+---@return flow.JobClient
+function Env:execute_async(job_name)
+  job_name = job_name or "Flink Streaming Job"
+  local g = prepare(self, job_name)
+  local core_client = g:submit(execution_options(self))
+  local client = setmetatable({ _core = core_client, _env = self, job_name = job_name,
+    job_id = core_client:job_id(), _collect_limit = self._collect_limit }, JobClient)
+  self._collect_limit = nil
+  notify(self, "on_job_submitted", client, nil)
+  return client
+end
+
+--- listener = { on_job_submitted = function(self, client, err) end,
+---              on_job_executed = function(self, result, err) end }
+function Env:register_job_listener(listener)
+  if type(listener) ~= "table" then error("register_job_listener expects a table", 2) end
+  self.listeners[#self.listeners + 1] = listener
+  return self
+end
+
+--- Flink's restart strategies: "none", "fixed_delay" {attempts, delay_ms},
+--- "failure_rate" {max_failures, interval_ms, delay_ms}, "exponential_delay"
+--- {initial_ms, max_ms, multiplier, jitter, reset_ms, attempts}.
+function Env:set_restart_strategy(kind, opts)
+  local known = { none = true, fixed_delay = true, failure_rate = true, exponential_delay = true }
+  if not known[kind] then
+    error("unknown restart strategy '" .. tostring(kind) ..
+      "' (none, fixed_delay, failure_rate, exponential_delay)", 2)
+  end
+  local r = { kind = kind }
+  for k, v in pairs(opts or {}) do
+    if type(v) ~= "number" then error("restart strategy option '" .. tostring(k) .. "' must be a number", 2) end
+    r[k] = v
+  end
+  self.restart = r
+  return self
 end
 
 ---@return string
@@ -552,15 +661,27 @@ function Env:explain(fmt)
   return s
 end
 
---- Runs the job and returns its records (bounded jobs).
+--- Runs the job and returns its records. With { limit = n } the job is
+--- canceled once n records arrived (a job with unbounded sources needs one).
 function DataStream:execute_and_collect(job_name, opts)
   if type(job_name) == "table" then job_name, opts = nil, job_name end
   opts = opts or {}
-  sink(self, "Sink: Collect Stream Sink", { kind = "collect" })
+  local limit = opts.limit
+  if limit ~= nil and (type(limit) ~= "number" or limit < 1) then
+    error("execute_and_collect: limit must be a positive number", 2)
+  end
+  sink(self, "Sink: Collect Stream Sink", { kind = "collect", limit = limit })
+  if not limit then
+    for _, n in ipairs(reachable(self.env)) do
+      if n.is_source and not n.bounded then
+        error("execute_and_collect on an unbounded stream needs { limit = n }", 2)
+      end
+    end
+  end
+  self.env._collect_limit = limit
   local r = self.env:execute(job_name or "Flink Streaming Job")
   local out = {}
   local ffi = require("ffi")
-  local limit = opts.limit
   for _, bytes in ipairs(r.collected) do
     local p = ffi.cast("const uint8_t *", bytes)
     local off, n = 0, #bytes
@@ -574,8 +695,17 @@ function DataStream:execute_and_collect(job_name, opts)
   return out
 end
 
+--- The running task's context (subtask_index(), parallelism(), counter(name))
+--- from inside any user function; an error on the client.
+function flow.get_runtime_context()
+  local rt = package.loaded["flow.runtime"]
+  local ctx = rt and rt.current_context
+  if not ctx then error("get_runtime_context() works only inside a running task", 2) end
+  return ctx
+end
+
 --- Sentinel raised by execute() in `flowlua explain` mode.
-flow._EXPLAINED = setmetatable({}, { __tostring = function() return "explained" end })
+flow._EXPLAINED = setmetatable({}, { __tostring = function() return "explained" end, __flow_sentinel = true })
 
 --- Flink's ParameterTool over the script's arguments.
 function flow.params(argv)

@@ -153,6 +153,7 @@ local function process_context(op, ctx, key_of)
     return key_of(self.current)
   end
   function pctx:timestamp() return nil end
+  function pctx:counter(name) return ctx:counter(name) end
   function pctx:subtask_index() return ctx.subtask end
   function pctx:parallelism() return ctx.parallelism end
   local function keyed_only(name)
@@ -270,36 +271,65 @@ function builders.write_text(op, ctx)
   return push
 end
 
+--- execute_and_collect's sink: encoded records go to the client in whole
+--- buffers. With a limit, once the job collected that many records the job
+--- is canceled (as Flink's collect iterator does) and later records dropped.
 function builders.collect(op, ctx)
   local C, task = ctx.C, ctx.task
   local size = 32 * 1024
+  local limit = op.spec.limit
   local b = C.flow_task_buffer(task, 0)
-  local off = 0
+  if b == nil then error("out of memory allocating a buffer", 0) end
+  local off, count, done = 0, 0, false
   local function hand_over()
     b.size = off
-    C.flow_task_collect(task, b)
+    local total = C.flow_task_collect(task, b, count) -- C owns b from here
+    b, off, count = nil, 0, 0
+    if total < 0 then
+      error("execute_and_collect: the results exceed 256 MiB; write them to a sink instead", 0)
+    end
+    if limit and total >= limit then
+      done = true
+      C.flow_task_cancel_job(task)
+      return
+    end
     b = C.flow_task_buffer(task, 0)
-    off = 0
+    if b == nil then error("out of memory allocating a buffer", 0) end
   end
   op.finish = function()
+    if done then return end
     if off > 0 then hand_over() end
-    C.flow_task_recycle(task, b)
+    if b ~= nil then C.flow_task_recycle(task, b) end
+    b = nil
+  end
+  ctx.flushers[#ctx.flushers + 1] = function()
+    if not done and off > 0 then hand_over() end
   end
   return function(v)
+    if done then return end
+    if b == nil then error("execute_and_collect: the sink is closed", 0) end
     local pos = codec.encode(v, b.data, off, size)
     if not pos then
-      if off > 0 then hand_over() end
+      if off > 0 then
+        hand_over()
+        if done then return end
+      end
       pos = codec.encode(v, b.data, 0, size)
-      if not pos then -- oversize record
+      if not pos then -- oversize record: alone in a buffer of its size
         local n = codec.size(v)
+        local big = C.flow_task_buffer(task, n)
+        if big == nil then error("out of memory allocating a buffer", 0) end
         C.flow_task_recycle(task, b)
-        b = C.flow_task_buffer(task, n)
+        b = big
         off = codec.encode(v, b.data, 0, n)
+        count = 1
         hand_over()
         return
       end
     end
     off = pos
+    count = count + 1
+    if limit and count >= limit then hand_over() end
   end
 end
 
@@ -404,18 +434,28 @@ end
 function sources.user(op, ctx, emit)
   local s = op.spec.fn
   local maybe_flush = ctx.maybe_flush
-  local n = 0
-  local sctx = {
+  local sctx
+  sctx = {
+    -- a user source may be slow: check the buffer timeout on every record
     collect = function(_, v)
       emit(v)
-      n = n + 1
-      if n % CHECK_EVERY == 0 then maybe_flush() end
+      maybe_flush()
     end,
     is_running = function() return ctx.C.flow_task_canceled(ctx.task) == 0 end,
     subtask_index = function() return ctx.subtask end,
     parallelism = function() return ctx.parallelism end,
+    counter = function(_, name) return ctx:counter(name) end,
   }
-  if type(s) == "function" then s(sctx) else s.run(s, sctx) end
+  if type(s) == "function" then
+    s(sctx)
+  else
+    -- { run = fn, cancel = fn }: cancel() is called when the job cancels us
+    local ok, err = pcall(s.run, s, sctx)
+    if not ok then
+      if err == ctx.CANCELED and type(s.cancel) == "function" then s:cancel() end
+      error(err, 0)
+    end
+  end
 end
 
 function M.run_source(op, ctx, _)

@@ -16,6 +16,7 @@ local sbuf = require("string.buffer")
 ffi.cdef [[
 typedef struct flow_buffer {
   struct flow_buffer *next;
+  struct flow_buffer *prev;
   uint8_t *data;
   uint32_t size;
   uint32_t capacity;
@@ -27,12 +28,14 @@ int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out);
 void flow_task_recycle(flow_task_t *t, flow_buffer_t *b);
 flow_buffer_t *flow_task_buffer(flow_task_t *t, uint32_t capacity);
 int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b);
-void flow_task_collect(flow_task_t *t, flow_buffer_t *b);
+int64_t flow_task_collect(flow_task_t *t, flow_buffer_t *b, int64_t records);
+void flow_task_cancel_job(flow_task_t *t);
 void flow_task_running(flow_task_t *t);
 int flow_task_canceled(flow_task_t *t);
 uint32_t flow_hash_bytes(const void *p, size_t n);
 uint32_t flow_hash_number(double d);
 int64_t flow_now_ms(void);
+int64_t flow_mono_ms(void);
 ]]
 
 local C = ffi.C
@@ -45,7 +48,7 @@ local E_CANCELED, E_TIMEDOUT = -6, -9
 local M = {}
 
 --- Raised when C reports the job canceled us; the task then ends CANCELED.
-local CANCELED = setmetatable({}, { __tostring = function() return "task canceled" end })
+local CANCELED = setmetatable({}, { __tostring = function() return "task canceled" end, __flow_sentinel = true })
 M.CANCELED = CANCELED
 
 ---@param key any
@@ -80,24 +83,32 @@ local function new_writer(task, k, out, desc, combiner_target)
   end
   local cidx = k - 1
 
+  -- Once handing a buffer over failed (the job is canceled), the writer is
+  -- broken for good: C freed that buffer, so nothing may be written any
+  -- more, even if user code swallowed the error with pcall.
+  local broken = nil
+  local function fail(err)
+    broken = err
+    for ch = 1, n do datas[ch] = nil end
+    error(err, 0)
+  end
+
   local function hand_over(ch, size)
     local b = bufs[ch]
     b.size = size
-    local rc = C.flow_task_emit(task, cidx, ch - 1, b)
     bufs[ch] = nil
-    if rc < 0 then
-      if rc == E_CANCELED then error(CANCELED, 0) end
-      error("network output failed (" .. rc .. ")")
-    end
+    local rc = C.flow_task_emit(task, cidx, ch - 1, b) -- C owns b from here, even on failure
+    if rc < 0 then fail(rc == E_CANCELED and CANCELED or ("network output failed (" .. rc .. ")")) end
   end
 
   local function fresh(ch, capacity)
     local b = C.flow_task_buffer(task, capacity or 0)
-    if b == nil then error("out of memory allocating a network buffer") end
+    if b == nil then fail("out of memory allocating a network buffer") end
     bufs[ch], datas[ch], offs[ch] = b, b.data, 0
   end
 
   local function flush_channel(ch)
+    if broken then error(broken, 0) end
     if offs[ch] > 0 then
       hand_over(ch, offs[ch])
       fresh(ch)
@@ -114,16 +125,29 @@ local function new_writer(task, k, out, desc, combiner_target)
     end
     -- larger than a segment: it travels alone in an oversize buffer
     local size = codec.size(v)
+    local big = C.flow_task_buffer(task, size)
+    if big == nil then fail("out of memory allocating a network buffer") end
     C.flow_task_recycle(task, bufs[ch])
-    fresh(ch, size)
+    bufs[ch], datas[ch] = big, big.data
     offs[ch] = encode(v, datas[ch], 0, size)
     hand_over(ch, offs[ch])
     fresh(ch)
   end
 
-  local function write(ch, v)
-    local pos = encode(v, datas[ch], offs[ch], BUFFER_SIZE)
-    if pos then offs[ch] = pos else overflow(ch, v) end
+  local write
+  if desc.buffer_timeout_ms == 0 then -- flush every record
+    write = function(ch, v)
+      if broken then error(broken, 0) end
+      local pos = encode(v, datas[ch], offs[ch], BUFFER_SIZE)
+      if pos then offs[ch] = pos else overflow(ch, v) end
+      flush_channel(ch)
+    end
+  else
+    write = function(ch, v)
+      if broken then error(broken, 0) end
+      local pos = encode(v, datas[ch], offs[ch], BUFFER_SIZE)
+      if pos then offs[ch] = pos else overflow(ch, v) end
+    end
   end
 
   local w = {}
@@ -205,8 +229,8 @@ local function new_writer(task, k, out, desc, combiner_target)
     if w.drain then w.drain() end
     for ch = 1, n do
       flush_channel(ch)
-      if bufs[ch] ~= nil then C.flow_task_recycle(task, bufs[ch]) end
-      bufs[ch] = nil
+      C.flow_task_recycle(task, bufs[ch])
+      bufs[ch], datas[ch] = nil, nil
     end
   end
   return w
@@ -256,7 +280,18 @@ function M.run_task(tp, desc)
     C = C,
     CANCELED = CANCELED,
     flushers = {}, -- called when the task is about to wait, and at the end
+    accumulators = {}, -- name -> number, summed over subtasks by the client
   }
+  --- ctx:counter(name):add(n): an accumulator of this job (Flink's IntCounter)
+  function ctx:counter(name)
+    local acc = self.accumulators
+    if acc[name] == nil then acc[name] = 0 end
+    return { add = function(_, n) acc[name] = acc[name] + (n or 1) end,
+      get = function() return acc[name] end }
+  end
+  function ctx:subtask_index() return self.subtask end
+  function ctx:get_parallelism() return self.parallelism end
+  M.current_context = ctx
 
   -- network outputs
   local writers = {}
@@ -301,13 +336,19 @@ function M.run_task(tp, desc)
   end
   ctx.flush_all = flush_all
 
-  -- time-based flushing for sources (Flink's buffer timeout)
+  -- Flink's buffer timeout: output waits at most `timeout` ms in a
+  -- partly filled buffer (0: flushed per record by the writer; -1: only
+  -- full buffers leave)
   local timeout = desc.buffer_timeout_ms
-  local last_flush = tonumber(C.flow_now_ms())
-  ctx.maybe_flush = function()
+  local last_flush = tonumber(C.flow_mono_ms())
+  local function check_canceled()
     if C.flow_task_canceled(task) ~= 0 then error(CANCELED, 0) end
-    if timeout >= 0 then
-      local now = tonumber(C.flow_now_ms())
+  end
+  ctx.check_canceled = check_canceled
+  ctx.maybe_flush = function()
+    check_canceled()
+    if timeout > 0 then
+      local now = tonumber(C.flow_mono_ms())
       if now - last_flush >= timeout then
         flush_all()
         last_flush = now
@@ -329,7 +370,8 @@ function M.run_task(tp, desc)
     while true do
       local rc = C.flow_task_next(task, 0, outp)
       if rc == E_TIMEDOUT then
-        flush_all() -- nothing to read: what we hold must not wait for more input
+        -- nothing to read: what we hold must not wait for more input
+        if timeout >= 0 then flush_all() end
         rc = C.flow_task_next(task, -1, outp)
       end
       if rc == 0 then break end
@@ -343,8 +385,10 @@ function M.run_task(tp, desc)
         f(v)
       end
       C.flow_task_recycle(task, b)
+      ctx.maybe_flush()
     end
   end
+  check_canceled() -- a canceled task never ends as FINISHED
 
   -- end of input: operators finish in chain order (a batch reduce emits here)
   for i = 1, #chain do
@@ -353,6 +397,8 @@ function M.run_task(tp, desc)
   end
   for i = 1, #ctx.flushers do ctx.flushers[i]() end
   for k = 1, #writers do writers[k].finish() end
+  if next(ctx.accumulators) then return sbuf.encode(ctx.accumulators) end
+  return nil
 end
 
 return M

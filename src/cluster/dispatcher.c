@@ -23,6 +23,9 @@ static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
     jm->failure = NULL;
     r->net_runtime_ms = (int64_t)((uv_hrtime() - jm->start_ns) / 1000000u);
     r->collected = jm->net != NULL ? flow_net_take_collected(jm->net) : NULL;
+    r->restarts = jm->restarts;
+    r->accumulators = jm->accumulators;
+    jm->accumulators = NULL;
     flow_job_master_free(jm);
     d->jm = NULL;
     if (d->on_done) d->on_done(d);
@@ -42,16 +45,20 @@ void flow_dispatcher_init(flow_dispatcher_t *d, flow_rpc_t *rpc, flow_resource_m
   d->ep.handle = dispatcher_handle;
   d->rm = rm;
   d->buffer_timeout_ms = 100;
+  flow_restart_init(&d->restart, FLOW_RESTART_NONE);
 }
 
 void flow_job_result_clear(flow_job_result_t *r) {
   free(r->failure);
   r->failure = NULL;
-  flow_buffer_t *b = r->collected;
-  while (b != NULL) {
-    flow_buffer_t *next = b->next;
-    flow_buffer_free(b);
-    b = next;
+  flow_buffer_t *lists[2] = {r->collected, r->accumulators};
+  for (int i = 0; i < 2; i++) {
+    flow_buffer_t *b = lists[i];
+    while (b != NULL) {
+      flow_buffer_t *next = b->next;
+      flow_buffer_free(b);
+      b = next;
+    }
   }
-  r->collected = NULL;
+  r->collected = r->accumulators = NULL;
 }

@@ -7,6 +7,7 @@
 #include "cluster/rpc.h"
 #include "graph/execution_graph.h"
 #include "runtime/network.h"
+#include "runtime/restart_strategy.h"
 #include "runtime/task.h"
 #include "runtime/task_slot_table.h"
 
@@ -15,7 +16,9 @@ typedef struct flow_job_result {
   flow_job_status_t status;
   char *failure;          /* root cause with Lua traceback, malloc'd, or NULL */
   int64_t net_runtime_ms;
+  int restarts;           /* how many times the job was restarted */
   flow_buffer_t *collected; /* execute_and_collect records, list linked by ->next */
+  flow_buffer_t *accumulators; /* one encoded table per finished task, linked by ->next */
 } flow_job_result_t;
 
 typedef struct flow_dispatcher flow_dispatcher_t;
@@ -39,6 +42,12 @@ typedef struct flow_job_master {
   char job_id[33];
   uint64_t start_ns;
   int64_t buffer_timeout_ms;
+  flow_restart_strategy_t restart;
+  int restarts;
+  int cancel_requested;       /* cancel() before the job was deployed */
+  uv_timer_t *restart_timer;  /* heap: freed by its close callback */
+  flow_buffer_t *accumulators; /* from FINISHED tasks of the current attempt */
+  _Atomic int *status_out;    /* mirrors status for other threads, may be NULL */
 } flow_job_master_t;
 
 struct flow_dispatcher {
@@ -47,6 +56,9 @@ struct flow_dispatcher {
   flow_job_master_t *jm;     /* the running job (one at a time in this MiniCluster) */
   flow_job_result_t *result; /* filled when the job reaches a globally terminal state */
   int64_t buffer_timeout_ms;
+  flow_restart_strategy_t restart;
+  _Atomic int *status_out;
+  char job_id[33];           /* the id the client gave the job */
   void (*on_done)(flow_dispatcher_t *d);
   void *data;
 };
@@ -82,5 +94,7 @@ void flow_job_master_start(flow_job_master_t *jm);
 void flow_job_master_free(flow_job_master_t *jm);
 
 void flow_job_result_clear(flow_job_result_t *r);
+/* A random 32-hex-digit job id, as Flink's JobID. */
+void flow_new_job_id(char out[33]);
 
 #endif

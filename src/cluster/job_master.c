@@ -1,3 +1,4 @@
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,17 +8,40 @@
 
 /* JobMaster: owns the ExecutionGraph of one job, asks the ResourceManager for
  * slots, deploys every subtask, follows the task state reports and derives
- * the JobStatus. Without a restart strategy (a later issue) the first failed
- * task fails the job: the others are canceled, and once every execution is
- * terminal the result goes to the Dispatcher with the root cause. */
+ * the JobStatus (Flink's JobMaster + scheduler, with a full-restart failover):
+ *
+ *   CREATED -> RUNNING -> FINISHED
+ *   RUNNING -> FAILING (a task failed: cancel the others) -> RESTARTING
+ *           (the restart strategy allows it: wait the backoff, deploy new
+ *           attempts into the same slots) -> RUNNING ...
+ *   FAILING -> FAILED (the strategy refuses: the root cause is the result)
+ *   RUNNING -> CANCELLING (cancel()) -> CANCELED
+ *
+ * Every transition waits until all executions of the current attempt are
+ * terminal, so no two attempts of a subtask ever run at once. */
 
 static void jm_handle(flow_endpoint_t *self, flow_msg_t *m);
 
-static void set_status(flow_job_master_t *jm, flow_job_status_t s) { jm->status = s; }
+static void set_status(flow_job_master_t *jm, flow_job_status_t s) {
+  jm->status = s;
+  if (jm->status_out != NULL) *jm->status_out = (int)s;
+}
 
-static void new_job_id(char out[33]) {
+static void free_list(flow_buffer_t *b) {
+  while (b != NULL) {
+    flow_buffer_t *next = b->next;
+    flow_buffer_free(b);
+    b = next;
+  }
+}
+
+static void on_timer_closed(uv_handle_t *h) { free(h); }
+
+void flow_new_job_id(char out[33]) {
   static const char hex[] = "0123456789abcdef";
-  uint64_t seed = uv_hrtime() ^ (uint64_t)(uintptr_t)out;
+  static _Atomic uint64_t counter;
+  uint64_t seed = uv_hrtime() ^ ((uint64_t)(uintptr_t)out << 16) ^ (atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15ull);
+  if (seed == 0) seed = 1;
   for (int i = 0; i < 32; i++) {
     seed ^= seed << 13;
     seed ^= seed >> 7;
@@ -35,9 +59,12 @@ flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_grap
   jm->dispatcher = d;
   jm->rm = d->rm;
   jm->jg = jg;
-  jm->status = FLOW_JOB_INITIALIZING;
+  jm->status_out = d->status_out;
+  set_status(jm, FLOW_JOB_INITIALIZING);
+  jm->restart = d->restart;
   jm->start_ns = uv_hrtime();
-  new_job_id(jm->job_id);
+  if (d->job_id[0] != '\0') memcpy(jm->job_id, d->job_id, sizeof(jm->job_id));
+  else flow_new_job_id(jm->job_id);
   return jm;
 }
 
@@ -48,13 +75,13 @@ void flow_job_master_free(flow_job_master_t *jm) {
   free(jm->slots);
   free(jm->slot_base);
   free(jm->failure);
+  free_list(jm->accumulators);
+  if (jm->restart_timer != NULL) uv_close((uv_handle_t *)jm->restart_timer, on_timer_closed);
   free(jm);
 }
 
-static void finish_job(flow_job_master_t *jm) {
-  if (jm->n_failed > 0) set_status(jm, FLOW_JOB_FAILED);
-  else if (jm->n_canceled > 0) set_status(jm, FLOW_JOB_CANCELED);
-  else set_status(jm, FLOW_JOB_FINISHED);
+static void finish_job(flow_job_master_t *jm, flow_job_status_t final) {
+  set_status(jm, final);
   if (jm->te != NULL) {
     flow_msg_t *m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, jm->te);
     m->ptr = jm;
@@ -68,8 +95,7 @@ static void finish_job(flow_job_master_t *jm) {
 static void fail_before_deploy(flow_job_master_t *jm, const char *why) {
   free(jm->failure);
   jm->failure = flow_strdup(why);
-  jm->n_failed = 1;
-  finish_job(jm);
+  finish_job(jm, FLOW_JOB_FAILED);
 }
 
 /* Slot sharing: each sharing group gets as many shared slots as its largest
@@ -114,7 +140,9 @@ void flow_job_master_start(flow_job_master_t *jm) {
 
 static void deploy(flow_job_master_t *jm) {
   const flow_job_graph_t *jg = jm->jg;
+  flow_net_free(jm->net); /* the previous attempt's: every task of it is terminal */
   jm->net = flow_net_new(jg);
+  jm->n_terminal = jm->n_failed = jm->n_canceled = 0;
   set_status(jm, FLOW_JOB_RUNNING);
   for (int v = 0; v < jm->eg->n_ejv; v++) {
     flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
@@ -152,31 +180,86 @@ static void cancel_all(flow_job_master_t *jm) {
   }
 }
 
+static void restart_now(uv_timer_t *h) {
+  flow_job_master_t *jm = h->data;
+  if (jm->status != FLOW_JOB_RESTARTING) return;
+  jm->restarts++;
+  free_list(jm->accumulators); /* a new attempt counts from zero */
+  jm->accumulators = NULL;
+  for (int v = 0; v < jm->eg->n_ejv; v++) {
+    flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
+    for (int s = 0; s < ejv->parallelism; s++) flow_execution_reset_for_new_attempt(&ejv->subtasks[s].current);
+  }
+  deploy(jm);
+}
+
+/* Every execution of the current attempt is terminal: finish, fail, or restart. */
+static void attempt_ended(flow_job_master_t *jm) {
+  if (jm->status == FLOW_JOB_CANCELLING) {
+    finish_job(jm, FLOW_JOB_CANCELED);
+  } else if (jm->status == FLOW_JOB_FAILING) {
+    int64_t now = (int64_t)(uv_hrtime() / 1000000u);
+    if (!flow_restart_can_restart(&jm->restart, now)) {
+      if (jm->restart.kind != FLOW_RESTART_NONE) {
+        const char *cause = jm->failure ? jm->failure : "unknown";
+        size_t n = strlen(cause) + 200;
+        char *msg = flow_xmalloc(n);
+        snprintf(msg, n, "recovery is suppressed by the %s restart strategy after %d restart%s: %s",
+                 flow_restart_kind_name(jm->restart.kind), jm->restarts, jm->restarts == 1 ? "" : "s",
+                 cause);
+        free(jm->failure);
+        jm->failure = msg;
+      }
+      finish_job(jm, FLOW_JOB_FAILED);
+      return;
+    }
+    set_status(jm, FLOW_JOB_RESTARTING);
+    if (jm->restart_timer == NULL) {
+      jm->restart_timer = flow_xcalloc(1, sizeof(uv_timer_t));
+      uv_timer_init(jm->ep.rpc->loop, jm->restart_timer);
+      jm->restart_timer->data = jm;
+    }
+    uv_timer_start(jm->restart_timer, restart_now, (uint64_t)flow_restart_backoff_ms(&jm->restart), 0);
+  } else if (jm->n_failed > 0) {
+    finish_job(jm, FLOW_JOB_FAILED);
+  } else if (jm->n_canceled > 0) {
+    finish_job(jm, FLOW_JOB_CANCELED);
+  } else {
+    finish_job(jm, FLOW_JOB_FINISHED);
+  }
+}
+
 static void task_state(flow_job_master_t *jm, flow_msg_t *m) {
   flow_execution_vertex_t *ev = flow_eg_vertex(jm->eg, m->a, m->b);
   if (ev == NULL || ev->current.attempt != m->c) return; /* a stale attempt */
   flow_execution_state_t to = (flow_execution_state_t)m->d;
   flow_execution_state_t from = ev->current.state;
+  if (flow_execution_state_is_terminal(from)) return;
   if (from == FLOW_EXEC_CANCELING && !flow_execution_state_is_terminal(to)) return;
-  /* a task that finishes or fails while being canceled counts as what it says */
   if (flow_execution_transition(&ev->current, to) != 0) {
     if (!flow_execution_state_is_terminal(to)) return;
-    ev->current.state = to; /* CANCELING -> FINISHED/FAILED: terminal wins */
+    ev->current.state = to; /* CANCELING -> FINISHED/FAILED: what the task says wins */
   }
   if (!flow_execution_state_is_terminal(to)) return;
   jm->n_terminal++;
   if (to == FLOW_EXEC_FAILED) {
     jm->n_failed++;
-    if (jm->failure == NULL) { /* the first failure is the root cause */
+    if (jm->status == FLOW_JOB_RUNNING) { /* the first failure of this attempt is the root cause */
+      free(jm->failure);
       jm->failure = m->text;
       m->text = NULL;
+      flow_restart_notify_failure(&jm->restart, (int64_t)(uv_hrtime() / 1000000u));
       set_status(jm, FLOW_JOB_FAILING);
       cancel_all(jm);
     }
   } else if (to == FLOW_EXEC_CANCELED) {
     jm->n_canceled++;
+  } else if (to == FLOW_EXEC_FINISHED && m->blob != NULL) {
+    m->blob->next = jm->accumulators;
+    jm->accumulators = m->blob;
+    m->blob = NULL;
   }
-  if (jm->n_terminal == jm->eg->n_subtasks_total) finish_job(jm);
+  if (jm->n_terminal == jm->eg->n_subtasks_total) attempt_ended(jm);
 }
 
 static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
@@ -186,16 +269,23 @@ static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
     jm->te = m->ptr;
     jm->slots = m->ptr2;
     m->ptr2 = NULL;
-    deploy(jm);
+    if (jm->cancel_requested) finish_job(jm, FLOW_JOB_CANCELED);
+    else deploy(jm);
     break;
   case FLOW_MSG_SLOTS_UNAVAILABLE:
     fail_before_deploy(jm, m->text ? m->text : "no slots");
     break;
   case FLOW_MSG_TASK_STATE: task_state(jm, m); break;
   case FLOW_MSG_CANCEL_JOB:
-    if (jm->status == FLOW_JOB_RUNNING) {
+    if (jm->status == FLOW_JOB_RUNNING || jm->status == FLOW_JOB_FAILING) {
       set_status(jm, FLOW_JOB_CANCELLING);
       cancel_all(jm);
+      if (jm->n_terminal == jm->eg->n_subtasks_total) attempt_ended(jm);
+    } else if (jm->status == FLOW_JOB_RESTARTING) {
+      uv_timer_stop(jm->restart_timer);
+      finish_job(jm, FLOW_JOB_CANCELED);
+    } else if (jm->status == FLOW_JOB_CREATED || jm->status == FLOW_JOB_INITIALIZING) {
+      jm->cancel_requested = 1; /* not deployed yet: end when the slots come */
     }
     break;
   default: break;

@@ -1,5 +1,11 @@
 /* MiniCluster: Dispatcher, ResourceManager, JobMaster and one TaskExecutor
- * in this process, on one libuv loop run by the calling thread. */
+ * in this process, on one libuv loop run by a cluster thread of its own, so
+ * the client (the script's thread) can watch, cancel or wait for the job
+ * (Flink's JobClient).
+ *
+ * Threads: the client calls start/status/cancel/wait/free; the cluster
+ * thread runs the loop and every endpoint; task threads post to the loop.
+ * `mu` guards `done` and the result hand-over (leaf lock). */
 #ifndef FLOW_CLUSTER_MINICLUSTER_H
 #define FLOW_CLUSTER_MINICLUSTER_H
 
@@ -8,12 +14,28 @@
 typedef struct flow_minicluster_options {
   int slots;                 /* task slots of the TaskExecutor; 0 = what the job needs */
   int64_t buffer_timeout_ms; /* Flink's execution.buffer-timeout */
+  flow_restart_strategy_t restart;
 } flow_minicluster_options_t;
 
-/* Starts a MiniCluster, runs the job to a globally terminal state, shuts the
- * cluster down (every task thread joined). Fills *out (clear it with
- * flow_job_result_clear). Returns 0, or a negative code if the cluster
- * itself could not start. */
+typedef struct flow_minicluster flow_minicluster_t;
+
+void flow_minicluster_options_init(flow_minicluster_options_t *opt);
+/* Starts the cluster thread and submits the job. jg must outlive the
+ * cluster. NULL with a message in err if the cluster cannot start. */
+flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
+                                           char *err, size_t errlen);
+flow_job_status_t flow_minicluster_status(flow_minicluster_t *mc);
+const char *flow_minicluster_job_id(flow_minicluster_t *mc);
+/* Any thread, until flow_minicluster_free. */
+void flow_minicluster_cancel(flow_minicluster_t *mc);
+/* Waits for a globally terminal job status (timeout_ms < 0: forever).
+ * Returns 1 and fills *out (once; clear it with flow_job_result_clear) when
+ * the job ended, 0 on timeout. */
+int flow_minicluster_wait(flow_minicluster_t *mc, int64_t timeout_ms, flow_job_result_t *out);
+/* Cancels the job if it still runs, waits for it, joins the cluster thread. */
+void flow_minicluster_free(flow_minicluster_t *mc);
+
+/* start + wait + free. */
 int flow_minicluster_execute(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
                              flow_job_result_t *out);
 

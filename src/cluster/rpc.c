@@ -3,9 +3,11 @@
 #include <stdlib.h>
 
 #include "common.h"
+#include "runtime/buffer.h"
 
 static void free_msg(flow_msg_t *m) {
   free(m->text);
+  flow_buffer_free(m->blob);
   free(m);
 }
 

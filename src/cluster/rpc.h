@@ -38,6 +38,7 @@ typedef struct flow_msg {
   void *ptr, *ptr2;
   int a, b, c, d;
   char *text; /* malloc'd; freed after delivery unless the handler took it (set NULL) */
+  struct flow_buffer *blob; /* bytes (e.g. encoded accumulators); freed likewise */
 } flow_msg_t;
 
 typedef struct flow_rpc {

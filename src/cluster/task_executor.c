@@ -5,12 +5,23 @@
 #include "common.h"
 
 /* Runs on the task thread: posts the state change to our TaskExecutor. */
-static void task_report(flow_task_t *t, flow_execution_state_t state, char *err) {
+static void task_report(flow_task_t *t, flow_execution_state_t state, char *err,
+                        flow_buffer_t *accumulators) {
   flow_task_executor_t *te = t->owner;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_TASK_STATE, NULL, &te->ep);
   m->ptr = t;
   m->d = (int)state;
   m->text = err;
+  m->blob = accumulators;
+  flow_rpc_send(te->ep.rpc, m);
+}
+
+/* Runs on the task thread: a task asks for the whole job to be canceled. */
+static void task_cancel_job(flow_task_t *t) {
+  flow_task_executor_t *te = t->owner;
+  /* the JobMaster outlives this message: it is freed only after this
+   * task's terminal report, which is queued behind it */
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, t->job_endpoint);
   flow_rpc_send(te->ep.rpc, m);
 }
 
@@ -28,6 +39,8 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
   t->owner = te;
   t->slot = m->d;
   t->report = task_report;
+  t->cancel_job = task_cancel_job;
+  t->job_endpoint = &jm->ep;
   t->buffer_timeout_ms = jm->buffer_timeout_ms;
   flow_te_task_t *e = flow_xcalloc(1, sizeof(*e));
   e->task = t;
@@ -37,7 +50,7 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
   flow_slot_table_add_task(&te->slots, t->slot, jm);
   if (flow_task_start(t) != 0) {
     /* no thread: report the failure as the thread would have */
-    task_report(t, FLOW_EXEC_FAILED, flow_strdup("could not start the task thread"));
+    task_report(t, FLOW_EXEC_FAILED, flow_strdup("could not start the task thread"), NULL);
   }
 }
 
@@ -54,6 +67,8 @@ static void task_state(flow_task_executor_t *te, flow_msg_t *m) {
   r->d = m->d;
   r->text = m->text;
   m->text = NULL;
+  r->blob = m->blob;
+  m->blob = NULL;
   if (flow_execution_state_is_terminal((flow_execution_state_t)m->d)) {
     *pp = e->next;
     flow_slot_table_remove_task(&te->slots, t->slot);

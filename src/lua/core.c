@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,46 +159,202 @@ static int l_validate(lua_State *L) {
   return 1;
 }
 
-/* g:execute{ slots=n, buffer_timeout_ms=n } ->
- *   { job_id=, status=, net_runtime_ms=, collected={bytes...} } | nil, message, result */
-static int l_execute(lua_State *L) {
-  lgraph_t *g = check_graph(L);
-  flow_minicluster_options_t opt = {0, 100};
-  if (lua_istable(L, 2)) {
-    opt.slots = (int)opt_field_num(L, 2, "slots", 0);
-    opt.buffer_timeout_ms = (int64_t)opt_field_num(L, 2, "buffer_timeout_ms", 100);
+/* SIGINT: the CLI's handler only sets this flag (async-signal-safe); a
+ * client waiting for a job sees it and cancels the job. */
+static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t waiting; /* a client thread is waiting for a job */
+void flow_core_interrupt(void) { interrupted = 1; }
+int flow_core_interrupted(void) { return interrupted != 0; }
+int flow_core_waiting_for_job(void) { return waiting != 0; }
+
+static int parse_restart(lua_State *L, int t, flow_restart_strategy_t *rs) {
+  lua_getfield(L, t, "restart");
+  int idx = lua_gettop(L);
+  if (lua_isnil(L, idx)) {
+    lua_pop(L, 1);
+    return 0;
   }
-  flow_job_graph_t *jg = compile(L, g);
-  if (jg == NULL) return 2;
-  flow_job_result_t r;
-  int rc = flow_minicluster_execute(jg, &opt, &r);
-  if (rc != 0) {
-    flow_job_result_clear(&r);
-    return luaL_error(L, "could not start the MiniCluster: %s", flow_strerror(rc));
-  }
-  lua_createtable(L, 0, 5);
-  lua_pushstring(L, r.job_id);
+  luaL_checktype(L, idx, LUA_TTABLE);
+  const char *kind = opt_field_str(L, idx, "kind");
+  flow_restart_kind_t k;
+  if (kind == NULL || flow_restart_parse_kind(kind, &k) != 0)
+    return luaL_error(L, "unknown restart strategy '%s' (none, fixed_delay, failure_rate, exponential_delay)",
+                      kind ? kind : "nil");
+  flow_restart_init(rs, k);
+  rs->attempts = (int64_t)opt_field_num(L, idx, "attempts", (lua_Number)rs->attempts);
+  rs->delay_ms = (int64_t)opt_field_num(L, idx, "delay_ms", (lua_Number)rs->delay_ms);
+  rs->max_failures = (int64_t)opt_field_num(L, idx, "max_failures", (lua_Number)rs->max_failures);
+  rs->interval_ms = (int64_t)opt_field_num(L, idx, "interval_ms", (lua_Number)rs->interval_ms);
+  rs->initial_ms = (int64_t)opt_field_num(L, idx, "initial_ms", (lua_Number)rs->initial_ms);
+  rs->max_ms = (int64_t)opt_field_num(L, idx, "max_ms", (lua_Number)rs->max_ms);
+  rs->reset_ms = (int64_t)opt_field_num(L, idx, "reset_ms", (lua_Number)rs->reset_ms);
+  rs->multiplier = opt_field_num(L, idx, "multiplier", rs->multiplier);
+  rs->jitter = opt_field_num(L, idx, "jitter", rs->jitter);
+  rs->current_backoff_ms = rs->initial_ms;
+  char err[256];
+  if (flow_restart_validate(rs, err, sizeof(err)) != 0) return luaL_error(L, "%s", err);
+  lua_pop(L, 1);
+  return 0;
+}
+
+static void read_options(lua_State *L, int t, flow_minicluster_options_t *opt) {
+  flow_minicluster_options_init(opt);
+  if (!lua_istable(L, t)) return;
+  opt->slots = (int)opt_field_num(L, t, "slots", 0);
+  opt->buffer_timeout_ms = (int64_t)opt_field_num(L, t, "buffer_timeout_ms", 100);
+  parse_restart(L, t, &opt->restart);
+}
+
+/* Pushes the result table; for a job that did not finish also nil, message
+ * first: returns the number of values pushed (1, or 3: nil, message, result). */
+static int push_result(lua_State *L, flow_job_result_t *r) {
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, r->job_id);
   lua_setfield(L, -2, "job_id");
-  lua_pushstring(L, flow_job_status_name(r.status));
+  lua_pushstring(L, flow_job_status_name(r->status));
   lua_setfield(L, -2, "status");
-  lua_pushnumber(L, (lua_Number)r.net_runtime_ms);
+  lua_pushnumber(L, (lua_Number)r->net_runtime_ms);
   lua_setfield(L, -2, "net_runtime_ms");
+  lua_pushinteger(L, r->restarts);
+  lua_setfield(L, -2, "restarts");
   lua_newtable(L);
   int i = 0;
-  for (flow_buffer_t *b = r.collected; b != NULL; b = b->next) {
+  for (flow_buffer_t *b = r->collected; b != NULL; b = b->next) {
     lua_pushlstring(L, (const char *)b->data, b->size);
     lua_rawseti(L, -2, ++i);
   }
   lua_setfield(L, -2, "collected");
-  if (r.status != FLOW_JOB_FINISHED) {
-    lua_pushnil(L);
-    lua_pushstring(L, r.failure ? r.failure : flow_job_status_name(r.status));
-    lua_pushvalue(L, -3);
-    flow_job_result_clear(&r);
-    return 3;
+  lua_newtable(L);
+  i = 0;
+  for (flow_buffer_t *b = r->accumulators; b != NULL; b = b->next) {
+    lua_pushlstring(L, (const char *)b->data, b->size);
+    lua_rawseti(L, -2, ++i);
   }
+  lua_setfield(L, -2, "accumulators");
+  if (r->status == FLOW_JOB_FINISHED) return 1;
+  lua_pushnil(L);
+  if (r->status == FLOW_JOB_CANCELED && interrupted) lua_pushliteral(L, "job canceled (interrupted)");
+  else lua_pushstring(L, r->failure ? r->failure : flow_job_status_name(r->status));
+  lua_pushvalue(L, -3);
+  return 3;
+}
+
+/* Waits for the job, cancelling it once if SIGINT arrives meanwhile. */
+static int wait_job(lua_State *L, flow_minicluster_t *mc, int64_t timeout_ms) {
+  uint64_t start = uv_hrtime();
+  int canceled = 0;
+  flow_job_result_t r;
+  waiting = 1;
+  for (;;) {
+    if (interrupted && !canceled) {
+      flow_minicluster_cancel(mc);
+      canceled = 1;
+    }
+    int64_t step = 50;
+    if (timeout_ms >= 0) {
+      int64_t left = timeout_ms - (int64_t)((uv_hrtime() - start) / 1000000u);
+      if (left <= 0) {
+        if (flow_minicluster_wait(mc, 0, &r)) break;
+        waiting = 0;
+        return 0;
+      }
+      if (left < step) step = left;
+    }
+    if (flow_minicluster_wait(mc, step, &r)) break;
+  }
+  waiting = 0;
+  int n = push_result(L, &r);
   flow_job_result_clear(&r);
+  return n;
+}
+
+/* g:execute{ slots=n, buffer_timeout_ms=n, restart={kind=...} } ->
+ *   result | nil, message, result */
+static int l_execute(lua_State *L) {
+  lgraph_t *g = check_graph(L);
+  flow_minicluster_options_t opt;
+  read_options(L, 2, &opt);
+  flow_job_graph_t *jg = compile(L, g);
+  if (jg == NULL) return 2;
+  char err[256];
+  flow_minicluster_t *mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
+  if (mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
+  int n = wait_job(L, mc, -1);
+  flow_minicluster_free(mc);
+  return n;
+}
+
+/* ---- JobClient (execute_async) ----------------------------------------- */
+
+#define CLIENT_MT "flow.core.job_client"
+
+typedef struct lclient {
+  flow_minicluster_t *mc;
+} lclient_t;
+
+static lclient_t *check_client(lua_State *L) {
+  lclient_t *c = luaL_checkudata(L, 1, CLIENT_MT);
+  if (c->mc == NULL) luaL_error(L, "the job client is closed");
+  return c;
+}
+
+/* g:submit(opts) -> client; the client keeps the graph alive. */
+static int l_submit(lua_State *L) {
+  lgraph_t *g = check_graph(L);
+  flow_minicluster_options_t opt;
+  read_options(L, 2, &opt);
+  flow_job_graph_t *jg = compile(L, g);
+  if (jg == NULL) return 2;
+  lclient_t *c = lua_newuserdata(L, sizeof(*c));
+  c->mc = NULL;
+  luaL_getmetatable(L, CLIENT_MT);
+  lua_setmetatable(L, -2);
+  lua_createtable(L, 1, 0); /* environment: a reference to the graph */
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  lua_setfenv(L, -2);
+  char err[256];
+  c->mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
+  if (c->mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
   return 1;
+}
+
+static int l_client_status(lua_State *L) {
+  lclient_t *c = check_client(L);
+  lua_pushstring(L, flow_job_status_name(flow_minicluster_status(c->mc)));
+  return 1;
+}
+
+static int l_client_job_id(lua_State *L) {
+  lclient_t *c = check_client(L);
+  lua_pushstring(L, flow_minicluster_job_id(c->mc));
+  return 1;
+}
+
+static int l_client_cancel(lua_State *L) {
+  lclient_t *c = check_client(L);
+  flow_minicluster_cancel(c->mc);
+  return 0;
+}
+
+/* client:wait([timeout_ms]) -> result | nil, message, result | nil, "timeout" */
+static int l_client_wait(lua_State *L) {
+  lclient_t *c = check_client(L);
+  int64_t timeout = (int64_t)luaL_optnumber(L, 2, -1);
+  int n = wait_job(L, c->mc, timeout);
+  if (n == 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "timeout");
+    return 2;
+  }
+  return n;
+}
+
+static int l_client_gc(lua_State *L) {
+  lclient_t *c = luaL_checkudata(L, 1, CLIENT_MT);
+  flow_minicluster_free(c->mc); /* cancels a job still running, joins every thread */
+  c->mc = NULL;
+  return 0;
 }
 
 /* core.mkdir(path) -> true | nil, message (an existing directory is fine) */
@@ -222,7 +379,14 @@ static int l_cpu_count(lua_State *L) {
 static const luaL_Reg graph_methods[] = {
     {"add_node", l_add_node}, {"add_edge", l_add_edge}, {"configure", l_configure},
     {"explain", l_explain},   {"validate", l_validate}, {"execute", l_execute},
-    {NULL, NULL}};
+    {"submit", l_submit},     {NULL, NULL}};
+
+static const luaL_Reg client_methods[] = {{"status", l_client_status},
+                                          {"job_id", l_client_job_id},
+                                          {"cancel", l_client_cancel},
+                                          {"wait", l_client_wait},
+                                          {"close", l_client_gc},
+                                          {NULL, NULL}};
 
 static const luaL_Reg core_funcs[] = {{"graph", l_graph_new}, {"cpu_count", l_cpu_count}, {"mkdir", l_mkdir}, {NULL, NULL}};
 
@@ -232,6 +396,14 @@ int luaopen_flow_core(lua_State *L) {
     lua_setfield(L, -2, "__gc");
     lua_newtable(L);
     luaL_register(L, NULL, graph_methods);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, CLIENT_MT)) {
+    lua_pushcfunction(L, l_client_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_newtable(L);
+    luaL_register(L, NULL, client_methods);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

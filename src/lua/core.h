@@ -5,5 +5,10 @@
 
 /* require("flow.core") in the client state. */
 int luaopen_flow_core(lua_State *L);
+/* Async-signal-safe: asks a client waiting for a job to cancel it. */
+void flow_core_interrupt(void);
+int flow_core_interrupted(void);
+/* Async-signal-safe: is a client waiting for a job right now? */
+int flow_core_waiting_for_job(void);
 
 #endif

@@ -50,21 +50,56 @@ lua_State *flow_lua_new_state(void) {
   return L;
 }
 
-/* Strings get a traceback; other error values (sentinels such as the
- * task runtime's CANCELED) pass through untouched. */
+/* Is the value at idx a flowlua sentinel (its metatable has __flow_sentinel)? */
+static int is_sentinel(lua_State *L, int idx) {
+  if (!lua_istable(L, idx) || !lua_getmetatable(L, idx)) return 0;
+  lua_getfield(L, -1, "__flow_sentinel");
+  int yes = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  return yes;
+}
+
+static int call_tostring(lua_State *L) {
+  lua_getglobal(L, "tostring");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+/* Error values become "message\nstack traceback:..." strings; sentinels
+ * (the task runtime's CANCELED, explain's EXPLAINED) pass through untouched.
+ * A value whose __tostring fails is described by its type: this handler
+ * never raises. */
 static int traceback_handler(lua_State *L) {
-  if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER) return 1;
-  luaL_traceback(L, L, lua_tostring(L, 1), 1);
+  if (is_sentinel(L, 1)) return 1;
+  const char *msg;
+  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) {
+    msg = lua_tostring(L, 1);
+  } else {
+    lua_pushcfunction(L, call_tostring);
+    lua_pushvalue(L, 1);
+    if (lua_pcall(L, 1, 1, 0) == 0 && lua_isstring(L, -1))
+      msg = lua_pushfstring(L, "%s (a %s error value)", lua_tostring(L, -1), luaL_typename(L, 1));
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
   return 1;
 }
 
 const char *flow_lua_error_message(lua_State *L, int idx) {
   if (lua_isstring(L, idx)) return lua_tostring(L, idx);
-  if (luaL_callmeta(L, idx, "__tostring") && lua_isstring(L, -1)) {
-    lua_replace(L, idx < 0 ? idx - 1 : idx);
-    return lua_tostring(L, idx);
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  lua_pushcfunction(L, call_tostring); /* sentinels have a safe __tostring */
+  lua_pushvalue(L, idx);
+  if (lua_pcall(L, 1, 1, 0) == 0 && lua_isstring(L, -1)) {
+    lua_replace(L, idx);
+  } else {
+    lua_pop(L, 1);
+    lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
+    lua_replace(L, idx);
   }
-  return lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
+  return lua_tostring(L, idx);
 }
 
 int flow_lua_pcall(lua_State *L, int nargs, int nresults) {

@@ -18,6 +18,7 @@ typedef enum {
 /* Layout is shared with Lua through the FFI (lua/flow/runtime.lua): keep in sync. */
 typedef struct flow_buffer {
   struct flow_buffer *next; /* queue link; owned by whichever queue holds it */
+  struct flow_buffer *prev; /* link in a task's list of buffers held by Lua */
   uint8_t *data;            /* payload; points into this allocation */
   uint32_t size;            /* bytes used */
   uint32_t capacity;        /* bytes available at data */
@@ -27,6 +28,8 @@ typedef struct flow_buffer {
 
 /* capacity 0 means FLOW_BUFFER_SIZE. NULL on OOM. */
 flow_buffer_t *flow_buffer_new(uint32_t capacity);
-void flow_buffer_free(flow_buffer_t *b);
+void flow_buffer_free(flow_buffer_t *b); /* NULL-safe */
+/* A data buffer holding a copy of n bytes. */
+flow_buffer_t *flow_buffer_from(const void *bytes, size_t n);
 
 #endif

@@ -70,13 +70,22 @@ void flow_net_cancel(flow_job_network_t *net) {
 }
 
 void flow_net_collect(flow_job_network_t *net, flow_buffer_t *b) {
+  (void)flow_net_collect_bounded(net, b, (size_t)-1);
+}
+
+int flow_net_collect_bounded(flow_job_network_t *net, flow_buffer_t *b, size_t max_bytes) {
   b->next = NULL;
   uv_mutex_lock(&net->collect_mu);
+  if (net->collect_bytes + b->size > max_bytes) {
+    uv_mutex_unlock(&net->collect_mu);
+    return FLOW_EFULL;
+  }
   if (net->collect_tail != NULL) net->collect_tail->next = b;
   else net->collect_head = b;
   net->collect_tail = b;
   net->collect_bytes += b->size;
   uv_mutex_unlock(&net->collect_mu);
+  return 0;
 }
 
 flow_buffer_t *flow_net_take_collected(flow_job_network_t *net) {

@@ -14,6 +14,7 @@
 #ifndef FLOW_RUNTIME_NETWORK_H
 #define FLOW_RUNTIME_NETWORK_H
 
+#include <stdatomic.h>
 #include <uv.h>
 
 #include "graph/job_graph.h"
@@ -27,6 +28,7 @@ typedef struct flow_job_network {
   uv_mutex_t collect_mu;
   flow_buffer_t *collect_head, *collect_tail; /* execute_and_collect results */
   size_t collect_bytes;
+  _Atomic int64_t collect_count; /* records collected, over all subtasks */
 } flow_job_network_t;
 
 flow_job_network_t *flow_net_new(const flow_job_graph_t *jg);
@@ -36,6 +38,9 @@ flow_input_gate_t *flow_net_gate(flow_job_network_t *net, int vertex, int subtas
 void flow_net_cancel(flow_job_network_t *net);
 /* Appends b (ownership passes) to the collected results. */
 void flow_net_collect(flow_job_network_t *net, flow_buffer_t *b);
+/* The same, unless the results would exceed max_bytes: then FLOW_EFULL and
+ * b stays the caller's. */
+int flow_net_collect_bounded(flow_job_network_t *net, flow_buffer_t *b, size_t max_bytes);
 /* Takes the collected buffers (a list linked by ->next); the caller frees them. */
 flow_buffer_t *flow_net_take_collected(flow_job_network_t *net);
 

@@ -41,6 +41,30 @@ flow_task_t *flow_task_new(const flow_job_graph_t *jg, flow_job_network_t *net, 
   return t;
 }
 
+/* ---- buffers held by Lua (task thread only) ------------------------------ */
+
+static void hold(flow_task_t *t, flow_buffer_t *b) {
+  b->prev = NULL;
+  b->next = t->held;
+  if (t->held != NULL) t->held->prev = b;
+  t->held = b;
+}
+
+static void release(flow_task_t *t, flow_buffer_t *b) {
+  if (b->prev != NULL) b->prev->next = b->next;
+  else if (t->held == b) t->held = b->next;
+  if (b->next != NULL) b->next->prev = b->prev;
+  b->next = b->prev = NULL;
+}
+
+static void free_held(flow_task_t *t) {
+  while (t->held != NULL) {
+    flow_buffer_t *b = t->held;
+    release(t, b);
+    flow_buffer_free(b);
+  }
+}
+
 static void task_free(flow_task_t *t) {
   for (int k = 0; k < t->n_outputs; k++) free(t->outputs[k].gates);
   free(t->outputs);
@@ -175,11 +199,12 @@ static void task_main(void *arg) {
   flow_task_t *t = arg;
   flow_execution_state_t final = FLOW_EXEC_FINISHED;
   char *err = NULL;
-  t->report(t, FLOW_EXEC_INITIALIZING, NULL);
+  flow_buffer_t *acc = NULL;
+  t->report(t, FLOW_EXEC_INITIALIZING, NULL, NULL);
 
   lua_State *L = flow_lua_new_state();
   if (L == NULL) {
-    t->report(t, FLOW_EXEC_FAILED, task_error(t, "cannot create a Lua state (out of memory)"));
+    t->report(t, FLOW_EXEC_FAILED, task_error(t, "cannot create a Lua state (out of memory)"), NULL);
     return;
   }
   lua_getglobal(L, "require");
@@ -189,10 +214,27 @@ static void task_main(void *arg) {
     lua_getfield(L, -1, "run_task");
     lua_pushlightuserdata(L, t);
     push_descriptor(L, t);
-    rc = flow_lua_pcall(L, 2, 0);
+    rc = flow_lua_pcall(L, 2, 1);
+    if (rc == 0) { /* run_task returns the encoded accumulators, or nil */
+      size_t n = 0;
+      const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+      if (s != NULL) acc = flow_buffer_from(s, n);
+    }
   }
   if (rc != 0) {
-    if (atomic_load(&t->canceled)) {
+    /* the runtime's CANCELED sentinel: our gates were canceled (the job is
+     * being canceled or failed elsewhere), which is not this task's failure */
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_getfield(L, -1, "flow.runtime");
+    int sentinel = 0;
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "CANCELED");
+      sentinel = lua_rawequal(L, -1, -5);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 3);
+    if (sentinel || atomic_load(&t->canceled)) {
       final = FLOW_EXEC_CANCELED;
     } else {
       final = FLOW_EXEC_FAILED;
@@ -201,12 +243,17 @@ static void task_main(void *arg) {
     }
   }
   lua_close(L);
+  free_held(t); /* what a failed or canceled task's Lua still held */
   if (final == FLOW_EXEC_FINISHED) {
     rc = send_end_of_partition(t);
     if (rc == FLOW_ECANCELED || atomic_load(&t->canceled)) final = FLOW_EXEC_CANCELED;
     else if (rc < 0) final = FLOW_EXEC_FAILED, err = task_error(t, flow_strerror(rc));
   }
-  t->report(t, final, err);
+  if (final != FLOW_EXEC_FINISHED) {
+    flow_buffer_free(acc);
+    acc = NULL;
+  }
+  t->report(t, final, err, acc);
 }
 
 int flow_task_start(flow_task_t *t) {
@@ -232,11 +279,14 @@ void flow_task_join_and_free(flow_task_t *t) {
 
 int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out) {
   if (t->gate == NULL) return 0;
-  return flow_gate_poll(t->gate, timeout_ms, out);
+  int rc = flow_gate_poll(t->gate, timeout_ms, out);
+  if (rc == 1) hold(t, *out);
+  return rc;
 }
 
 void flow_task_recycle(flow_task_t *t, flow_buffer_t *b) {
-  if (b->capacity == FLOW_BUFFER_SIZE && t->pool_size < TASK_POOL_MAX) {
+  release(t, b);
+  if (b->capacity == FLOW_BUFFER_SIZE && t->pool_size < TASK_POOL_MAX) { /* reuse */
     b->next = t->pool;
     t->pool = b;
     t->pool_size++;
@@ -259,6 +309,7 @@ flow_buffer_t *flow_task_buffer(flow_task_t *t, uint32_t capacity) {
   b->size = 0;
   b->kind = FLOW_BUF_DATA;
   b->channel = -1;
+  hold(t, b);
   return b;
 }
 
@@ -268,15 +319,27 @@ int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b) {
     flow_buffer_free(b);
     return FLOW_EINVAL;
   }
+  release(t, b);
   flow_task_output_t *o = &t->outputs[output];
   int rc = flow_gate_push(o->gates[channel], o->channel, b);
   if (rc < 0) flow_buffer_free(b);
   return rc;
 }
 
-void flow_task_collect(flow_task_t *t, flow_buffer_t *b) { flow_net_collect(t->net, b); }
+int64_t flow_task_collect(flow_task_t *t, flow_buffer_t *b, int64_t records) {
+  release(t, b);
+  if (flow_net_collect_bounded(t->net, b, FLOW_COLLECT_MAX_BYTES) != 0) {
+    flow_buffer_free(b);
+    return FLOW_EFULL;
+  }
+  return atomic_fetch_add(&t->net->collect_count, records) + records;
+}
 
-void flow_task_running(flow_task_t *t) { t->report(t, FLOW_EXEC_RUNNING, NULL); }
+void flow_task_cancel_job(flow_task_t *t) {
+  if (t->cancel_job != NULL) t->cancel_job(t);
+}
+
+void flow_task_running(flow_task_t *t) { t->report(t, FLOW_EXEC_RUNNING, NULL, NULL); }
 
 int flow_task_canceled(flow_task_t *t) { return atomic_load(&t->canceled); }
 
@@ -318,6 +381,8 @@ uint32_t flow_hash_number(double d) {
   if (d == 0) d = 0; /* -0.0 and 0.0 are one key */
   return flow_hash_bytes(&d, sizeof(d));
 }
+
+int64_t flow_mono_ms(void) { return (int64_t)(uv_hrtime() / 1000000u); }
 
 int64_t flow_now_ms(void) {
   struct timespec ts;

@@ -17,10 +17,14 @@
 #include "graph/execution_graph.h"
 #include "runtime/network.h"
 
+#define FLOW_COLLECT_MAX_BYTES ((size_t)256 << 20)
+
 typedef struct flow_task flow_task_t;
 
-/* Called on the task thread. err is malloc'd (or NULL); the callee owns it. */
-typedef void (*flow_task_report_cb)(flow_task_t *t, flow_execution_state_t state, char *err);
+/* Called on the task thread. err (malloc'd) and accumulators (the task's
+ * encoded accumulator table, on FINISHED) may be NULL; the callee owns both. */
+typedef void (*flow_task_report_cb)(flow_task_t *t, flow_execution_state_t state, char *err,
+                                    flow_buffer_t *accumulators);
 
 typedef struct flow_task_output {
   int job_edge;        /* index into jg->edges */
@@ -42,6 +46,11 @@ struct flow_task {
   int n_outputs;
   flow_buffer_t *pool;        /* recycled buffers, task thread only */
   int pool_size;
+  flow_buffer_t *held;        /* buffers Lua holds (input being read, outputs being
+                                 filled): freed by C when the task ends, whatever
+                                 way it ends. Doubly linked by next/prev. */
+  void (*cancel_job)(flow_task_t *t); /* asks the JobMaster to cancel the job */
+  void *job_endpoint;         /* the JobMaster's endpoint, for cancel_job */
   atomic_int canceled;
   int64_t buffer_timeout_ms;
   flow_task_report_cb report;
@@ -63,11 +72,17 @@ int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out);
 void flow_task_recycle(flow_task_t *t, flow_buffer_t *b);
 flow_buffer_t *flow_task_buffer(flow_task_t *t, uint32_t capacity);
 int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b);
-void flow_task_collect(flow_task_t *t, flow_buffer_t *b);
+/* execute_and_collect: hands over b holding `records` records. Returns the
+ * number of records the job collected so far, or FLOW_EFULL (b freed) when
+ * the results would exceed FLOW_COLLECT_MAX_BYTES. */
+int64_t flow_task_collect(flow_task_t *t, flow_buffer_t *b, int64_t records);
+/* Asks the JobMaster to cancel the whole job (e.g. the collect limit was reached). */
+void flow_task_cancel_job(flow_task_t *t);
 void flow_task_running(flow_task_t *t);
 int flow_task_canceled(flow_task_t *t);
 uint32_t flow_hash_bytes(const void *p, size_t n);
 uint32_t flow_hash_number(double d);
-int64_t flow_now_ms(void);
+int64_t flow_now_ms(void);  /* wall clock (processing time) */
+int64_t flow_mono_ms(void); /* monotonic (timeouts) */
 
 #endif
