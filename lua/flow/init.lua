@@ -149,6 +149,24 @@ function Env:read_text_file(path)
   return s
 end
 
+--- Lines from a TCP server (unbounded; ends when the server closes).
+function Env:socket_text_stream(host, port, delimiter)
+  if type(host) ~= "string" or type(port) ~= "number" then
+    error("socket_text_stream expects a host and a port", 2)
+  end
+  if delimiter ~= nil and (type(delimiter) ~= "string" or delimiter == "") then
+    error("socket_text_stream: the delimiter must be a non-empty string", 2)
+  end
+  return source(self, "Source: Socket Stream", { kind = "socket", host = host, port = port,
+    delimiter = delimiter or "\n" }, { parallelism = 1, non_parallel = true, bounded = false })
+end
+
+--- Lines of standard input (unbounded: streaming mode by default).
+function Env:stdin()
+  return source(self, "Source: Stdin", { kind = "stdin" },
+    { parallelism = 1, non_parallel = true, bounded = false })
+end
+
 function Env:add_source(fn, opts)
   opts = opts or {}
   if type(fn) ~= "function" and type(fn) ~= "table" then

@@ -137,11 +137,13 @@ function builders.reduce(op, ctx)
   end
 end
 
---- The context handed to process functions.
+--- The context handed to process functions. `fire` receives timer
+--- callbacks: fire(key, ts) runs fns.on_timer with the timer's key current.
 local function process_context(op, ctx, key_of)
   local side = op.side
   local pctx = {
     current = nil, -- the record being processed (for current_key)
+    timer_key = nil, -- set while on_timer runs
   }
   function pctx:output(tag, v)
     local name = type(tag) == "table" and tag.name or tag
@@ -150,12 +152,21 @@ local function process_context(op, ctx, key_of)
   end
   function pctx:current_key()
     if not key_of then error("current_key() needs a keyed stream: call key_by(...) before process()", 2) end
+    if self.timer_key ~= nil then return self.timer_key end
     return key_of(self.current)
   end
   function pctx:timestamp() return nil end
   function pctx:counter(name) return ctx:counter(name) end
-  function pctx:subtask_index() return ctx.subtask end
-  function pctx:parallelism() return ctx.parallelism end
+  function pctx:current_processing_time() return tonumber(ctx.C.flow_now_ms()) end
+  function pctx:register_processing_time_timer(ts)
+    if not key_of then
+      error("timers need a keyed stream: call key_by(...) before process()", 2)
+    end
+    ctx.processing_timers:register(self, self:current_key(), ts)
+  end
+  function pctx:delete_processing_time_timer(ts)
+    if key_of then ctx.processing_timers:delete(self, self:current_key(), ts) end
+  end
   local function keyed_only(name)
     pctx[name] = function()
       if not key_of then
@@ -165,7 +176,7 @@ local function process_context(op, ctx, key_of)
     end
   end
   for _, n in ipairs { "value_state", "list_state", "map_state", "reducing_state",
-    "register_event_time_timer", "register_processing_time_timer", "delete_event_time_timer" } do
+    "register_event_time_timer", "delete_event_time_timer" } do
     keyed_only(n)
   end
   return pctx
@@ -186,6 +197,12 @@ function builders.process(op, ctx)
   local fns, emit = op.spec.fn, op.emit
   local out = { collect = function(_, x) return emit(x) end }
   local pctx = process_context(op, ctx, M.key_selector(op.spec.key))
+  function pctx:on_processing_timer(key, ts)
+    if type(fns.on_timer) ~= "function" then return end
+    self.timer_key = key
+    fns:on_timer(ts, self, out)
+    self.timer_key = nil
+  end
   open_close(op, fns, pctx)
   local pe = fns.process_element
   return function(v)
@@ -430,6 +447,69 @@ function sources.text_file(op, ctx, emit)
   f:close()
 end
 
+ffi.cdef [[
+int flow_socket_connect(const char *host, int port, char *err, size_t errlen);
+int64_t flow_fd_read(int fd, uint8_t *buf, size_t cap, int timeout_ms, char *err, size_t errlen);
+void flow_fd_close(int fd);
+]]
+
+--- Lines from a file descriptor, split on `delim`, until end of stream. A
+--- read waits at most 50 ms, so cancellation and the buffer timeout are
+--- checked between reads. As Flink's SocketTextStreamFunction, a "\r"
+--- before a "\n" delimiter is dropped and a last unterminated line is
+--- emitted at the end.
+local function read_lines(fd, delim, ctx, emit, what)
+  local C = ffi.C
+  local cap = 65536
+  local buf = ffi.new("uint8_t[?]", cap)
+  local err = ffi.new("char[256]")
+  local pending = ""
+  local find, sub, byte = string.find, string.sub, string.byte
+  local nl = delim == "\n"
+  local dl = #delim
+  local maybe_flush = ctx.maybe_flush
+  while true do
+    local n = tonumber(C.flow_fd_read(fd, buf, cap, 50, err, 256))
+    if n == -2 then error(what .. ": read failed: " .. ffi.string(err), 0) end
+    if n == 0 then break end
+    if n > 0 then
+      local data = pending .. ffi.string(buf, n)
+      local pos = 1
+      while true do
+        local i = find(data, delim, pos, true)
+        if not i then break end
+        local line = sub(data, pos, i - 1)
+        if nl and byte(line, -1) == 13 then line = sub(line, 1, -2) end
+        emit(line)
+        pos = i + dl
+      end
+      pending = sub(data, pos)
+    end
+    maybe_flush()
+  end
+  if pending ~= "" then
+    if nl and byte(pending, -1) == 13 then pending = sub(pending, 1, -2) end
+    emit(pending)
+  end
+end
+
+--- socket_text_stream(host, port [, delimiter]): unbounded until the peer
+--- closes the connection.
+function sources.socket(op, ctx, emit)
+  local spec = op.spec
+  local err = ffi.new("char[256]")
+  local fd = ffi.C.flow_socket_connect(spec.host, spec.port, err, 256)
+  if fd < 0 then error("socket_text_stream: " .. ffi.string(err), 0) end
+  local ok, e = pcall(read_lines, fd, spec.delimiter or "\n", ctx, emit, "socket_text_stream")
+  ffi.C.flow_fd_close(fd)
+  if not ok then error(e, 0) end
+end
+
+--- stdin(): lines of standard input.
+function sources.stdin(op, ctx, emit)
+  read_lines(0, "\n", ctx, emit, "stdin")
+end
+
 --- add_source(fn | { run = fn, cancel = fn }): fn(ctx) calls ctx:collect(v).
 function sources.user(op, ctx, emit)
   local s = op.spec.fn
@@ -445,6 +525,18 @@ function sources.user(op, ctx, emit)
     subtask_index = function() return ctx.subtask end,
     parallelism = function() return ctx.parallelism end,
     counter = function(_, name) return ctx:counter(name) end,
+    --- Waits ms milliseconds while output is still flushed on the buffer
+    --- timeout, timers fire and cancellation is noticed.
+    sleep = function(_, ms)
+      local C = ctx.C
+      local deadline = tonumber(C.flow_mono_ms()) + ms
+      while true do
+        maybe_flush()
+        local left = deadline - tonumber(C.flow_mono_ms())
+        if left <= 0 then return end
+        C.flow_sleep_ms(math.min(left, 20))
+      end
+    end,
   }
   if type(s) == "function" then
     s(sctx)

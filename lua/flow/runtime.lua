@@ -11,6 +11,7 @@ local ffi = require("ffi")
 local codec = require("flow.codec")
 local ship = require("flow.ship")
 local ops = require("flow.operators")
+local timers = require("flow.timers")
 local sbuf = require("string.buffer")
 
 ffi.cdef [[
@@ -36,6 +37,7 @@ uint32_t flow_hash_bytes(const void *p, size_t n);
 uint32_t flow_hash_number(double d);
 int64_t flow_now_ms(void);
 int64_t flow_mono_ms(void);
+void flow_sleep_ms(int64_t ms);
 ]]
 
 local C = ffi.C
@@ -345,8 +347,19 @@ function M.run_task(tp, desc)
     if C.flow_task_canceled(task) ~= 0 then error(CANCELED, 0) end
   end
   ctx.check_canceled = check_canceled
+
+  -- the processing-time service: timers fire between records, on this thread
+  local ptimers = timers.new()
+  ctx.processing_timers = ptimers
+  local function fire_processing_timers()
+    if ptimers.n > 0 then
+      ptimers:advance(tonumber(C.flow_now_ms()), function(owner, key, ts) owner:on_processing_timer(key, ts) end)
+    end
+  end
+
   ctx.maybe_flush = function()
     check_canceled()
+    fire_processing_timers()
     if timeout > 0 then
       local now = tonumber(C.flow_mono_ms())
       if now - last_flush >= timeout then
@@ -369,10 +382,15 @@ function M.run_task(tp, desc)
     local outp = ffi.new("flow_buffer_t *[1]")
     while true do
       local rc = C.flow_task_next(task, 0, outp)
-      if rc == E_TIMEDOUT then
-        -- nothing to read: what we hold must not wait for more input
+      while rc == E_TIMEDOUT do
+        -- nothing to read: what we hold must not wait for more input, and
+        -- the wait ends when the next processing-time timer is due
         if timeout >= 0 then flush_all() end
-        rc = C.flow_task_next(task, -1, outp)
+        local wait = -1
+        local nt = ptimers:next_time()
+        if nt then wait = math.max(0, nt - tonumber(C.flow_now_ms())) end
+        rc = C.flow_task_next(task, wait, outp)
+        if rc == E_TIMEDOUT then fire_processing_timers() end
       end
       if rc == 0 then break end
       if rc < 0 then error(CANCELED, 0) end

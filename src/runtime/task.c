@@ -382,6 +382,10 @@ uint32_t flow_hash_number(double d) {
   return flow_hash_bytes(&d, sizeof(d));
 }
 
+void flow_sleep_ms(int64_t ms) {
+  if (ms > 0) uv_sleep((unsigned)ms);
+}
+
 int64_t flow_mono_ms(void) { return (int64_t)(uv_hrtime() / 1000000u); }
 
 int64_t flow_now_ms(void) {

@@ -84,5 +84,6 @@ uint32_t flow_hash_bytes(const void *p, size_t n);
 uint32_t flow_hash_number(double d);
 int64_t flow_now_ms(void);  /* wall clock (processing time) */
 int64_t flow_mono_ms(void); /* monotonic (timeouts) */
+void flow_sleep_ms(int64_t ms);
 
 #endif
