@@ -157,6 +157,8 @@ local function process_context(op, ctx, key_of)
   end
   function pctx:timestamp() return nil end
   function pctx:counter(name) return ctx:counter(name) end
+  function pctx:subtask_index() return ctx.subtask end
+  function pctx:parallelism() return ctx.parallelism end
   function pctx:current_processing_time() return tonumber(ctx.C.flow_now_ms()) end
   function pctx:register_processing_time_timer(ts)
     if not key_of then
