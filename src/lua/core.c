@@ -59,6 +59,33 @@ static lua_Number opt_field_num(lua_State *L, int t, const char *k, lua_Number d
   return n;
 }
 
+/* Sets *out from field k when present; numbers beyond +-2^53 are clamped,
+ * never cast out of range. */
+static void opt_field_i64(lua_State *L, int t, const char *k, int64_t *out) {
+  lua_getfield(L, t, k);
+  if (lua_isnumber(L, -1)) {
+    lua_Number n = lua_tonumber(L, -1);
+    if (n > 9007199254740992.0) n = 9007199254740992.0;
+    if (n < -9007199254740992.0) n = -9007199254740992.0;
+    *out = (int64_t)n;
+  }
+  lua_pop(L, 1);
+}
+
+/* An int field within [lo, hi], else a Lua error naming it. */
+static int opt_field_int(lua_State *L, int t, const char *k, int dflt, int lo, int hi) {
+  lua_getfield(L, t, k);
+  int v = dflt;
+  if (!lua_isnil(L, -1)) {
+    lua_Number n = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || n != (lua_Number)(int64_t)n || n < lo || n > hi)
+      return luaL_error(L, "%s must be an integer in %d..%d", k, lo, hi);
+    v = (int)n;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
 static int opt_field_bool(lua_State *L, int t, const char *k) {
   lua_getfield(L, t, k);
   int b = lua_toboolean(L, -1);
@@ -76,8 +103,22 @@ static int l_add_node(lua_State *L) {
   memset(&d, 0, sizeof(d));
   d.name = opt_field_str(L, 2, "name");
   d.kind = opt_field_str(L, 2, "kind");
-  d.parallelism = (int)opt_field_num(L, 2, "parallelism", 1);
-  d.max_parallelism = (int)opt_field_num(L, 2, "max_parallelism", 0);
+  d.name = d.name ? d.name : "?";
+  /* range errors name the operator; the graph validates the rest */
+  lua_getfield(L, 2, "parallelism");
+  lua_Number p = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 1;
+  lua_pop(L, 1);
+  lua_getfield(L, 2, "max_parallelism");
+  lua_Number mp = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+  lua_pop(L, 1);
+  if (p != (lua_Number)(int64_t)p || p < 1 || p > 1000000)
+    return luaL_error(L, "the parallelism of '%s' (%s) must be a positive integer, got %f", d.name,
+                      d.origin ? d.origin : "?", (double)p);
+  if (mp != (lua_Number)(int64_t)mp || mp < 0 || mp > 1000000)
+    return luaL_error(L, "the max parallelism of '%s' (%s) must be an integer in 1..32768, got %f", d.name,
+                      d.origin ? d.origin : "?", (double)mp);
+  d.parallelism = (int)p;
+  d.max_parallelism = (int)mp;
   d.slot_sharing_group = opt_field_str(L, 2, "slot_sharing_group");
   d.uid = opt_field_str(L, 2, "uid");
   d.origin = opt_field_str(L, 2, "origin");
@@ -181,13 +222,13 @@ static int parse_restart(lua_State *L, int t, flow_restart_strategy_t *rs) {
     return luaL_error(L, "unknown restart strategy '%s' (none, fixed_delay, failure_rate, exponential_delay)",
                       kind ? kind : "nil");
   flow_restart_init(rs, k);
-  rs->attempts = (int64_t)opt_field_num(L, idx, "attempts", (lua_Number)rs->attempts);
-  rs->delay_ms = (int64_t)opt_field_num(L, idx, "delay_ms", (lua_Number)rs->delay_ms);
-  rs->max_failures = (int64_t)opt_field_num(L, idx, "max_failures", (lua_Number)rs->max_failures);
-  rs->interval_ms = (int64_t)opt_field_num(L, idx, "interval_ms", (lua_Number)rs->interval_ms);
-  rs->initial_ms = (int64_t)opt_field_num(L, idx, "initial_ms", (lua_Number)rs->initial_ms);
-  rs->max_ms = (int64_t)opt_field_num(L, idx, "max_ms", (lua_Number)rs->max_ms);
-  rs->reset_ms = (int64_t)opt_field_num(L, idx, "reset_ms", (lua_Number)rs->reset_ms);
+  opt_field_i64(L, idx, "attempts", &rs->attempts);
+  opt_field_i64(L, idx, "delay_ms", &rs->delay_ms);
+  opt_field_i64(L, idx, "max_failures", &rs->max_failures);
+  opt_field_i64(L, idx, "interval_ms", &rs->interval_ms);
+  opt_field_i64(L, idx, "initial_ms", &rs->initial_ms);
+  opt_field_i64(L, idx, "max_ms", &rs->max_ms);
+  opt_field_i64(L, idx, "reset_ms", &rs->reset_ms);
   rs->multiplier = opt_field_num(L, idx, "multiplier", rs->multiplier);
   rs->jitter = opt_field_num(L, idx, "jitter", rs->jitter);
   rs->current_backoff_ms = rs->initial_ms;
@@ -200,7 +241,7 @@ static int parse_restart(lua_State *L, int t, flow_restart_strategy_t *rs) {
 static void read_options(lua_State *L, int t, flow_minicluster_options_t *opt) {
   flow_minicluster_options_init(opt);
   if (!lua_istable(L, t)) return;
-  opt->slots = (int)opt_field_num(L, t, "slots", 0);
+  opt->slots = opt_field_int(L, t, "slots", 0, 0, 1 << 20);
   opt->buffer_timeout_ms = (int64_t)opt_field_num(L, t, "buffer_timeout_ms", 100);
   parse_restart(L, t, &opt->restart);
 }

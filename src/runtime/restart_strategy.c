@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "common.h"
 
 void flow_restart_init(flow_restart_strategy_t *rs, flow_restart_kind_t kind) {
@@ -18,7 +20,8 @@ void flow_restart_init(flow_restart_strategy_t *rs, flow_restart_kind_t kind) {
   rs->jitter = 0.1;
   rs->reset_ms = 3600000;
   rs->current_backoff_ms = rs->initial_ms;
-  rs->rng = 0x9e3779b97f4a7c15ull;
+  rs->rng = 0x9e3779b97f4a7c15ull ^ uv_hrtime(); /* jitter differs between jobs, as Flink's */
+  if (rs->rng == 0) rs->rng = 1;
 }
 
 static const char *names[] = {"none", "fixed_delay", "failure_rate", "exponential_delay"};
@@ -78,10 +81,12 @@ void flow_restart_notify_failure(flow_restart_strategy_t *rs, int64_t now_ms) {
     break;
   }
   case FLOW_RESTART_EXPONENTIAL_DELAY:
-    if (rs->failures > 1 && now_ms - rs->last_failure_ms < rs->reset_ms + rs->current_backoff_ms) {
-      if (rs->current_backoff_ms < rs->max_ms)
-        rs->current_backoff_ms = (int64_t)((double)rs->current_backoff_ms * rs->multiplier);
-      if (rs->current_backoff_ms > rs->max_ms) rs->current_backoff_ms = rs->max_ms;
+    /* in double: reset_ms + backoff and backoff * multiplier must not
+     * overflow (Flink's long arithmetic saturates) */
+    if (rs->failures > 1 &&
+        (double)now_ms - (double)rs->last_failure_ms < (double)rs->reset_ms + (double)rs->current_backoff_ms) {
+      double next = (double)rs->current_backoff_ms * rs->multiplier;
+      rs->current_backoff_ms = next >= (double)rs->max_ms ? rs->max_ms : (int64_t)next;
       if (rs->current_backoff_ms < rs->initial_ms) rs->current_backoff_ms = rs->initial_ms;
       rs->exp_attempts++;
     } else { /* first failure, or stable for long enough: back to the start */
@@ -115,11 +120,12 @@ int64_t flow_restart_backoff_ms(flow_restart_strategy_t *rs) {
   case FLOW_RESTART_EXPONENTIAL_DELAY: {
     int64_t b = rs->current_backoff_ms;
     int64_t off = (int64_t)((double)b * rs->jitter);
-    if (off > 0) { /* uniform in [-off, off] */
+    if (off > 0) { /* uniform in [-off, off]; off <= b, so no overflow */
       rs->rng ^= rs->rng << 13;
       rs->rng ^= rs->rng >> 7;
       rs->rng ^= rs->rng << 17;
-      b += (int64_t)(rs->rng % (uint64_t)(2 * off + 1)) - off;
+      int64_t j = (int64_t)(rs->rng % ((uint64_t)off * 2 + 1)) - off;
+      b = j > 0 && b > INT64_MAX - j ? INT64_MAX : b + j;
     }
     return b < rs->max_ms ? b : rs->max_ms;
   }
