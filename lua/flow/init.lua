@@ -270,10 +270,51 @@ function flow.output_tag(name)
   return { name = name }
 end
 
+--- Keyed-only context methods a function names (found among its bytecode's
+--- string constants, nested functions included): state and timers.
+local KEYED_ONLY = { value_state = true, list_state = true, map_state = true, reducing_state = true,
+  register_event_time_timer = true, register_processing_time_timer = true }
+local function keyed_only_use(f, seen)
+  seen = seen or {}
+  if type(f) ~= "function" or seen[f] then return nil end
+  seen[f] = true
+  local ok, jutil = pcall(require, "jit.util")
+  if not ok then return nil end
+  local i = -1
+  while true do
+    local k = jutil.funck(f, i)
+    if k == nil then break end
+    if type(k) == "string" and KEYED_ONLY[k] then return k end
+    if type(k) == "function" then -- a nested function's prototype
+      local hit = keyed_only_use(k, seen)
+      if hit then return hit end
+    end
+    i = i - 1
+  end
+  local u = 1
+  while true do
+    local name, v = debug.getupvalue(f, u)
+    if not name then break end
+    local hit = keyed_only_use(v, seen)
+    if hit then return hit end
+    u = u + 1
+  end
+  return nil
+end
+
 --- process{ process_element = function(self, v, ctx, out) end, open = ..., close = ... }
 function DataStream:process(fns)
   if type(fns) ~= "table" or type(fns.process_element) ~= "function" then
     error("process expects a table with a process_element function", 2)
+  end
+  if not self.key then
+    for _, name in ipairs { "process_element", "on_timer", "open" } do
+      local hit = keyed_only_use(fns[name])
+      if hit then
+        error("process(): " .. name .. " uses ctx:" .. hit .. "(), which needs a keyed stream: " ..
+          "call key_by(...) first (" .. origin() .. ")", 2)
+      end
+    end
   end
   return one_input(self, "process", self.key and "KeyedProcess" or "Process", { kind = "process", fn = fns })
 end

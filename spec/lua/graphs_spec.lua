@@ -245,3 +245,42 @@ describe("task slots", function()
     assert.truthy(err:find("needs 2 task slots, 1 are free", 1, true), err)
   end)
 end)
+
+describe("keyed-only process functions", function()
+  it("state in a process function on a non-keyed stream is refused at graph-build time", function()
+    local out, err, code = h.run_script [[
+      local flow = require("flow")
+      local env = flow.env{ parallelism = 2 }
+      env:from_sequence(1, 9):process{
+        process_element = function(self, v, ctx, out) local s = ctx:value_state("n") out:collect(v) end,
+      }:print()
+      env:execute()
+      print("RAN")
+    ]]
+    assert.are.equal(1, code)
+    assert.are.equal("", out)
+    assert.truthy(err:find("ctx:value_state(), which needs a keyed stream", 1, true), err)
+    assert.truthy(err:find(".lua:3", 1, true), err)
+  end)
+  it("timers too", function()
+    local _, err, code = h.run_script [[
+      local flow = require("flow")
+      local env = flow.env()
+      env:from_sequence(1, 9):process{
+        process_element = function(self, v, ctx) ctx:register_processing_time_timer(1) end }:print()
+    ]]
+    assert.are.equal(1, code)
+    assert.truthy(err:find("register_processing_time_timer", 1, true), err)
+  end)
+  it("a keyed stream may use them", function()
+    local plan, err = h.explain [[
+      local flow = require('flow')
+      local env = flow.env{ parallelism = 2 }
+      env:from_sequence(1, 9):key_by(function(x) return x % 2 end):process{
+        process_element = function(self, v, ctx, out) ctx:register_processing_time_timer(1) end }:print()
+      env:execute()
+    ]]
+    assert(plan, err)
+    assert.are.same({ { "Source: Sequence Source" }, { "KeyedProcess", "Sink: Print to Std. Out" } }, h.groups(plan))
+  end)
+end)
