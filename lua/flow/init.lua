@@ -319,17 +319,242 @@ function DataStream:process(fns)
   return one_input(self, "process", self.key and "KeyedProcess" or "Process", { kind = "process", fn = fns })
 end
 
-function DataStream:window()
+local Connected = {}
+Connected.__index = Connected
+local two_input
+
+-- ------------------------------------------------------------ event time
+
+local windows = require("flow.windows")
+flow.windows, flow.triggers, flow.evictors = windows.windows, windows.triggers, windows.evictors
+
+--- Watermark strategies (Flink's WatermarkStrategy): plain data plus the
+--- builder methods, so they ship with the job.
+local Strategy = {}
+Strategy.__index = Strategy
+local function strategy(t) return setmetatable(t, Strategy) end
+function Strategy:with_timestamp_assigner(f)
+  if type(f) ~= "function" then error("with_timestamp_assigner expects a function(v, previous_ts) -> ts", 2) end
+  return strategy { delay = self.delay, idleness = self.idleness, assigner = f }
+end
+function Strategy:with_idleness(ms)
+  if type(ms) ~= "number" or ms <= 0 then error("with_idleness expects a positive number of ms", 2) end
+  return strategy { delay = self.delay, idleness = ms, assigner = self.assigner }
+end
+flow.watermarks = {
+  for_monotonous_timestamps = function() return strategy { delay = 0 } end,
+  for_bounded_out_of_orderness = function(ms)
+    if type(ms) ~= "number" or ms < 0 then error("for_bounded_out_of_orderness expects ms >= 0", 2) end
+    return strategy { delay = ms }
+  end,
+}
+
+function DataStream:assign_timestamps_and_watermarks(st)
+  if getmetatable(st) ~= Strategy then
+    error("assign_timestamps_and_watermarks expects a flow.watermarks strategy", 2)
+  end
+  local plain = { delay = st.delay, idleness = st.idleness, assigner = st.assigner }
+  return one_input(self, "timestamps", "Timestamps/Watermarks", { kind = "timestamps", strategy = plain,
+    interval = self.env.auto_watermark_interval })
+end
+
+--- pipeline.auto-watermark-interval (ms, default 200)
+function Env:set_auto_watermark_interval(ms)
+  self.auto_watermark_interval = ms
+  return self
+end
+
+-- ------------------------------------------------------------ windows
+
+local WindowedStream = {}
+WindowedStream.__index = WindowedStream
+
+local function windowed(input, assigner, all)
+  if type(assigner) ~= "table" or not assigner.type then
+    error("window expects a window assigner from flow.windows", 3)
+  end
+  return setmetatable({ input = input, env = input.env, assigner = assigner, all = all, lateness = 0,
+    origin = origin() }, WindowedStream)
+end
+
+function DataStream:window(assigner)
   if not self.key then
     error("window() needs a keyed stream: call key_by(...) first, or use window_all() (" .. origin() .. ")", 2)
   end
-  error("keyed windows are not available yet in this version of flowlua", 2)
+  return windowed(self, assigner, false)
+end
+
+--- All-windows: one parallel instance sees every record.
+function DataStream:window_all(assigner)
+  local keyed = self:key_by(function() return 0 end)
+  return windowed(keyed, assigner, true)
+end
+
+--- Flink's countWindow: global windows with a count trigger (and a count evictor when sliding).
+function KeyedStream:count_window(size, slide)
+  local w = windowed(self, windows.windows.global(), false)
+  if slide then
+    w._evictor = windows.evictors.count(size)
+    w._trigger = windows.triggers.count(slide)
+  else
+    w._trigger = windows.triggers.purging(windows.triggers.count(size))
+  end
+  return w
+end
+
+function WindowedStream:trigger(t)
+  if type(t) ~= "table" or not t.type then error("trigger expects a trigger from flow.triggers", 2) end
+  self._trigger = t
+  return self
+end
+function WindowedStream:evictor(e)
+  if type(e) ~= "table" or not e.type then error("evictor expects an evictor from flow.evictors", 2) end
+  self._evictor = e
+  return self
+end
+function WindowedStream:allowed_lateness(ms)
+  if type(ms) ~= "number" or ms < 0 then error("allowed_lateness expects ms >= 0", 2) end
+  if self.assigner.type == "global" or self.assigner.time == "processing" then
+    -- Flink allows it only for event-time windows
+    if ms > 0 then error("allowed_lateness needs event-time windows", 2) end
+  end
+  self.lateness = ms
+  return self
+end
+function WindowedStream:side_output_late_data(tag)
+  if type(tag) ~= "table" or type(tag.name) ~= "string" then
+    error("side_output_late_data expects a tag from flow.output_tag(name)", 2)
+  end
+  self.late_tag = tag.name
+  return self
+end
+
+local function window_op(self, fn, label)
+  local spec = { kind = "window", assigner = self.assigner, trigger = self._trigger, evictor = self._evictor,
+    lateness = self.lateness, late_tag = self.late_tag, fn = fn, all = self.all }
+  local a = self.assigner
+  local name = (self.all and "AllWindow(" or "Window(") .. a.type ..
+    (a.time and ("_" .. a.time .. "_time") or "") .. ", " .. label .. ")"
+  local s = one_input(self.input, "window", name, spec, { origin = self.origin })
+  if self.all then
+    s.node.parallelism = 1
+    s.node.non_parallel = true
+  end
+  return s
+end
+
+function WindowedStream:reduce(f, window_fn)
+  check_fn(f, "reduce")
+  return window_op(self, { kind = "reduce", fn = f, window_fn = window_fn }, "reduce")
+end
+function WindowedStream:aggregate(agg, window_fn)
+  if type(agg) ~= "table" or type(agg.create) ~= "function" or type(agg.add) ~= "function"
+      or type(agg.result) ~= "function" then
+    error("aggregate expects { create = fn, add = fn(v, acc), result = fn(acc), merge = fn(a, b) }", 2)
+  end
+  return window_op(self, { kind = "aggregate", agg = agg, window_fn = window_fn }, "aggregate")
+end
+function WindowedStream:process(f)
+  check_fn(f, "process")
+  return window_op(self, { kind = "process", f = f }, "process")
+end
+function WindowedStream:apply(f)
+  check_fn(f, "apply")
+  return window_op(self, { kind = "apply", f = f }, "apply")
+end
+for _, agg in ipairs { "sum", "min", "max", "min_by", "max_by" } do
+  WindowedStream[agg] = function(self, field)
+    if type(field) ~= "number" and type(field) ~= "string" then
+      error(agg .. " expects a field index or name", 2)
+    end
+    return window_op(self, { kind = "reduce", agg = agg, field = field }, agg)
+  end
+end
+
+-- ------------------------------------------------------------ joins
+
+--- Window join and co-group, as Flink builds them: both inputs tagged and
+--- unioned, keyed by their own key selectors, windowed, then a co-group
+--- function over the window's two sides.
+local JoinBuilder = {}
+JoinBuilder.__index = JoinBuilder
+
+function DataStream:join(other) return setmetatable({ a = self, b = other, kind = "join" }, JoinBuilder) end
+function DataStream:co_group(other) return setmetatable({ a = self, b = other, kind = "co_group" }, JoinBuilder) end
+function JoinBuilder:where(sel) self.ka = key_spec(sel) return self end
+function JoinBuilder:equal_to(sel) self.kb = key_spec(sel) return self end
+function JoinBuilder:window(assigner)
+  if not self.ka or not self.kb then error(self.kind .. ": call where(...) and equal_to(...) before window(...)", 2) end
+  self.assigner = assigner
+  return self
+end
+function JoinBuilder:trigger(t) self._trigger = t return self end
+function JoinBuilder:evictor(e) self._evictor = e return self end
+function JoinBuilder:allowed_lateness(ms) self.lateness = ms return self end
+
+function JoinBuilder:apply(f)
+  check_fn(f, "apply")
+  if not self.assigner then error(self.kind .. ": call window(...) before apply(...)", 2) end
+  local ka, kb = self.ka, self.kb
+  local left = self.a:map(function(v) return { 1, v } end)
+  local right = self.b:map(function(v) return { 2, v } end)
+  local function field_or_fn(k)
+    if k.fn then return k.fn end
+    local field = k.field
+    return function(v) return v[field] end
+  end
+  local fa, fb = field_or_fn(ka), field_or_fn(kb)
+  local keyed = left:union(right):key_by(function(t)
+    if t[1] == 1 then return fa(t[2]) end
+    return fb(t[2])
+  end)
+  local w = keyed:window(self.assigner)
+  if self._trigger then w:trigger(self._trigger) end
+  if self._evictor then w:evictor(self._evictor) end
+  if self.lateness then w:allowed_lateness(self.lateness) end
+  local is_join = self.kind == "join"
+  local s = w:apply(function(_, _, elements, out)
+    local ls, rs = {}, {}
+    for i = 1, #elements do
+      local t = elements[i]
+      if t[1] == 1 then ls[#ls + 1] = t[2] else rs[#rs + 1] = t[2] end
+    end
+    if is_join then
+      for i = 1, #ls do
+        for j = 1, #rs do out:collect(f(ls[i], rs[j])) end
+      end
+    else
+      f(ls, rs, out)
+    end
+  end)
+  s.node.name = is_join and "Window Join" or "Window CoGroup"
+  return s
+end
+
+--- keyed_a:interval_join(keyed_b):between(lower_ms, upper_ms):process(f)
+--- joins a with every b whose timestamp lies in [a.ts + lower, a.ts + upper].
+local IntervalJoin = {}
+IntervalJoin.__index = IntervalJoin
+function KeyedStream:interval_join(other)
+  if getmetatable(other) ~= KeyedStream then error("interval_join expects a keyed stream", 2) end
+  return setmetatable({ a = self, b = other }, IntervalJoin)
+end
+function IntervalJoin:between(lower, upper)
+  if type(lower) ~= "number" or type(upper) ~= "number" or lower > upper then
+    error("between expects lower <= upper (ms)", 2)
+  end
+  self.lower, self.upper = lower, upper
+  return self
+end
+function IntervalJoin:process(f)
+  check_fn(f, "process")
+  if not self.lower then error("interval_join: call between(lower, upper) before process(...)", 2) end
+  local c = setmetatable({ env = self.a.env, first = self.a, second = self.b }, Connected)
+  return two_input(c, "interval_join", "IntervalJoin",
+    { kind = "interval_join", f = f, lower = self.lower, upper = self.upper })
 end
 
 -- ------------------------------------------------------------ ConnectedStreams
-
-local Connected = {}
-Connected.__index = Connected
 
 function DataStream:connect(other)
   if type(other) ~= "table" or other.ins == nil then error("connect expects a data stream", 2) end
@@ -341,7 +566,7 @@ function Connected:key_by(sel1, sel2)
   return setmetatable({ env = self.env, first = a, second = b }, Connected)
 end
 
-local function two_input(self, kind, name, spec)
+function two_input(self, kind, name, spec)
   local inputs = edges_from(self.first, 1)
   for _, e in ipairs(edges_from(self.second, 2)) do inputs[#inputs + 1] = e end
   if self.first.key or self.second.key then spec.keys = { self.first.key, self.second.key } end

@@ -7,6 +7,8 @@
 local ffi = require("ffi")
 local codec = require("flow.codec")
 local format = require("flow.format")
+local state = require("flow.state")
+local timers = require("flow.timers")
 
 local floor = math.floor
 local encode_string = codec.encode_string
@@ -137,14 +139,26 @@ function builders.reduce(op, ctx)
   end
 end
 
---- The context handed to process functions. `fire` receives timer
---- callbacks: fire(key, ts) runs fns.on_timer with the timer's key current.
-local function process_context(op, ctx, key_of)
+--- Keyed state backend and event-time timer service of an operator,
+--- created once per operator (two inputs share them).
+local function keyed_services(op, ctx)
+  if not op.backend then
+    local runtime = require("flow.runtime")
+    local maxp = ctx.desc.max_parallelism
+    op.backend = state.new(function(k) return runtime.key_group(k, maxp) end)
+    op.event_timers = timers.new()
+  end
+  return op.backend, op.event_timers
+end
+
+--- The context handed to process functions: side outputs, the record's
+--- timestamp, the watermark, and on keyed streams state and timers. Timer
+--- callbacks run fns:on_timer(ts, ctx, out) with the timer's key current.
+local function process_context(op, ctx, key_of, fns, out)
   local side = op.side
-  local pctx = {
-    current = nil, -- the record being processed (for current_key)
-    timer_key = nil, -- set while on_timer runs
-  }
+  local backend, etimers
+  if key_of then backend, etimers = keyed_services(op, ctx) end
+  local pctx = {}
   function pctx:output(tag, v)
     local name = type(tag) == "table" and tag.name or tag
     local emit = side[name]
@@ -152,36 +166,79 @@ local function process_context(op, ctx, key_of)
   end
   function pctx:current_key()
     if not key_of then error("current_key() needs a keyed stream: call key_by(...) before process()", 2) end
-    if self.timer_key ~= nil then return self.timer_key end
-    return key_of(self.current)
+    return backend.key
   end
-  function pctx:timestamp() return nil end
+  function pctx:timestamp() return ctx.ts end
+  function pctx:current_watermark() return op.current_wm end
   function pctx:counter(name) return ctx:counter(name) end
   function pctx:subtask_index() return ctx.subtask end
   function pctx:parallelism() return ctx.parallelism end
   function pctx:current_processing_time() return tonumber(ctx.C.flow_now_ms()) end
+  local function need_key(what)
+    if not key_of then error(what .. "() needs a keyed stream: call key_by(...) before process()", 3) end
+  end
   function pctx:register_processing_time_timer(ts)
-    if not key_of then
-      error("timers need a keyed stream: call key_by(...) before process()", 2)
-    end
-    ctx.processing_timers:register(self, self:current_key(), ts)
+    need_key("register_processing_time_timer")
+    ctx.processing_timers:register(self, backend.sk, ts, nil, backend.key)
   end
   function pctx:delete_processing_time_timer(ts)
-    if key_of then ctx.processing_timers:delete(self, self:current_key(), ts) end
+    need_key("delete_processing_time_timer")
+    ctx.processing_timers:delete(self, backend.sk, ts)
   end
-  local function keyed_only(name)
-    pctx[name] = function()
-      if not key_of then
-        error(name .. "() is keyed state: call key_by(...) before process()", 2)
-      end
-      error(name .. "() is not available yet in this version of flowlua", 2)
-    end
+  function pctx:register_event_time_timer(ts)
+    need_key("register_event_time_timer")
+    etimers:register(self, backend.sk, ts, nil, backend.key)
   end
-  for _, n in ipairs { "value_state", "list_state", "map_state", "reducing_state",
-    "register_event_time_timer", "delete_event_time_timer" } do
-    keyed_only(n)
+  function pctx:delete_event_time_timer(ts)
+    need_key("delete_event_time_timer")
+    etimers:delete(self, backend.sk, ts)
+  end
+  function pctx:value_state(name, default)
+    need_key("value_state")
+    return backend:value_state(name, default)
+  end
+  function pctx:list_state(name)
+    need_key("list_state")
+    return backend:list_state(name)
+  end
+  function pctx:map_state(name)
+    need_key("map_state")
+    return backend:map_state(name)
+  end
+  function pctx:reducing_state(name, f)
+    need_key("reducing_state")
+    return backend:reducing_state(name, f)
+  end
+  -- timers: processing time from the task's service, event time from the
+  -- operator's (advanced by watermarks)
+  function pctx:on_processing_timer(_, ts, _, key)
+    if type(fns.on_timer) ~= "function" then return end
+    backend:set_key(key)
+    local saved = ctx.ts
+    ctx.ts = nil
+    fns:on_timer(ts, self, out)
+    ctx.ts = saved
+  end
+  function pctx:on_event_timer(ts, key)
+    if type(fns.on_timer) ~= "function" then return end
+    backend:set_key(key)
+    ctx.ts = ts -- output of an event-time timer carries its time
+    fns:on_timer(ts, self, out)
   end
   return pctx
+end
+
+--- on_watermark for operators with event-time timers: fire what is due,
+--- then pass the watermark on (Flink's AbstractStreamOperator).
+local function timer_watermarks(op, ctx)
+  op.on_watermark = function(wm)
+    op.current_wm = wm
+    if op.event_timers then
+      op.event_timers:advance(wm, function(owner, _, ts, _, key) owner:on_event_timer(ts, key) end)
+      ctx.ts = nil
+    end
+    return op.emit_wm(wm)
+  end
 end
 
 local function open_close(op, fns, pctx)
@@ -198,19 +255,19 @@ end
 function builders.process(op, ctx)
   local fns, emit = op.spec.fn, op.emit
   local out = { collect = function(_, x) return emit(x) end }
-  local pctx = process_context(op, ctx, M.key_selector(op.spec.key))
-  function pctx:on_processing_timer(key, ts)
-    if type(fns.on_timer) ~= "function" then return end
-    self.timer_key = key
-    fns:on_timer(ts, self, out)
-    self.timer_key = nil
-  end
+  local key_of = M.key_selector(op.spec.key)
+  local pctx = process_context(op, ctx, key_of, fns, out)
+  timer_watermarks(op, ctx)
   open_close(op, fns, pctx)
   local pe = fns.process_element
-  return function(v)
-    pctx.current = v
-    return pe(fns, v, pctx, out)
+  if key_of then
+    local backend = op.backend
+    return function(v)
+      backend:set_key(key_of(v))
+      return pe(fns, v, pctx, out)
+    end
   end
+  return function(v) return pe(fns, v, pctx, out) end
 end
 
 --- Two-input operators (connect): build returns { push1, push2 }.
@@ -230,14 +287,165 @@ function builders.co_process(op, ctx)
   local out = { collect = function(_, x) return emit(x) end }
   local keys = op.spec.keys or {}
   local k1, k2 = M.key_selector(keys[1]), M.key_selector(keys[2])
-  local c1 = process_context(op, ctx, k1)
-  local c2 = process_context(op, ctx, k2)
+  local c1 = process_context(op, ctx, k1, fns, out)
+  local c2 = process_context(op, ctx, k2, fns, out)
+  timer_watermarks(op, ctx)
   open_close(op, fns, c1)
   local p1, p2 = fns.process_element1, fns.process_element2
+  local backend = op.backend
   return {
-    function(v) c1.current = v; return p1(fns, v, c1, out) end,
-    function(v) c2.current = v; return p2(fns, v, c2, out) end,
+    function(v)
+      if k1 then backend:set_key(k1(v)) end
+      return p1(fns, v, c1, out)
+    end,
+    function(v)
+      if k2 then backend:set_key(k2(v)) end
+      return p2(fns, v, c2, out)
+    end,
   }
+end
+
+--- Interval join (Flink's IntervalJoinOperator): both sides buffered in
+--- keyed state; a left element at t joins right elements in
+--- [t + lower, t + upper]; buffers are cleaned by event-time timers once the
+--- watermark says no partner can come any more. The output's timestamp is
+--- the larger of the two.
+function builders.interval_join(op, ctx)
+  local spec, emit = op.spec, op.emit
+  local f, lower, upper = spec.f, spec.lower, spec.upper
+  local keys = spec.keys
+  local k1, k2 = M.key_selector(keys[1]), M.key_selector(keys[2])
+  local backend, etimers = keyed_services(op, ctx)
+  local out = { collect = function(_, x) return emit(x) end }
+  local jctx = { left_ts = nil, right_ts = nil }
+  function jctx:timestamp() return ctx.ts end
+  function jctx:left_timestamp() return self.left_ts end
+  function jctx:right_timestamp() return self.right_ts end
+  function jctx:current_key() return backend.key end
+  function jctx:output(tag, v)
+    local e = op.side[type(tag) == "table" and tag.name or tag]
+    if e then e(v) end
+  end
+  local owner = {}
+  function owner:on_event_timer(ts, data)
+    backend:set_key(data.key)
+    local l = backend:get(data.side)
+    if not l then return end
+    local kept = {}
+    for i = 1, #l do if l[i].cleanup > ts then kept[#kept + 1] = l[i] end end
+    backend:put(data.side, #kept > 0 and kept or nil)
+  end
+  local function join(l, lts, r, rts)
+    jctx.left_ts, jctx.right_ts = lts, rts
+    local saved = ctx.ts
+    ctx.ts = lts > rts and lts or rts
+    f(l, r, jctx, out)
+    ctx.ts = saved
+  end
+  local function buffer(side, v, ts, cleanup)
+    local l = backend:get(side)
+    if l == nil then
+      l = {}
+      backend:put(side, l)
+    end
+    l[#l + 1] = { v = v, ts = ts, cleanup = cleanup }
+    if cleanup ~= math.huge then
+      etimers:register(owner, backend.sk, cleanup, side, { key = backend.key, side = side })
+    end
+  end
+  local function need_ts()
+    local ts = ctx.ts
+    if ts == nil then
+      error("interval_join needs timestamps: call assign_timestamps_and_watermarks(...) first", 0)
+    end
+    return ts
+  end
+  timer_watermarks(op, ctx)
+  return {
+    function(v)
+      local ts = need_ts()
+      if ts < op.current_wm then return end -- late: dropped, as Flink
+      backend:set_key(k1(v))
+      for _, r in ipairs(backend:get("right") or {}) do
+        if r.ts >= ts + lower and r.ts <= ts + upper then join(v, ts, r.v, r.ts) end
+      end
+      buffer("left", v, ts, ts + upper)
+    end,
+    function(v)
+      local ts = need_ts()
+      if ts < op.current_wm then return end
+      backend:set_key(k2(v))
+      for _, l in ipairs(backend:get("left") or {}) do
+        if ts >= l.ts + lower and ts <= l.ts + upper then join(l.v, l.ts, v, ts) end
+      end
+      buffer("right", v, ts, ts - lower)
+    end,
+  }
+end
+
+--- Keyed and all-windows (window_all): see flow.window_operator.
+function builders.window(op, ctx)
+  return require("flow.window_operator").build(op, ctx, M.key_selector, M.reducer)
+end
+
+--- assign_timestamps_and_watermarks: sets each record's timestamp and
+--- emits watermarks periodically, on a processing-time timer (Flink's
+--- pipeline.auto-watermark-interval, 200 ms), not per record. Watermarks
+--- from upstream are dropped except the final one (end of input).
+function builders.timestamps(op, ctx)
+  local st, emit = op.spec.strategy, op.emit
+  local assign = st.assigner
+  local delay = st.delay or 0
+  local idleness = st.idleness
+  local interval = op.spec.interval or 200
+  local C = ctx.C
+  local max_ts = -math.huge
+  local last_wm = -math.huge
+  local last_record = tonumber(C.flow_now_ms())
+  local idle = false
+  local gen = {}
+  local function emit_periodic()
+    local wm = max_ts - delay - 1
+    if wm > last_wm then
+      last_wm = wm
+      op.current_wm = wm
+      op.emit_wm(wm)
+    end
+  end
+  function gen:on_processing_timer(_, ts)
+    emit_periodic()
+    if idleness and not idle and ts - last_record >= idleness then
+      idle = true
+      op.emit_status(true)
+    end
+    if last_wm ~= math.huge then ctx.processing_timers:register(gen, "", ts + interval) end
+  end
+  ctx.processing_timers:register(gen, "", tonumber(C.flow_now_ms()) + interval)
+  op.on_watermark = function(wm)
+    if wm == math.huge and last_wm ~= math.huge then
+      last_wm = wm
+      op.current_wm = wm
+      op.emit_wm(wm)
+    end
+  end
+  op.on_status = function() end -- this operator decides idleness itself
+  return function(v)
+    local ts
+    if assign then ts = assign(v, ctx.ts) else ts = ctx.ts end
+    if type(ts) ~= "number" then
+      error("the timestamp assigner returned " .. tostring(ts) .. " (a number of milliseconds is needed)", 0)
+    end
+    ctx.ts = ts
+    if ts > max_ts then max_ts = ts end
+    if idleness then
+      last_record = tonumber(C.flow_now_ms())
+      if idle then
+        idle = false
+        op.emit_status(false)
+      end
+    end
+    return emit(v)
+  end
 end
 
 --- Sinks writing text: lines are gathered per input buffer and written with
@@ -520,8 +728,19 @@ function sources.user(op, ctx, emit)
   sctx = {
     -- a user source may be slow: check the buffer timeout on every record
     collect = function(_, v)
+      ctx.ts = nil
       emit(v)
       maybe_flush()
+    end,
+    collect_with_timestamp = function(_, v, ts)
+      ctx.ts = ts
+      emit(v)
+      ctx.ts = nil
+      maybe_flush()
+    end,
+    emit_watermark = function(_, wm)
+      ctx.ts = nil
+      op.on_watermark(wm)
     end,
     is_running = function() return ctx.C.flow_task_canceled(ctx.task) == 0 end,
     subtask_index = function() return ctx.subtask end,

@@ -47,6 +47,25 @@ local floor, random = math.floor, math.random
 local BUFFER_SIZE = 32 * 1024
 local E_CANCELED, E_TIMEDOUT = -6, -9
 
+-- In-band events in data buffers (docs/record_format.md): a record's event
+-- timestamp precedes it; watermarks and idleness travel between records.
+local TAG_TS, TAG_WATERMARK, TAG_STATUS = 10, 11, 12
+local i64p = ffi.typeof("int64_t *")
+local I64_MAX, I64_MIN = 0x7fffffffffffffffLL, -0x7fffffffffffffffLL - 1
+--- Watermarks and timestamps are numbers in Lua; the end of time is
+--- math.huge there and the largest int64 on the wire.
+local function put_i64(p, x)
+  if x == math.huge then ffi.cast(i64p, p)[0] = I64_MAX
+  elseif x == -math.huge then ffi.cast(i64p, p)[0] = I64_MIN
+  else ffi.cast(i64p, p)[0] = x end
+end
+local function get_i64(p)
+  local x = ffi.cast(i64p, p)[0]
+  if x == I64_MAX then return math.huge end
+  if x == I64_MIN then return -math.huge end
+  return tonumber(x)
+end
+
 local M = {}
 
 --- Raised when C reports the job canceled us; the task then ends CANCELED.
@@ -75,7 +94,7 @@ end
 
 --- A writer for one network output: one open buffer per channel.
 ---@return table writer { emit = fn(v), flush = fn(), finish = fn() }
-local function new_writer(task, k, out, desc, combiner_target)
+local function new_writer(task, k, out, desc, combiner_target, ctx)
   local n = out.channels
   local bufs, datas, offs = {}, {}, {}
   for ch = 1, n do
@@ -117,38 +136,60 @@ local function new_writer(task, k, out, desc, combiner_target)
     end
   end
 
+  -- writes [timestamp] record at pos; returns the new offset or nil
+  local function put(data, pos, cap, v, ts)
+    if ts ~= nil then
+      if pos + 9 > cap then return nil end
+      data[pos] = TAG_TS
+      put_i64(data + pos + 1, ts)
+      pos = pos + 9
+    end
+    return encode(v, data, pos, cap)
+  end
+
   -- slow path: the record does not fit in what is left of the buffer
-  local function overflow(ch, v)
+  local function overflow(ch, v, ts)
     flush_channel(ch)
-    local pos = encode(v, datas[ch], 0, BUFFER_SIZE)
+    local pos = put(datas[ch], 0, BUFFER_SIZE, v, ts)
     if pos then
       offs[ch] = pos
       return
     end
     -- larger than a segment: it travels alone in an oversize buffer
-    local size = codec.size(v)
+    local size = codec.size(v) + 9
     local big = C.flow_task_buffer(task, size)
     if big == nil then fail("out of memory allocating a network buffer") end
     C.flow_task_recycle(task, bufs[ch])
     bufs[ch], datas[ch] = big, big.data
-    offs[ch] = encode(v, datas[ch], 0, size)
+    offs[ch] = put(datas[ch], 0, size, v, ts)
     hand_over(ch, offs[ch])
     fresh(ch)
   end
 
-  local write
-  if desc.buffer_timeout_ms == 0 then -- flush every record
-    write = function(ch, v)
+  local flush_each = desc.buffer_timeout_ms == 0 -- flush every record
+  local function write(ch, v)
+    if broken then error(broken, 0) end
+    local ts = ctx.ts
+    local pos = put(datas[ch], offs[ch], BUFFER_SIZE, v, ts)
+    if pos then offs[ch] = pos else overflow(ch, v, ts) end
+    if flush_each then flush_channel(ch) end
+  end
+
+  -- an in-band event (watermark, idleness) on every channel
+  local function event(tag, x)
+    for ch = 1, n do
       if broken then error(broken, 0) end
-      local pos = encode(v, datas[ch], offs[ch], BUFFER_SIZE)
-      if pos then offs[ch] = pos else overflow(ch, v) end
-      flush_channel(ch)
-    end
-  else
-    write = function(ch, v)
-      if broken then error(broken, 0) end
-      local pos = encode(v, datas[ch], offs[ch], BUFFER_SIZE)
-      if pos then offs[ch] = pos else overflow(ch, v) end
+      if offs[ch] + 9 > BUFFER_SIZE then flush_channel(ch) end
+      local data, pos = datas[ch], offs[ch]
+      data[pos] = tag
+      if tag == TAG_WATERMARK then
+        put_i64(data + pos + 1, x)
+        offs[ch] = pos + 9
+      else
+        data[pos + 1] = x and 1 or 0
+        offs[ch] = pos + 2
+      end
+      if flush_each then flush_channel(ch) end
     end
   end
 
@@ -227,6 +268,8 @@ local function new_writer(task, k, out, desc, combiner_target)
   w.flush = function()
     for ch = 1, n do flush_channel(ch) end
   end
+  w.watermark = function(wm) return event(TAG_WATERMARK, wm) end
+  w.status = function(idle) return event(TAG_STATUS, idle) end
   w.finish = function()
     if w.drain then w.drain() end
     for ch = 1, n do
@@ -293,6 +336,7 @@ function M.run_task(tp, desc)
   end
   function ctx:subtask_index() return self.subtask end
   function ctx:get_parallelism() return self.parallelism end
+  ctx.processing_timers = timers.new()
   M.current_context = ctx
 
   -- network outputs
@@ -300,7 +344,7 @@ function M.run_task(tp, desc)
   for k, out in ipairs(desc.outputs) do
     local tspec = M.decode_payload(out.target.payload)
     local ct = ops.partition_spec(tspec, desc.mode, out.type_number)
-    writers[k] = new_writer(task, k, out, desc, ct)
+    writers[k] = new_writer(task, k, out, desc, ct, ctx)
   end
 
   -- build the fused chain from its tail to its head; an operator's outputs
@@ -309,14 +353,19 @@ function M.run_task(tp, desc)
   for i = #chain, 1, -1 do
     local op = chain[i]
     local tags = op.spec.out_tags or {}
-    local main, side = {}, {}
+    local main, side, wms, sts = {}, {}, {}, {}
     for _, o in ipairs(op.outputs) do
       local target
       if o.op then
         target = push[o.op]
         if type(target) == "table" then error("a two-input operator cannot be chained") end
+        local next_op = chain[o.op]
+        wms[#wms + 1] = function(wm) return next_op.on_watermark(wm) end
+        sts[#sts + 1] = function(idle) return next_op.on_status(idle) end
       elseif o.net then
         target = writers[o.net].emit
+        wms[#wms + 1] = writers[o.net].watermark
+        sts[#sts + 1] = writers[o.net].status
       end
       local tag = tags[o.target]
       if tag then
@@ -329,7 +378,18 @@ function M.run_task(tp, desc)
     op.emit = fan_out(main)
     op.side = {}
     for tag, targets in pairs(side) do op.side[tag] = fan_out(targets) end
+    -- watermarks and idleness go to every output, side outputs included
+    op.emit_wm = fan_out(wms)
+    op.emit_status = fan_out(sts)
+    op.current_wm = -math.huge
     push[i] = ops.build(op, ctx)
+    if not op.on_watermark then
+      op.on_watermark = function(wm)
+        op.current_wm = wm
+        return op.emit_wm(wm)
+      end
+    end
+    if not op.on_status then op.on_status = op.emit_status end
   end
 
   local function flush_all()
@@ -349,11 +409,11 @@ function M.run_task(tp, desc)
   ctx.check_canceled = check_canceled
 
   -- the processing-time service: timers fire between records, on this thread
-  local ptimers = timers.new()
-  ctx.processing_timers = ptimers
+  local ptimers = ctx.processing_timers
   local function fire_processing_timers()
     if ptimers.n > 0 then
-      ptimers:advance(tonumber(C.flow_now_ms()), function(owner, key, ts) owner:on_processing_timer(key, ts) end)
+      ptimers:advance(tonumber(C.flow_now_ms()),
+        function(owner, key, ts, ns, data) owner:on_processing_timer(key, ts, ns, data) end)
     end
   end
 
@@ -373,12 +433,46 @@ function M.run_task(tp, desc)
   local head = chain[1]
   if head.spec.source then
     ops.run_source(head, ctx, push[1])
+    check_canceled()
+    ctx.ts = nil
+    head.on_watermark(math.huge) -- a source that ends says: no more event time
   else
     -- a two-input operator gets { push1, push2 }; buffers say their channel
     local head_push = push[1]
     local push1, push2 = head_push, head_push
     if type(head_push) == "table" then push1, push2 = head_push[1], head_push[2] end
     local inputs = desc.channel_inputs
+    -- watermarks: per input channel, the operator's is the minimum over the
+    -- channels that are not idle (Flink's StatusWatermarkValve)
+    local nch = desc.input_channels
+    local ch_wm, ch_idle = {}, {}
+    for c = 0, nch - 1 do ch_wm[c], ch_idle[c] = -math.huge, false end
+    local gate_wm, all_idle = -math.huge, false
+    local function advance()
+      local m, any = math.huge, false
+      for c = 0, nch - 1 do
+        if not ch_idle[c] then
+          any = true
+          if ch_wm[c] < m then m = ch_wm[c] end
+        end
+      end
+      if not any then
+        if not all_idle then
+          all_idle = true
+          head.on_status(true)
+        end
+        return
+      end
+      if all_idle then
+        all_idle = false
+        head.on_status(false)
+      end
+      if m > gate_wm then
+        gate_wm = m
+        ctx.ts = nil
+        head.on_watermark(m)
+      end
+    end
     local outp = ffi.new("flow_buffer_t *[1]")
     while true do
       local rc = C.flow_task_next(task, 0, outp)
@@ -396,11 +490,31 @@ function M.run_task(tp, desc)
       if rc < 0 then error(CANCELED, 0) end
       local b = outp[0]
       local p, n, off = b.data, b.size, 0
-      local f = inputs[b.channel] == 2 and push2 or push1
+      local channel = b.channel
+      local f = inputs[channel] == 2 and push2 or push1
       local v
       while off < n do
-        v, off = decode(p, off)
-        f(v)
+        local tag = p[off]
+        if tag < TAG_TS then
+          ctx.ts = nil
+          v, off = decode(p, off)
+          f(v)
+        elseif tag == TAG_TS then
+          ctx.ts = get_i64(p + off + 1)
+          v, off = decode(p, off + 9)
+          f(v)
+        elseif tag == TAG_WATERMARK then
+          local wm = get_i64(p + off + 1)
+          off = off + 9
+          if wm > ch_wm[channel] then ch_wm[channel] = wm end
+          advance()
+        elseif tag == TAG_STATUS then
+          ch_idle[channel] = p[off + 1] == 1
+          off = off + 2
+          advance()
+        else
+          error("corrupt input buffer: tag " .. tag .. " at " .. off)
+        end
       end
       C.flow_task_recycle(task, b)
       ctx.maybe_flush()

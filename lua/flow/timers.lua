@@ -14,8 +14,8 @@ function M.new()
   return setmetatable({ heap = {}, n = 0, index = {} }, TimerService)
 end
 
-local function id_of(owner, key, ts)
-  return tostring(owner) .. "\0" .. tostring(key) .. "\0" .. ts
+local function id_of(owner, key, ts, ns)
+  return tostring(owner) .. "\0" .. tostring(key) .. "\0" .. (ns or "") .. "\0" .. ts
 end
 
 local function less(a, b)
@@ -25,12 +25,15 @@ end
 
 local seq = 0
 
---- Registers a timer; a second one for the same owner, key and time is ignored.
-function TimerService:register(owner, key, ts)
-  local id = id_of(owner, key, ts)
+--- Registers a timer; a second one for the same owner, key, namespace and
+--- time is ignored. `key` must print stably with tostring (a string, number
+--- or boolean: callers pass the state key); `ns` is an optional namespace
+--- string (a window), handed back with the timer.
+function TimerService:register(owner, key, ts, ns, data)
+  local id = id_of(owner, key, ts, ns)
   if self.index[id] then return end
   seq = seq + 1
-  local e = { ts = ts, key = key, owner = owner, id = id, seq = seq }
+  local e = { ts = ts, key = key, owner = owner, id = id, seq = seq, ns = ns, data = data }
   self.index[id] = e
   local h = self.heap
   local i = self.n + 1
@@ -45,8 +48,8 @@ function TimerService:register(owner, key, ts)
 end
 
 --- Deletes a timer (it will not fire); unknown timers are ignored.
-function TimerService:delete(owner, key, ts)
-  local e = self.index[id_of(owner, key, ts)]
+function TimerService:delete(owner, key, ts, ns)
+  local e = self.index[id_of(owner, key, ts, ns)]
   if e then
     e.deleted = true
     self.index[e.id] = nil
@@ -78,7 +81,8 @@ function TimerService:next_time()
   return self.n > 0 and self.heap[1].ts or nil
 end
 
---- Fires, in timestamp order, every timer due at `now`: fire(owner, key, ts).
+--- Fires, in timestamp order, every timer due at `now`:
+--- fire(owner, key, ts, ns, data).
 --- Timers registered while firing fire too if they are due.
 function TimerService:advance(now, fire)
   while true do
@@ -86,7 +90,7 @@ function TimerService:advance(now, fire)
     if t == nil or t > now then return end
     local e = pop(self)
     self.index[e.id] = nil
-    fire(e.owner, e.key, e.ts)
+    fire(e.owner, e.key, e.ts, e.ns, e.data)
   end
 end
 

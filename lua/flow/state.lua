@@ -1,0 +1,185 @@
+--- Keyed state: a per-subtask backend partitioned by key group, as Flink's
+--- heap keyed state backend. Every access is scoped to the current key (set
+--- by the keyed operator before it calls user code) and a namespace (the
+--- window, or "" outside windows).
+---
+--- Layout: data[key_group][state name][state key][namespace] = value, where
+--- the state key is the key itself for strings, numbers and booleans and
+--- the key's encoded bytes for tables. Grouping by key group lets a
+--- snapshot be split and restored at another parallelism.
+local codec = require("flow.codec")
+
+local encode_string = codec.encode_string
+
+local M = {}
+
+---@class flow.KeyedStateBackend
+local Backend = {}
+Backend.__index = Backend
+
+--- key_group(key) -> integer in 0..max_parallelism-1
+function M.new(key_group)
+  return setmetatable({ data = {}, key_group = key_group, key = nil, sk = nil, kg = nil, ns = "" }, Backend)
+end
+
+--- The state key of a key: tables become their encoding.
+local function state_key(key)
+  if type(key) == "table" then return encode_string(key) end
+  return key
+end
+M.state_key = state_key
+
+function Backend:set_key(key)
+  if key == nil then error("a key selector returned nil", 0) end
+  if key ~= self.key then
+    self.key = key
+    self.sk = state_key(key)
+    self.kg = self.key_group(key)
+  end
+end
+
+--- Runs with (key, namespace) current, restoring the previous ones after.
+function Backend:set_namespace(ns) self.ns = ns or "" end
+
+local function slot(self, name, create)
+  local g = self.data[self.kg]
+  if not g then
+    if not create then return nil end
+    g = {}
+    self.data[self.kg] = g
+  end
+  local t = g[name]
+  if not t then
+    if not create then return nil end
+    t = {}
+    g[name] = t
+  end
+  local e = t[self.sk]
+  if not e then
+    if not create then return nil end
+    e = {}
+    t[self.sk] = e
+  end
+  return e
+end
+
+function Backend:get(name, ns)
+  local e = slot(self, name, false)
+  if e == nil then return nil end
+  return e[ns or self.ns]
+end
+
+function Backend:put(name, v, ns)
+  if v == nil then return self:remove(name, ns) end
+  slot(self, name, true)[ns or self.ns] = v
+end
+
+function Backend:remove(name, ns)
+  local e = slot(self, name, false)
+  if e == nil then return end
+  e[ns or self.ns] = nil
+  if next(e) == nil then self.data[self.kg][name][self.sk] = nil end
+end
+
+--- Number of (key, namespace) entries of a state (for tests and metrics).
+function Backend:count(name)
+  local n = 0
+  for _, g in pairs(self.data) do
+    local t = g[name]
+    if t then for _, e in pairs(t) do for _ in pairs(e) do n = n + 1 end end end
+  end
+  return n
+end
+
+-- ------------------------------------------------------------ state handles
+
+--- ctx:value_state(name [, default]) -> :value() :update(v) :clear()
+function Backend:value_state(name, default)
+  local b = self
+  return {
+    value = function()
+      local v = b:get(name)
+      if v == nil then return default end
+      return v
+    end,
+    update = function(_, v) b:put(name, v) end,
+    clear = function() b:remove(name) end,
+  }
+end
+
+--- ctx:list_state(name) -> :get() :add(v) :update(list) :clear()
+function Backend:list_state(name)
+  local b = self
+  return {
+    get = function()
+      return b:get(name) or {}
+    end,
+    add = function(_, v)
+      local l = b:get(name)
+      if l == nil then
+        l = {}
+        b:put(name, l)
+      end
+      l[#l + 1] = v
+    end,
+    update = function(_, list)
+      if list == nil or #list == 0 then return b:remove(name) end
+      local c = {}
+      for i = 1, #list do c[i] = list[i] end
+      b:put(name, c)
+    end,
+    clear = function() b:remove(name) end,
+  }
+end
+
+--- ctx:map_state(name) -> :get(k) :put(k, v) :remove(k) :contains(k) :pairs() :clear()
+function Backend:map_state(name)
+  local b = self
+  local function map(create)
+    local m = b:get(name)
+    if m == nil and create then
+      m = {}
+      b:put(name, m)
+    end
+    return m
+  end
+  return {
+    get = function(_, k)
+      local m = map(false)
+      return m and m[k]
+    end,
+    put = function(_, k, v)
+      map(true)[k] = v
+    end,
+    remove = function(_, k)
+      local m = map(false)
+      if m then
+        m[k] = nil
+        if next(m) == nil then b:remove(name) end
+      end
+    end,
+    contains = function(_, k)
+      local m = map(false)
+      return m ~= nil and m[k] ~= nil
+    end,
+    pairs = function()
+      return pairs(map(false) or {})
+    end,
+    clear = function() b:remove(name) end,
+  }
+end
+
+--- ctx:reducing_state(name, f) -> :get() :add(v) :clear()
+function Backend:reducing_state(name, f)
+  local b = self
+  return {
+    get = function() return b:get(name) end,
+    add = function(_, v)
+      local a = b:get(name)
+      if a == nil then b:put(name, v) else b:put(name, f(a, v)) end
+    end,
+    clear = function() b:remove(name) end,
+  }
+end
+
+return M
