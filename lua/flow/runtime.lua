@@ -413,7 +413,7 @@ function M.run_task(tp, desc)
   local function fire_processing_timers()
     if ptimers.n > 0 then
       ptimers:advance(tonumber(C.flow_now_ms()),
-        function(owner, key, ts, ns, data) owner:on_processing_timer(key, ts, ns, data) end)
+        function(owner, key, ts, ns, d1, d2) owner:on_processing_timer(key, ts, ns, d1, d2) end)
     end
   end
 

@@ -1,8 +1,8 @@
 --- A timer service: timers ordered by timestamp in a binary min-heap,
---- deduplicated per (owner, key, timestamp) as Flink's
---- InternalTimerService. Used for processing-time timers now (and event
---- time later); it runs inside the task's loop, never concurrently with
---- record processing.
+--- deduplicated per (owner, key, namespace, timestamp) as Flink's
+--- InternalTimerService. It runs inside the task's loop, never concurrently
+--- with record processing. Registering an existing timer costs four table
+--- lookups and allocates nothing (the hot path of every window element).
 ---@class flow.TimerService
 local TimerService = {}
 TimerService.__index = TimerService
@@ -11,11 +11,8 @@ local M = {}
 
 ---@return flow.TimerService
 function M.new()
-  return setmetatable({ heap = {}, n = 0, index = {} }, TimerService)
-end
-
-local function id_of(owner, key, ts, ns)
-  return tostring(owner) .. "\0" .. tostring(key) .. "\0" .. (ns or "") .. "\0" .. ts
+  -- index[owner][key][ns][ts] = heap entry
+  return setmetatable({ heap = {}, n = 0, index = {}, seq = 0 }, TimerService)
 end
 
 local function less(a, b)
@@ -23,18 +20,52 @@ local function less(a, b)
   return a.seq < b.seq -- equal times fire in registration order
 end
 
-local seq = 0
+local function lookup(self, owner, key, ns, create)
+  local a = self.index[owner]
+  if not a then
+    if not create then return nil end
+    a = {}
+    self.index[owner] = a
+  end
+  local b = a[key]
+  if not b then
+    if not create then return nil end
+    b = {}
+    a[key] = b
+  end
+  local c = b[ns]
+  if not c then
+    if not create then return nil end
+    c = {}
+    b[ns] = c
+  end
+  return c
+end
+
+local function unindex(self, e)
+  local c = lookup(self, e.owner, e.key, e.ns, false)
+  if c then
+    c[e.ts] = nil
+    if next(c) == nil then
+      local b = self.index[e.owner][e.key]
+      b[e.ns] = nil
+      if next(b) == nil then self.index[e.owner][e.key] = nil end
+    end
+  end
+end
 
 --- Registers a timer; a second one for the same owner, key, namespace and
---- time is ignored. `key` must print stably with tostring (a string, number
---- or boolean: callers pass the state key); `ns` is an optional namespace
---- string (a window), handed back with the timer.
-function TimerService:register(owner, key, ts, ns, data)
-  local id = id_of(owner, key, ts, ns)
-  if self.index[id] then return end
-  seq = seq + 1
-  local e = { ts = ts, key = key, owner = owner, id = id, seq = seq, ns = ns, data = data }
-  self.index[id] = e
+--- time is ignored. `key` is the state key (a string, number or boolean),
+--- `ns` an optional namespace (a window id); `d1`, `d2` come back when it
+--- fires.
+function TimerService:register(owner, key, ts, ns, d1, d2)
+  ns = ns or ""
+  local c = lookup(self, owner, key, ns, true)
+  if c[ts] then return end
+  local seq = self.seq + 1
+  self.seq = seq
+  local e = { ts = ts, key = key, owner = owner, seq = seq, ns = ns, d1 = d1, d2 = d2 }
+  c[ts] = e
   local h = self.heap
   local i = self.n + 1
   self.n = i
@@ -49,10 +80,11 @@ end
 
 --- Deletes a timer (it will not fire); unknown timers are ignored.
 function TimerService:delete(owner, key, ts, ns)
-  local e = self.index[id_of(owner, key, ts, ns)]
+  local c = lookup(self, owner, key, ns or "", false)
+  local e = c and c[ts]
   if e then
     e.deleted = true
-    self.index[e.id] = nil
+    unindex(self, e)
   end
 end
 
@@ -82,15 +114,16 @@ function TimerService:next_time()
 end
 
 --- Fires, in timestamp order, every timer due at `now`:
---- fire(owner, key, ts, ns, data).
---- Timers registered while firing fire too if they are due.
+--- fire(owner, key, ts, ns, d1, d2). Timers registered while firing fire too
+--- if they are due.
 function TimerService:advance(now, fire)
   while true do
     local t = self:next_time()
     if t == nil or t > now then return end
     local e = pop(self)
-    self.index[e.id] = nil
-    fire(e.owner, e.key, e.ts, e.ns, e.data)
+    unindex(self, e)
+    local ns = e.ns
+    fire(e.owner, e.key, e.ts, ns ~= "" and ns or nil, e.d1, e.d2)
   end
 end
 

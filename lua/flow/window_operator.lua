@@ -69,11 +69,11 @@ function M.build(op, ctx, key_selector, reducer)
   function tctx:current_watermark() return op.current_wm end
   function tctx:current_processing_time() return tonumber(ctx.C.flow_now_ms()) end
   function tctx:register_event_time_timer(t)
-    event_timers:register(wo, backend.sk, t, self.w.id, { self.key, self.w })
+    event_timers:register(wo, backend.sk, t, self.w.id, self.key, self.w)
   end
   function tctx:delete_event_time_timer(t) event_timers:delete(wo, backend.sk, t, self.w.id) end
   function tctx:register_processing_time_timer(t)
-    ctx.processing_timers:register(wo, backend.sk, t, self.w.id, { self.key, self.w })
+    ctx.processing_timers:register(wo, backend.sk, t, self.w.id, self.key, self.w)
   end
   function tctx:delete_processing_time_timer(t)
     ctx.processing_timers:delete(wo, backend.sk, t, self.w.id)
@@ -212,9 +212,9 @@ function M.build(op, ctx, key_selector, reducer)
     local t = cleanup_time(w)
     if t == huge then return end -- the global window lives forever
     if event_time then
-      event_timers:register(wo, backend.sk, t, w.id, { key, w })
+      event_timers:register(wo, backend.sk, t, w.id, key, w)
     else
-      ctx.processing_timers:register(wo, backend.sk, t, w.id, { key, w })
+      ctx.processing_timers:register(wo, backend.sk, t, w.id, key, w)
     end
   end
 
@@ -273,8 +273,8 @@ function M.build(op, ctx, key_selector, reducer)
     ctx.ts = saved
   end
 
-  function wo:on_processing_timer(_, ts, _, data) on_timer(data[1], ts, data[2], false) end
-  local function fire_event(_, _, ts, _, data) on_timer(data[1], ts, data[2], true) end
+  function wo:on_processing_timer(_, ts, _, key, w) on_timer(key, ts, w, false) end
+  local function fire_event(_, _, ts, _, key, w) on_timer(key, ts, w, true) end
 
   op.on_watermark = function(wm)
     op.current_wm = wm

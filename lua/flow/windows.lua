@@ -88,15 +88,21 @@ end
 
 -- ------------------------------------------------------------ windows
 
+-- cache[start][end_] = window; weak, so windows nobody holds go away
 local window_cache = setmetatable({}, { __mode = "v" })
 
---- The window [start, end_); interned so equal windows are one table.
+--- The window [start, end_); interned so equal windows are one table, and
+--- looked up without building its id string.
 local function window(start, end_)
-  local id = start .. ":" .. end_
-  local w = window_cache[id]
+  local by_end = window_cache[start]
+  if by_end == nil then
+    by_end = setmetatable({}, { __mode = "v" })
+    window_cache[start] = by_end
+  end
+  local w = by_end[end_]
   if w == nil then
-    w = { start = start, end_ = end_, max_ts = end_ - 1, id = id }
-    window_cache[id] = w
+    w = { start = start, end_ = end_, max_ts = end_ - 1, id = start .. ":" .. end_ }
+    by_end[end_] = w
   end
   return w
 end
@@ -127,9 +133,14 @@ function M.assigner(d)
   local a = { event_time = d.time == "event", merging = d.type == "session", desc = d }
   if d.type == "tumbling" then
     local size, offset = d.size, d.offset or 0
+    local one, last_start = {}, nil -- the caller uses the array at once
     a.assign = function(_, ts)
       local start = window_start(ts, offset, size)
-      return { window(start, start + size) }
+      if start ~= last_start then
+        one[1] = window(start, start + size)
+        last_start = start
+      end
+      return one
     end
   elseif d.type == "sliding" then
     local size, slide, offset = d.size, d.slide, d.offset or 0
@@ -251,7 +262,7 @@ function M.trigger(d)
       tctx:register_event_time_timer(w.max_ts)
       if tctx:get_state("fire") == nil then
         local start = ts - (ts % interval)
-        local next_fire = start + interval
+        local next_fire = math.min(start + interval, w.max_ts)
         tctx:register_event_time_timer(next_fire)
         tctx:put_state("fire", next_fire)
       end
@@ -261,8 +272,9 @@ function M.trigger(d)
       if time == w.max_ts then return FIRE end
       local f = tctx:get_state("fire")
       if f ~= nil and f == time then
-        tctx:put_state("fire", time + interval)
-        tctx:register_event_time_timer(time + interval)
+        local next_fire = math.min(time + interval, w.max_ts)
+        tctx:put_state("fire", next_fire)
+        tctx:register_event_time_timer(next_fire)
         return FIRE
       end
       return CONTINUE
@@ -272,7 +284,7 @@ function M.trigger(d)
       if f ~= nil then tctx:delete_event_time_timer(f) end
       tctx:put_state("fire", nil)
     end
-    function t.on_merge(w, tctx)
+    function t.on_merge(_, tctx)
       local m = tctx:merged_min("fire")
       if m ~= nil then
         tctx:put_state("fire", m)
