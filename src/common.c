@@ -16,6 +16,7 @@ const char *flow_strerror(int code) {
   case FLOW_ELUA: return "lua error";
   case FLOW_EFULL: return "full";
   case FLOW_ETIMEDOUT: return "timed out";
+  case FLOW_EBLOCKED: return "only blocked channels left";
   default: return "unknown error";
   }
 }

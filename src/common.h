@@ -15,6 +15,7 @@
 #define FLOW_ELUA (-7)     /* a Lua error; message elsewhere */
 #define FLOW_EFULL (-8)
 #define FLOW_ETIMEDOUT (-9)
+#define FLOW_EBLOCKED (-10) /* only blocked (aligning) input channels are left */
 
 const char *flow_strerror(int code);
 char *flow_strdup(const char *s); /* NULL-safe; NULL on OOM */

@@ -240,18 +240,22 @@ function M.build(op, ctx, key_selector, reducer)
       end
     end
     if #absorbed > 0 then
+      for _, w in ipairs(absorbed) do
+        if w ~= merged then merge_contents(merged, w) end
+      end
+      -- as Flink: the trigger merges the absorbed windows' trigger state
+      -- first; only then are those windows cleared
       tctx.merged = absorbed
+      trigger.on_merge(merged, at(key, merged))
+      tctx.merged = nil
       for _, w in ipairs(absorbed) do
         if w ~= merged then
-          merge_contents(merged, w)
           trigger.clear(w, at(key, w))
           local t = cleanup_time(w)
           if event_time then event_timers:delete(wo, backend.sk, t, w.id)
           else ctx.processing_timers:delete(wo, backend.sk, t, w.id) end
         end
       end
-      trigger.on_merge(merged, at(key, merged))
-      tctx.merged = nil
     end
     set[#set + 1] = merged
     return merged

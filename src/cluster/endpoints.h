@@ -21,6 +21,39 @@ typedef struct flow_job_result {
   flow_buffer_t *accumulators; /* one encoded table per finished task, linked by ->next */
 } flow_job_result_t;
 
+/* Checkpointing of a job (Flink's CheckpointConfig). */
+typedef struct flow_checkpoint_config {
+  int64_t interval_ms;  /* 0: off */
+  int exactly_once;     /* aligned barriers (1) or not (0) */
+  char *dir;            /* where chk-<id>/ directories go */
+  int64_t timeout_ms;   /* a pending checkpoint is aborted after this */
+  int64_t min_pause_ms; /* between the end of one and the start of the next */
+  int retained;         /* completed checkpoints kept */
+  char *restore_dir;    /* start from this checkpoint or savepoint, or NULL */
+} flow_checkpoint_config_t;
+
+/* The CheckpointCoordinator's state inside a JobMaster (loop thread only). */
+typedef struct flow_checkpoint_coordinator {
+  flow_checkpoint_config_t cfg;
+  uv_timer_t *timer;      /* heap: freed by its close callback */
+  int64_t next_id;
+  int64_t pending_id;     /* 0: none */
+  int64_t pending_start_ms;
+  char *pending_dir;      /* chk-<id> or a savepoint directory */
+  int pending_savepoint;  /* 1: savepoint, 2: savepoint then cancel */
+  unsigned char *acked;   /* per execution vertex (vertex-major order) */
+  char **files;           /* per execution vertex: state file, once acked */
+  int n_acked;
+  int64_t last_end_ms;
+  int64_t latest_id;      /* latest completed checkpoint, 0: none */
+  char *latest_dir;
+  char **retained_dirs;   /* oldest first */
+  int n_retained;
+  int64_t completed;      /* counters, for results and tests */
+  int64_t aborted;
+  char *savepoint_result; /* path of the last savepoint, or an error (prefix "error: ") */
+} flow_checkpoint_coordinator_t;
+
 typedef struct flow_dispatcher flow_dispatcher_t;
 typedef struct flow_resource_manager flow_resource_manager_t;
 typedef struct flow_task_executor flow_task_executor_t;
@@ -48,6 +81,7 @@ typedef struct flow_job_master {
   uv_timer_t *restart_timer;  /* heap: freed by its close callback */
   flow_buffer_t *accumulators; /* from FINISHED tasks of the current attempt */
   _Atomic int *status_out;    /* mirrors status for other threads, may be NULL */
+  flow_checkpoint_coordinator_t cc;
 } flow_job_master_t;
 
 struct flow_dispatcher {
@@ -57,6 +91,7 @@ struct flow_dispatcher {
   flow_job_result_t *result; /* filled when the job reaches a globally terminal state */
   int64_t buffer_timeout_ms;
   flow_restart_strategy_t restart;
+  flow_checkpoint_config_t checkpoint;
   _Atomic int *status_out;
   char job_id[33];           /* the id the client gave the job */
   void (*on_done)(flow_dispatcher_t *d);
@@ -94,6 +129,20 @@ void flow_job_master_start(flow_job_master_t *jm);
 void flow_job_master_free(flow_job_master_t *jm);
 
 void flow_job_result_clear(flow_job_result_t *r);
+
+/* checkpoint_coordinator.c, called by the JobMaster */
+void flow_cc_init(flow_job_master_t *jm, const flow_checkpoint_config_t *cfg);
+void flow_cc_free(flow_job_master_t *jm);
+void flow_cc_on_deployed(flow_job_master_t *jm);
+void flow_cc_on_ack(flow_job_master_t *jm, flow_msg_t *m);
+void flow_cc_on_task_finished(flow_job_master_t *jm, int vertex, int subtask);
+void flow_cc_abort(flow_job_master_t *jm, const char *why);
+void flow_cc_stop(flow_job_master_t *jm);
+/* Starts a savepoint into dir now (stop: cancel the job once it completed). */
+int flow_cc_trigger_savepoint(flow_job_master_t *jm, const char *dir, int stop);
+/* The checkpoint new attempts restore from: the latest completed, else the
+ * configured restore directory, else NULL. */
+const char *flow_cc_restore_dir(flow_job_master_t *jm);
 /* A random 32-hex-digit job id, as Flink's JobID. */
 void flow_new_job_id(char out[33]);
 

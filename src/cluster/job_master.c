@@ -62,6 +62,7 @@ flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_grap
   jm->status_out = d->status_out;
   set_status(jm, FLOW_JOB_INITIALIZING);
   jm->restart = d->restart;
+  flow_cc_init(jm, &d->checkpoint);
   jm->start_ns = uv_hrtime();
   if (d->job_id[0] != '\0') memcpy(jm->job_id, d->job_id, sizeof(jm->job_id));
   else flow_new_job_id(jm->job_id);
@@ -76,12 +77,15 @@ void flow_job_master_free(flow_job_master_t *jm) {
   free(jm->slot_base);
   free(jm->failure);
   free_list(jm->accumulators);
+  flow_cc_free(jm);
   if (jm->restart_timer != NULL) uv_close((uv_handle_t *)jm->restart_timer, on_timer_closed);
   free(jm);
 }
 
 static void finish_job(flow_job_master_t *jm, flow_job_status_t final) {
   set_status(jm, final);
+  if (jm->eg != NULL) flow_cc_abort(jm, "the job ended");
+  flow_cc_stop(jm);
   if (jm->te != NULL) {
     flow_msg_t *m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, jm->te);
     m->ptr = jm;
@@ -161,6 +165,7 @@ static void deploy(flow_job_master_t *jm) {
       flow_rpc_send(jm->ep.rpc, m);
     }
   }
+  flow_cc_on_deployed(jm);
 }
 
 static void cancel_all(flow_job_master_t *jm) {
@@ -249,15 +254,19 @@ static void task_state(flow_job_master_t *jm, flow_msg_t *m) {
       jm->failure = m->text;
       m->text = NULL;
       flow_restart_notify_failure(&jm->restart, (int64_t)(uv_hrtime() / 1000000u));
+      flow_cc_abort(jm, "a task failed");
       set_status(jm, FLOW_JOB_FAILING);
       cancel_all(jm);
     }
   } else if (to == FLOW_EXEC_CANCELED) {
     jm->n_canceled++;
-  } else if (to == FLOW_EXEC_FINISHED && m->blob != NULL) {
-    m->blob->next = jm->accumulators;
-    jm->accumulators = m->blob;
-    m->blob = NULL;
+  } else if (to == FLOW_EXEC_FINISHED) {
+    if (m->blob != NULL) {
+      m->blob->next = jm->accumulators;
+      jm->accumulators = m->blob;
+      m->blob = NULL;
+    }
+    flow_cc_on_task_finished(jm, m->a, m->b);
   }
   if (jm->n_terminal == jm->eg->n_subtasks_total) attempt_ended(jm);
 }
@@ -276,6 +285,13 @@ static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
     fail_before_deploy(jm, m->text ? m->text : "no slots");
     break;
   case FLOW_MSG_TASK_STATE: task_state(jm, m); break;
+  case FLOW_MSG_ACK_CHECKPOINT: flow_cc_on_ack(jm, m); break;
+  case FLOW_MSG_TRIGGER_SAVEPOINT:
+    if (flow_cc_trigger_savepoint(jm, m->text, m->a) != 0) {
+      free(jm->cc.savepoint_result);
+      jm->cc.savepoint_result = flow_strdup("error: the job is not running, or a checkpoint is in progress");
+    }
+    break;
   case FLOW_MSG_CANCEL_JOB:
     if (jm->status == FLOW_JOB_RUNNING || jm->status == FLOW_JOB_FAILING) {
       set_status(jm, FLOW_JOB_CANCELLING);

@@ -25,7 +25,13 @@ typedef enum {
   FLOW_MSG_TASK_STATE,        /* task thread -> TaskExecutor (ptr = task), then
                                  TaskExecutor -> JobMaster (a/b/c, d = state, text = error) */
   FLOW_MSG_FREE_SLOTS,        /* JobMaster -> TaskExecutor: ptr = jm */
-  FLOW_MSG_CANCEL_JOB         /* client -> JobMaster */
+  FLOW_MSG_CANCEL_JOB,        /* client -> JobMaster */
+  FLOW_MSG_TRIGGER_CHECKPOINT, /* JobMaster -> TaskExecutor: ptr = jm, a/b/c = vertex/subtask/attempt,
+                                  d = checkpoint id */
+  FLOW_MSG_ACK_CHECKPOINT,    /* task -> TaskExecutor (ptr = task) -> JobMaster: a/b/c, d = id,
+                                 text = state file path, or NULL when the task declined */
+  FLOW_MSG_NOTIFY_CHECKPOINT, /* JobMaster -> TaskExecutor: ptr = jm, d = completed checkpoint id */
+  FLOW_MSG_TRIGGER_SAVEPOINT  /* client -> JobMaster: text = directory, a = stop afterwards */
 } flow_msg_type_t;
 
 typedef struct flow_endpoint flow_endpoint_t;

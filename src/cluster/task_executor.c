@@ -1,3 +1,4 @@
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,16 @@ static void task_report(flow_task_t *t, flow_execution_state_t state, char *err,
   m->d = (int)state;
   m->text = err;
   m->blob = accumulators;
+  flow_rpc_send(te->ep.rpc, m);
+}
+
+/* Runs on the task thread: the task's snapshot for checkpoint id is written. */
+static void task_ack_checkpoint(flow_task_t *t, int64_t id, char *path) {
+  flow_task_executor_t *te = t->owner;
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_ACK_CHECKPOINT, NULL, &te->ep);
+  m->ptr = t;
+  m->d = (int)id;
+  m->text = path;
   flow_rpc_send(te->ep.rpc, m);
 }
 
@@ -40,7 +51,12 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
   t->slot = m->d;
   t->report = task_report;
   t->cancel_job = task_cancel_job;
+  t->ack_checkpoint = task_ack_checkpoint;
   t->job_endpoint = &jm->ep;
+  const char *restore = flow_cc_restore_dir(jm);
+  t->restore_dir = restore ? flow_strdup(restore) : NULL;
+  t->checkpoint_dir = jm->cc.cfg.dir ? flow_strdup(jm->cc.cfg.dir) : NULL;
+  t->checkpoint_exactly_once = jm->cc.cfg.exactly_once;
   t->buffer_timeout_ms = jm->buffer_timeout_ms;
   flow_te_task_t *e = flow_xcalloc(1, sizeof(*e));
   e->task = t;
@@ -103,6 +119,39 @@ static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
     break;
   }
   case FLOW_MSG_TASK_STATE: task_state(te, m); break;
+  case FLOW_MSG_TRIGGER_CHECKPOINT: {
+    flow_te_task_t *e = find_task(te, m->ptr, m->a, m->b);
+    if (e == NULL || e->task->attempt != m->c) break;
+    flow_job_network_t *net = e->task->net;
+    uv_mutex_lock(&net->cp_mu);
+    if (net->cp_id != m->d) {
+      net->cp_id = m->d;
+      free(net->cp_dir);
+      net->cp_dir = flow_strdup(m->text);
+    }
+    uv_mutex_unlock(&net->cp_mu);
+    atomic_store(&e->task->checkpoint_request, (int64_t)m->d);
+    break;
+  }
+  case FLOW_MSG_ACK_CHECKPOINT: {
+    flow_task_t *t = m->ptr;
+    flow_te_task_t *e = te->tasks;
+    while (e != NULL && e->task != t) e = e->next;
+    if (e == NULL) break;
+    flow_msg_t *r = flow_msg_new(FLOW_MSG_ACK_CHECKPOINT, &te->ep, &e->jm->ep);
+    r->a = t->vertex;
+    r->b = t->subtask;
+    r->c = t->attempt;
+    r->d = m->d;
+    r->text = m->text;
+    m->text = NULL;
+    flow_rpc_send(te->ep.rpc, r);
+    break;
+  }
+  case FLOW_MSG_NOTIFY_CHECKPOINT:
+    for (flow_te_task_t *e = te->tasks; e != NULL; e = e->next)
+      if (e->jm == m->ptr) atomic_store(&e->task->checkpoint_complete, (int64_t)m->d);
+    break;
   case FLOW_MSG_FREE_SLOTS: {
     int n = flow_slot_table_free_owner(&te->slots, m->ptr);
     flow_msg_t *r = flow_msg_new(FLOW_MSG_FREE_SLOTS, self, &te->rm->ep);

@@ -70,7 +70,7 @@ static flow_buffer_t *gate_take(flow_input_gate_t *g) {
     int i = (g->cursor + k) % g->n_channels;
     flow_input_channel_t *ch = &g->channels[i];
     flow_buffer_t *b = ch->head;
-    if (b == NULL) continue;
+    if (b == NULL || ch->blocked) continue;
     ch->head = b->next;
     if (ch->head == NULL) ch->tail = NULL;
     b->next = NULL;
@@ -90,8 +90,8 @@ int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out
       uv_mutex_unlock(&g->mu);
       return FLOW_ECANCELED;
     }
-    if (g->queued > 0) {
-      flow_buffer_t *b = gate_take(g);
+    flow_buffer_t *b = g->queued > 0 ? gate_take(g) : NULL;
+    if (b != NULL) {
       uv_cond_broadcast(&g->writable); /* producers of several channels may wait */
       if (b->kind == FLOW_BUF_END_OF_PARTITION) {
         if (!g->channels[b->channel].finished) g->n_finished++; /* at most once per channel */
@@ -107,6 +107,13 @@ int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out
       uv_mutex_unlock(&g->mu);
       return 0;
     }
+    int open = 0;
+    for (int i = 0; i < g->n_channels; i++)
+      if (!g->channels[i].finished && !g->channels[i].blocked) open++;
+    if (open == 0) { /* alignment waits for channels that will never send */
+      uv_mutex_unlock(&g->mu);
+      return FLOW_EBLOCKED;
+    }
     if (timeout_ms < 0) {
       uv_cond_wait(&g->readable, &g->mu);
     } else {
@@ -118,6 +125,26 @@ int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out
       (void)uv_cond_timedwait(&g->readable, &g->mu, deadline - now);
     }
   }
+}
+
+void flow_gate_block(flow_input_gate_t *g, int channel) {
+  uv_mutex_lock(&g->mu);
+  g->channels[channel].blocked = 1;
+  uv_mutex_unlock(&g->mu);
+}
+
+void flow_gate_unblock_all(flow_input_gate_t *g) {
+  uv_mutex_lock(&g->mu);
+  for (int i = 0; i < g->n_channels; i++) g->channels[i].blocked = 0;
+  uv_cond_broadcast(&g->readable);
+  uv_mutex_unlock(&g->mu);
+}
+
+int flow_gate_channel_finished(flow_input_gate_t *g, int channel) {
+  uv_mutex_lock(&g->mu);
+  int f = g->channels[channel].finished;
+  uv_mutex_unlock(&g->mu);
+  return f;
 }
 
 void flow_gate_cancel(flow_input_gate_t *g) {

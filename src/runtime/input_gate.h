@@ -21,6 +21,7 @@ typedef struct flow_input_channel {
   int queued;   /* buffers in the queue */
   int input;    /* which logical input (0, or 1 for a two-input operator's second) */
   int finished; /* end of partition was consumed */
+  int blocked;  /* checkpoint alignment: not read until unblocked */
 } flow_input_channel_t;
 
 typedef struct flow_input_gate {
@@ -49,6 +50,11 @@ int flow_gate_push(flow_input_gate_t *g, int channel, flow_buffer_t *b);
  * FLOW_ECANCELED when canceled, or FLOW_ETIMEDOUT when
  * timeout_ms passed with nothing to read. */
 int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out);
+/* Checkpoint barrier alignment (consumer thread): a blocked channel is not
+ * read; poll returns FLOW_EBLOCKED when every channel still open is blocked. */
+void flow_gate_block(flow_input_gate_t *g, int channel);
+void flow_gate_unblock_all(flow_input_gate_t *g);
+int flow_gate_channel_finished(flow_input_gate_t *g, int channel);
 /* Wakes every waiter; later pushes and polls return FLOW_ECANCELED. */
 void flow_gate_cancel(flow_input_gate_t *g);
 

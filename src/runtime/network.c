@@ -34,6 +34,7 @@ flow_job_network_t *flow_net_new(const flow_job_graph_t *jg) {
         flow_gate_set_input(net->gates[je->target - 1][s], net->edge_offset[e] + i, input);
   }
   uv_mutex_init(&net->collect_mu);
+  uv_mutex_init(&net->cp_mu);
   return net;
 }
 
@@ -51,6 +52,8 @@ void flow_net_free(flow_job_network_t *net) {
     b = next;
   }
   uv_mutex_destroy(&net->collect_mu);
+  uv_mutex_destroy(&net->cp_mu);
+  free(net->cp_dir);
   free(net->gates);
   free(net->n_channels);
   free(net->edge_offset);

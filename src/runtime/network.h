@@ -29,6 +29,11 @@ typedef struct flow_job_network {
   flow_buffer_t *collect_head, *collect_tail; /* execute_and_collect results */
   size_t collect_bytes;
   _Atomic int64_t collect_count; /* records collected, over all subtasks */
+  /* the pending checkpoint's directory, for tasks that learn its id from a
+   * barrier (cp_mu is a leaf lock) */
+  uv_mutex_t cp_mu;
+  int64_t cp_id;
+  char *cp_dir;
 } flow_job_network_t;
 
 flow_job_network_t *flow_net_new(const flow_job_graph_t *jg);

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "lua/state.h"
@@ -74,6 +78,8 @@ static void task_free(flow_task_t *t) {
     flow_buffer_free(b);
   }
   free(t->name);
+  free(t->restore_dir);
+  free(t->checkpoint_dir);
   free(t);
 }
 
@@ -342,6 +348,121 @@ void flow_task_cancel_job(flow_task_t *t) {
 void flow_task_running(flow_task_t *t) { t->report(t, FLOW_EXEC_RUNNING, NULL, NULL); }
 
 int flow_task_canceled(flow_task_t *t) { return atomic_load(&t->canceled); }
+
+int64_t flow_task_checkpoint_request(flow_task_t *t) { return atomic_load(&t->checkpoint_request); }
+int64_t flow_task_checkpoint_complete(flow_task_t *t) { return atomic_load(&t->checkpoint_complete); }
+
+void flow_task_ack_checkpoint(flow_task_t *t, int64_t id, const char *path) {
+  if (t->ack_checkpoint != NULL) t->ack_checkpoint(t, id, path != NULL ? flow_strdup(path) : NULL);
+}
+
+int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap) {
+  flow_job_network_t *net = t->net;
+  int ok = 0;
+  uv_mutex_lock(&net->cp_mu);
+  if (net->cp_id == id && net->cp_dir != NULL && strlen(net->cp_dir) < cap) {
+    strcpy(buf, net->cp_dir);
+    ok = 1;
+  }
+  uv_mutex_unlock(&net->cp_mu);
+  return ok;
+}
+
+void flow_task_block_channel(flow_task_t *t, int channel) {
+  if (t->gate != NULL && channel >= 0 && channel < t->gate->n_channels) flow_gate_block(t->gate, channel);
+}
+
+void flow_task_unblock_channels(flow_task_t *t) {
+  if (t->gate != NULL) flow_gate_unblock_all(t->gate);
+}
+
+int flow_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {
+  size_t n = strlen(path);
+  char *tmp = malloc(n + 16);
+  if (tmp == NULL) return -1;
+  snprintf(tmp, n + 16, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+    free(tmp);
+    return -1;
+  }
+  const char *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+      close(fd);
+      unlink(tmp);
+      free(tmp);
+      return -1;
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    snprintf(err, errlen, "cannot sync %s: %s", tmp, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return -1;
+  }
+  if (rename(tmp, path) != 0) {
+    snprintf(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return -1;
+  }
+  free(tmp);
+  /* the rename is durable once the directory is synced */
+  char *dir = flow_strdup(path);
+  char *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash != NULL) {
+    *slash = '\0';
+    int dfd = open(slash == dir ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      (void)fsync(dfd);
+      close(dfd);
+    }
+  }
+  free(dir);
+  return 0;
+}
+
+int flow_mkdir_p(const char *path) {
+  char *p = flow_strdup(path);
+  if (p == NULL) return -1;
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = '\0';
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+      free(p);
+      return -1;
+    }
+    *s = '/';
+  }
+  int rc = mkdir(p, 0777);
+  free(p);
+  return rc == 0 || errno == EEXIST ? 0 : -1;
+}
+
+uint32_t flow_crc32(const void *data, size_t n) {
+  static uint32_t table[256];
+  static atomic_int ready;
+  if (!atomic_load(&ready)) { /* idempotent: racing threads compute the same table */
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    atomic_store(&ready, 1);
+  }
+  const uint8_t *p = data;
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
 
 /* MurmurHash3 x86_32 (public domain algorithm), seed 0. */
 uint32_t flow_hash_bytes(const void *p, size_t n) {

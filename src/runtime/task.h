@@ -57,6 +57,15 @@ struct flow_task {
   void *owner;                /* the TaskExecutor */
   uv_thread_t thread;
   int started;
+  /* checkpoints: the coordinator's latest request (sources poll it) and the
+   * latest completed checkpoint (sinks commit up to it); written by the loop
+   * thread, read by the task thread */
+  _Atomic int64_t checkpoint_request;
+  _Atomic int64_t checkpoint_complete;
+  void (*ack_checkpoint)(flow_task_t *t, int64_t id, char *path); /* path NULL: declined */
+  char *restore_dir;          /* checkpoint to restore from, or NULL */
+  char *checkpoint_dir;       /* where this job's checkpoints go, or NULL */
+  int checkpoint_exactly_once;
 };
 
 flow_task_t *flow_task_new(const flow_job_graph_t *jg, flow_job_network_t *net, int vertex,
@@ -80,6 +89,21 @@ int64_t flow_task_collect(flow_task_t *t, flow_buffer_t *b, int64_t records);
 void flow_task_cancel_job(flow_task_t *t);
 void flow_task_running(flow_task_t *t);
 int flow_task_canceled(flow_task_t *t);
+int64_t flow_task_checkpoint_request(flow_task_t *t);
+int64_t flow_task_checkpoint_complete(flow_task_t *t);
+/* The task's snapshot for checkpoint id is at path (ownership of nothing);
+ * path NULL declines the checkpoint. */
+void flow_task_ack_checkpoint(flow_task_t *t, int64_t id, const char *path);
+/* Copies the directory of checkpoint id into buf: 1, or 0 if it is not pending. */
+int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap);
+/* Exactly-once alignment: stop reading channel (until unblock_all). */
+void flow_task_block_channel(flow_task_t *t, int channel);
+void flow_task_unblock_channels(flow_task_t *t);
+/* Writes len bytes to path atomically: temporary file, fsync, rename, fsync
+ * of the directory. 0 or -1 with a message in err. */
+int flow_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+int flow_mkdir_p(const char *path);
+uint32_t flow_crc32(const void *p, size_t n);
 uint32_t flow_hash_bytes(const void *p, size_t n);
 uint32_t flow_hash_number(double d);
 int64_t flow_now_ms(void);  /* wall clock (processing time) */
