@@ -691,6 +691,23 @@ function DataStream:write_as_text(path)
   return s
 end
 
+flow.sinks = {}
+--- Flink's FileSink (exactly once with checkpoints): { path = directory }.
+function flow.sinks.file(opts)
+  if type(opts) ~= "table" or type(opts.path) ~= "string" then
+    error("flow.sinks.file expects { path = directory }", 2)
+  end
+  return { type = "file", path = opts.path }
+end
+
+function DataStream:sink_to(s)
+  if type(s) ~= "table" or s.type ~= "file" then error("sink_to expects a sink from flow.sinks", 2) end
+  local h = sink(self, "Sink: File Sink", { kind = "file_sink", path = s.path })
+  h.node.output_path = s.path
+  h.node.output_dir = true
+  return h
+end
+
 function DataStream:add_sink(fn)
   if type(fn) ~= "function" and type(fn) ~= "table" then
     error("add_sink expects a function or { invoke = fn }", 2)
@@ -767,7 +784,7 @@ local function build_graph(env, job_name)
       end
       f:close()
     end
-    if n.output_path and (n.parallelism or env.parallelism) > 1 then
+    if n.output_path and (n.output_dir or (n.parallelism or env.parallelism) > 1) then
       local ok, err = core.mkdir(n.output_path)
       if not ok then
         error("write_as_text: cannot create directory '" .. n.output_path .. "': " .. err ..
@@ -839,19 +856,48 @@ local function notify(env, event, ...)
 end
 
 --- Options of one execution, from the environment's settings.
-local function execution_options(env)
-  return { buffer_timeout_ms = env.buffer_timeout, slots = env.slots, restart = env.restart }
+local function execution_options(env, mode)
+  local o = { buffer_timeout_ms = env.buffer_timeout, slots = env.slots, restart = env.restart,
+    restore_dir = env.restore_dir }
+  local cp = env.checkpointing
+  if cp and mode == "batch" then
+    -- as Flink: checkpoints are for streaming; a batch job recovers by rerunning
+    cp = nil
+  end
+  if cp then
+    o.checkpoint = cp
+    -- as Flink: with checkpoints the default restart strategy is exponential delay
+    if o.restart == nil then o.restart = { kind = "exponential_delay" } end
+  end
+  return o
 end
 
 --- Builds the graph, or prints the plan in `flowlua explain` mode.
 local function prepare(env, job_name)
-  local g = build_graph(env, job_name)
+  local sinks = {}
+  for _, n in ipairs(env.sinks) do
+    if n.spec.kind == "file_sink" then sinks[#sinks + 1] = n.spec.path end
+  end
+  local g, mode = build_graph(env, job_name)
   if flow._explain_format then
     io.stdout:write(g:explain(flow._explain_format), "\n")
     error(flow._EXPLAINED, 0)
   end
   reset(env)
-  return g
+  return g, mode, sinks
+end
+
+--- Commits what file sinks left pending once the whole job finished (with
+--- checkpoints the last part files wait for this: Flink's final checkpoint).
+local function commit_file_sinks(dirs)
+  for _, dir in ipairs(dirs) do
+    local p = io.popen("ls -1a '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+    for f in p:lines() do
+      local final = f:match("^%.(part%-%d+%-%d+)%.pending$")
+      if final then os.rename(dir .. "/" .. f, dir .. "/" .. final) end
+    end
+    p:close()
+  end
 end
 
 ---@return table result { job_id, job_name, net_runtime_ms, accumulators }
@@ -881,6 +927,7 @@ function JobClient:wait(timeout_ms)
   local r, err, partial = self._core:wait(timeout_ms)
   if r == nil and err == "timeout" and partial == nil then return nil, "timeout" end
   self._status = (r and r.status) or (partial and partial.status) or "FAILED"
+  if r and r.status == "FINISHED" then commit_file_sinks(self._file_sinks or {}) end
   self._core:close() -- every thread of the job is joined here
   local name = self.job_name
   if r == nil and self._collect_limit and partial and partial.status == "CANCELED"
@@ -902,10 +949,10 @@ end
 ---@return flow.JobClient
 function Env:execute_async(job_name)
   job_name = job_name or "Flink Streaming Job"
-  local g = prepare(self, job_name)
-  local core_client = g:submit(execution_options(self))
+  local g, mode, file_sinks = prepare(self, job_name)
+  local core_client = g:submit(execution_options(self, mode))
   local client = setmetatable({ _core = core_client, _env = self, job_name = job_name,
-    job_id = core_client:job_id(), _collect_limit = self._collect_limit }, JobClient)
+    job_id = core_client:job_id(), _collect_limit = self._collect_limit, _file_sinks = file_sinks }, JobClient)
   self._collect_limit = nil
   notify(self, "on_job_submitted", client, nil)
   return client
@@ -916,6 +963,38 @@ end
 function Env:register_job_listener(listener)
   if type(listener) ~= "table" then error("register_job_listener expects a table", 2) end
   self.listeners[#self.listeners + 1] = listener
+  return self
+end
+
+--- Checkpointing (Flink's CheckpointConfig): every interval_ms the sources
+--- inject barriers; opts = { mode = "exactly_once" | "at_least_once",
+--- dir = path (default $TMPDIR/flowlua-checkpoints), timeout_ms = 600000,
+--- min_pause_ms = 0, retained = 1 }. Checkpoints go to dir/<job id>/chk-<n>.
+function Env:enable_checkpointing(interval_ms, opts)
+  if type(interval_ms) ~= "number" or interval_ms < 10 then
+    error("enable_checkpointing expects an interval of at least 10 ms", 2)
+  end
+  opts = opts or {}
+  local mode = opts.mode or "exactly_once"
+  if mode ~= "exactly_once" and mode ~= "at_least_once" then
+    error("checkpointing mode must be 'exactly_once' or 'at_least_once'", 2)
+  end
+  self.checkpointing = {
+    interval_ms = interval_ms,
+    exactly_once = mode == "exactly_once",
+    dir = opts.dir or ((os.getenv("TMPDIR") or "/tmp") .. "/flowlua-checkpoints"),
+    timeout_ms = opts.timeout_ms or 600000,
+    min_pause_ms = opts.min_pause_ms or 0,
+    retained = opts.retained or 1,
+  }
+  return self
+end
+
+--- Start the next job from a checkpoint or savepoint directory (a chk-<n>
+--- directory, or a job's directory: its newest complete checkpoint).
+function Env:set_restore_path(dir)
+  if type(dir) ~= "string" then error("set_restore_path expects a directory", 2) end
+  self.restore_dir = dir
   return self
 end
 

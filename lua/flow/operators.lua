@@ -112,6 +112,49 @@ function builders.flat_map(op)
   return function(v) return f(v, out) end
 end
 
+--- Snapshot and restore of an operator's keyed state and timers; on a
+--- restore only the key groups this subtask owns are kept (rescaling).
+--- owners: name -> timer owner object; timer_key(d1) gives a timer's key;
+--- fix_state/fix_timer re-intern restored values (windows); extra_* carry
+--- operator data such as key maps.
+local function keyed_checkpoints(op, ctx, owners, opts)
+  opts = opts or {}
+  local runtime = require("flow.runtime")
+  local checkpoint = require("flow.checkpoint")
+  local maxp = ctx.desc.max_parallelism
+  op.snapshot = function()
+    local s = { keyed = op.backend:snapshot(), etimers = {}, ptimers = {} }
+    for name, owner in pairs(owners) do
+      s.etimers[name] = op.event_timers:snapshot(owner)
+      s.ptimers[name] = ctx.processing_timers:snapshot(owner)
+    end
+    if opts.extra_snapshot then s.extra = opts.extra_snapshot() end
+    return s
+  end
+  op.restore = function(states)
+    local first, last = checkpoint.key_group_range(ctx.subtask, ctx.parallelism, maxp)
+    local snaps = {}
+    for i, st in ipairs(states) do snaps[i] = st.keyed end
+    op.backend:restore(snaps, first, last, opts.fix_state)
+    local timer_key = opts.timer_key or function(d1) return d1 end
+    local function mine(t)
+      local kg = runtime.key_group(timer_key(t[4]), maxp)
+      return kg >= first and kg <= last
+    end
+    local function in_range(key)
+      local kg = runtime.key_group(key, maxp)
+      return kg >= first and kg <= last
+    end
+    for _, st in ipairs(states) do
+      for name, owner in pairs(owners) do
+        op.event_timers:restore(owner, st.etimers[name], mine, opts.fix_timer)
+        ctx.processing_timers:restore(owner, st.ptimers[name], mine, opts.fix_timer)
+      end
+      if opts.extra_restore and st.extra then opts.extra_restore(st.extra, in_range) end
+    end
+  end
+end
+
 function builders.reduce(op, ctx)
   local spec, emit = op.spec, op.emit
   local key_of, step = M.key_selector(spec.key), M.reducer(spec)
@@ -128,12 +171,43 @@ function builders.reduce(op, ctx)
       acc[sk] = step(acc[sk], v)
     end
   end
+  -- checkpoints: the accumulators by key group, so a restore may rescale
+  local runtime = require("flow.runtime")
+  local maxp = ctx.desc.max_parallelism
+  op.snapshot = function()
+    local by_kg = {}
+    for sk, a in pairs(acc) do
+      local kg = runtime.key_group(keys[sk], maxp)
+      local g = by_kg[kg]
+      if not g then
+        g = {}
+        by_kg[kg] = g
+      end
+      g[#g + 1] = { keys[sk], a }
+    end
+    return by_kg
+  end
+  op.restore = function(states)
+    local first, last = require("flow.checkpoint").key_group_range(ctx.subtask, ctx.parallelism, maxp)
+    for _, by_kg in ipairs(states) do
+      for kg, entries in pairs(by_kg) do
+        if kg >= first and kg <= last then
+          for _, e in ipairs(entries) do
+            local sk = type(e[1]) == "table" and encode_string(e[1]) or e[1]
+            acc[sk], keys[sk] = e[2], e[1]
+          end
+        end
+      end
+    end
+  end
   -- streaming: a running result per record; emit a copy, the accumulator
   -- stays ours
   return function(v)
     local key = key_of(v)
     local sk = type(key) == "table" and encode_string(key) or key
-    local a = step(acc[sk], v)
+    local prev = acc[sk]
+    if prev == nil then keys[sk] = key end
+    local a = step(prev, v)
     acc[sk] = a
     return emit(shallow_copy(a))
   end
@@ -258,6 +332,7 @@ function builders.process(op, ctx)
   local key_of = M.key_selector(op.spec.key)
   local pctx = process_context(op, ctx, key_of, fns, out)
   timer_watermarks(op, ctx)
+  if key_of then keyed_checkpoints(op, ctx, { p = pctx }) end
   open_close(op, fns, pctx)
   local pe = fns.process_element
   if key_of then
@@ -290,6 +365,7 @@ function builders.co_process(op, ctx)
   local c1 = process_context(op, ctx, k1, fns, out)
   local c2 = process_context(op, ctx, k2, fns, out)
   timer_watermarks(op, ctx)
+  if op.backend then keyed_checkpoints(op, ctx, { c1 = c1, c2 = c2 }) end
   open_close(op, fns, c1)
   local p1, p2 = fns.process_element1, fns.process_element2
   local backend = op.backend
@@ -361,6 +437,7 @@ function builders.interval_join(op, ctx)
     return ts
   end
   timer_watermarks(op, ctx)
+  keyed_checkpoints(op, ctx, { j = owner }, { timer_key = function(d1) return d1.key end })
   return {
     function(v)
       local ts = need_ts()
@@ -385,7 +462,7 @@ end
 
 --- Keyed and all-windows (window_all): see flow.window_operator.
 function builders.window(op, ctx)
-  return require("flow.window_operator").build(op, ctx, M.key_selector, M.reducer)
+  return require("flow.window_operator").build(op, ctx, M.key_selector, M.reducer, keyed_checkpoints)
 end
 
 --- assign_timestamps_and_watermarks: sets each record's timestamp and
@@ -560,6 +637,100 @@ function builders.collect(op, ctx)
   end
 end
 
+--- flow.sinks.file{ path = dir }: Flink's FileSink with two-phase commit.
+--- Records go to a hidden in-progress part file; a checkpoint closes it
+--- and makes it pending; the checkpoint's completion renames pending files
+--- to their final, visible names `part-<subtask>-<n>`. A restore commits
+--- what the restored checkpoint covered and deletes every other hidden
+--- file of this subtask (written after it, by the failed attempt). Without
+--- checkpoints files are committed at the end of input.
+function builders.file_sink(op, ctx)
+  local dir = op.spec.path
+  local sub = ctx.subtask
+  local checkpointing = ctx.desc.checkpoint_dir ~= nil
+  local fmt = format.value
+  local buf = require("string.buffer").new(16384)
+  local n, file, name = 0, nil, nil
+  local pending = {} -- checkpoint id -> { part numbers }
+  local cleaned = false
+  -- hidden files of this subtask not covered by a restored checkpoint come
+  -- from an attempt that failed: they must never be committed
+  local function cleanup()
+    cleaned = true
+    local p = io.popen("ls -1a '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+    local prefix = ".part-" .. sub .. "-"
+    for f in p:lines() do
+      if f:sub(1, #prefix) == prefix then os.remove(dir .. "/" .. f) end
+    end
+    p:close()
+  end
+  local function path_of(k, state)
+    if state == "final" then return string.format("%s/part-%d-%d", dir, sub, k) end
+    return string.format("%s/.part-%d-%d.%s", dir, sub, k, state)
+  end
+  local function write_out()
+    if #buf == 0 then return end
+    if not cleaned then cleanup() end
+    if file == nil then
+      name = n
+      n = n + 1
+      local err
+      file, err = io.open(path_of(name, "inprogress"), "wb")
+      if not file then error("file sink: cannot open a part file in " .. dir .. ": " .. tostring(err), 0) end
+    end
+    file:write(buf:get())
+  end
+  local function close_part(to)
+    write_out()
+    if file == nil then return nil end
+    file:close()
+    file = nil
+    local ok, err = os.rename(path_of(name, "inprogress"), path_of(name, to))
+    if not ok then error("file sink: " .. tostring(err), 0) end
+    return name
+  end
+  local function commit(k)
+    if io.open(path_of(k, "pending")) then
+      local ok, err = os.rename(path_of(k, "pending"), path_of(k, "final"))
+      if not ok then error("file sink: cannot commit: " .. tostring(err), 0) end
+    end
+  end
+  ctx.flushers[#ctx.flushers + 1] = write_out
+  op.snapshot = function(id)
+    local k = close_part("pending")
+    if k then pending[id] = { k } end
+    local copy = {}
+    for cid, parts in pairs(pending) do copy[cid] = parts end
+    return { next = n, pending = copy }
+  end
+  op.notify_complete = function(id)
+    for cid, parts in pairs(pending) do
+      if cid <= id then
+        for _, k in ipairs(parts) do commit(k) end
+        pending[cid] = nil
+      end
+    end
+  end
+  op.restore = function(states, rescaled)
+    if rescaled then error("the file sink cannot change its parallelism on restore", 0) end
+    local st = states[1]
+    -- the restored checkpoint completed: what it had pending is committed
+    for _, parts in pairs(st.pending or {}) do
+      for _, k in ipairs(parts) do commit(k) end
+    end
+    n = st.next or 0
+    cleanup() -- anything else hidden of this subtask came after the checkpoint
+  end
+  op.finish = function()
+    -- with checkpoints the job's client commits after the whole job finished
+    close_part(checkpointing and "pending" or "final")
+  end
+  return function(v)
+    buf:put(fmt(v), "\n")
+    if #buf >= 16384 then write_out() end
+  end
+end
+
 function builders.discard()
   return function() end
 end
@@ -578,7 +749,10 @@ end
 
 ---@return fun(v:any) push
 function M.build(op, ctx)
-  if op.spec.source then return nil end
+  if op.spec.source then
+    M.source_checkpoints(op, ctx)
+    return nil
+  end
   local b = builders[op.spec.kind]
   if not b then error("unknown operator kind '" .. tostring(op.spec.kind) .. "'") end
   return b(op, ctx)
@@ -592,12 +766,14 @@ local sources = {}
 --- on the buffer timeout.
 local CHECK_EVERY = 1024
 
+--- Sources report their position to maybe_flush (checkpoints save it) and
+--- start from a restored one (op.restored_position).
 function sources.elements(op, ctx, emit)
   local xs = op.spec.elements
   local maybe_flush = ctx.maybe_flush
-  for i = 1, op.spec.n or #xs do
+  for i = op.restored_position or 1, op.spec.n or #xs do
     emit(xs[i])
-    if i % CHECK_EVERY == 0 then maybe_flush() end
+    if i % CHECK_EVERY == 0 then maybe_flush(i + 1) end
   end
 end
 
@@ -610,12 +786,12 @@ function sources.sequence(op, ctx, emit)
   local hi = from + floor((i + 1) * n / p) - 1
   local maybe_flush = ctx.maybe_flush
   local k = 0
-  for x = lo, hi do
+  for x = op.restored_position or lo, hi do
     emit(x)
     k = k + 1
     if k == CHECK_EVERY then
       k = 0
-      maybe_flush()
+      maybe_flush(x + 1)
     end
   end
 end
@@ -631,7 +807,10 @@ function sources.text_file(op, ctx, emit)
   local p, i = ctx.parallelism, ctx.subtask
   local lo, hi = floor(i * size / p), floor((i + 1) * size / p)
   local pos = lo
-  if lo > 0 then
+  if op.restored_position then
+    pos = op.restored_position
+    f:seek("set", pos)
+  elseif lo > 0 then
     f:seek("set", lo - 1)
     local partial = f:read("*l") -- the rest of a line that started before lo
     pos = lo - 1 + (partial and #partial + 1 or 0)
@@ -651,7 +830,7 @@ function sources.text_file(op, ctx, emit)
     k = k + 1
     if k == CHECK_EVERY then
       k = 0
-      maybe_flush()
+      maybe_flush(pos)
     end
   end
   f:close()
@@ -776,6 +955,27 @@ function M.run_source(op, ctx, _)
   local run = sources[kind]
   if not run then error("unknown source kind '" .. tostring(kind) .. "'") end
   run(op, ctx, op.emit)
+end
+
+--- A source's checkpoint state: where it would resume.
+function M.source_checkpoints(op, ctx)
+  local kind = op.spec.kind
+  if kind == "socket" or kind == "stdin" then return end -- cannot rewind
+  if kind == "user" then
+    local s = op.spec.fn
+    if type(s) ~= "table" or type(s.snapshot_state) ~= "function" then return end
+    op.snapshot = function() return { user = s:snapshot_state() } end
+    op.restore = function(states, rescaled)
+      if rescaled then error("the source '" .. op.name .. "' cannot change its parallelism on restore", 0) end
+      if type(s.restore_state) == "function" then s:restore_state(states[1].user) end
+    end
+    return
+  end
+  op.snapshot = function() return { position = ctx.source_position } end
+  op.restore = function(states, rescaled)
+    if rescaled then error("the source '" .. op.name .. "' cannot change its parallelism on restore", 0) end
+    op.restored_position = states[1].position
+  end
 end
 
 M._ffi = ffi

@@ -11,6 +11,7 @@ local ffi = require("ffi")
 local codec = require("flow.codec")
 local ship = require("flow.ship")
 local ops = require("flow.operators")
+local checkpoint = require("flow.checkpoint")
 local timers = require("flow.timers")
 local sbuf = require("string.buffer")
 
@@ -38,6 +39,13 @@ uint32_t flow_hash_number(double d);
 int64_t flow_now_ms(void);
 int64_t flow_mono_ms(void);
 void flow_sleep_ms(int64_t ms);
+int64_t flow_task_checkpoint_request(flow_task_t *t);
+int64_t flow_task_checkpoint_complete(flow_task_t *t);
+void flow_task_ack_checkpoint(flow_task_t *t, int64_t id, const char *path);
+int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap);
+void flow_task_block_channel(flow_task_t *t, int channel);
+void flow_task_unblock_channels(flow_task_t *t);
+int flow_task_channel_finished(flow_task_t *t, int channel);
 ]]
 
 local C = ffi.C
@@ -49,7 +57,7 @@ local E_CANCELED, E_TIMEDOUT = -6, -9
 
 -- In-band events in data buffers (docs/record_format.md): a record's event
 -- timestamp precedes it; watermarks and idleness travel between records.
-local TAG_TS, TAG_WATERMARK, TAG_STATUS = 10, 11, 12
+local TAG_TS, TAG_WATERMARK, TAG_STATUS, TAG_BARRIER = 10, 11, 12, 13
 local i64p = ffi.typeof("int64_t *")
 local I64_MAX, I64_MIN = 0x7fffffffffffffffLL, -0x7fffffffffffffffLL - 1
 --- Watermarks and timestamps are numbers in Lua; the end of time is
@@ -182,7 +190,7 @@ local function new_writer(task, k, out, desc, combiner_target, ctx)
       if offs[ch] + 9 > BUFFER_SIZE then flush_channel(ch) end
       local data, pos = datas[ch], offs[ch]
       data[pos] = tag
-      if tag == TAG_WATERMARK then
+      if tag == TAG_WATERMARK or tag == TAG_BARRIER then
         put_i64(data + pos + 1, x)
         offs[ch] = pos + 9
       else
@@ -269,6 +277,11 @@ local function new_writer(task, k, out, desc, combiner_target, ctx)
     for ch = 1, n do flush_channel(ch) end
   end
   w.watermark = function(wm) return event(TAG_WATERMARK, wm) end
+  -- a checkpoint barrier follows the data before it without delay
+  w.barrier = function(id)
+    event(TAG_BARRIER, id)
+    for ch = 1, n do flush_channel(ch) end
+  end
   w.status = function(idle) return event(TAG_STATUS, idle) end
   w.finish = function()
     if w.drain then w.drain() end
@@ -294,6 +307,33 @@ local function fan_out(targets)
   end
   return function(v)
     for i = 1, #targets do targets[i](v) end
+  end
+end
+
+--- Fault injection for tests: FLOWLUA_FAULT="op=NAME,subtask=S,after=N[,attempt=A][,kill]"
+--- makes operator NAME of subtask S (default 0) fail after N records in
+--- attempt A (default 0), or SIGKILL the whole process with `kill`.
+local function fault_spec(desc)
+  local f = os.getenv("FLOWLUA_FAULT")
+  if not f or f == "" then return nil end
+  local t = {}
+  for k, v in f:gmatch("([%w_]+)=?([^,]*)") do t[k] = v end
+  if tonumber(t.subtask or "0") ~= desc.subtask or tonumber(t.attempt or "0") ~= desc.attempt then return nil end
+  return { op = t.op, after = tonumber(t.after or "0"), kill = t.kill ~= nil }
+end
+
+local function inject(fault, f)
+  local n = 0
+  return function(v)
+    n = n + 1
+    if n > fault.after then
+      if fault.kill then
+        pcall(ffi.cdef, "int kill(int pid, int sig); int getpid(void);")
+        C.kill(C.getpid(), 9)
+      end
+      error("injected failure after " .. fault.after .. " records (FLOWLUA_FAULT)", 0)
+    end
+    return f(v)
   end
 end
 
@@ -350,6 +390,7 @@ function M.run_task(tp, desc)
   -- build the fused chain from its tail to its head; an operator's outputs
   -- are its main output and, per output tag, its side outputs
   local push = {}
+  local fault = fault_spec(desc)
   for i = #chain, 1, -1 do
     local op = chain[i]
     local tags = op.spec.out_tags or {}
@@ -383,6 +424,10 @@ function M.run_task(tp, desc)
     op.emit_status = fan_out(sts)
     op.current_wm = -math.huge
     push[i] = ops.build(op, ctx)
+    if fault and op.name == fault.op then
+      if op.spec.source then op.emit = inject(fault, op.emit)
+      elseif type(push[i]) == "function" then push[i] = inject(fault, push[i]) end
+    end
     if not op.on_watermark then
       op.on_watermark = function(wm)
         op.current_wm = wm
@@ -397,6 +442,63 @@ function M.run_task(tp, desc)
     for k = 1, #writers do writers[k].flush() end
   end
   ctx.flush_all = flush_all
+
+  -- restore from a checkpoint or savepoint: each operator gets the states
+  -- saved under its uid (keyed state is split by key group when rescaled)
+  if desc.restore_dir then
+    local meta = checkpoint.read_metadata(desc.restore_dir)
+    local cache = {}
+    for i = 1, #chain do
+      local op = chain[i]
+      local states, rescaled = checkpoint.states_for(meta, op.uid, desc.subtask, desc.parallelism, cache)
+      if states then
+        if not op.restore then
+          error("checkpoint " .. meta.dir .. " has state for '" .. op.name .. "' (" .. op.uid ..
+            "), which does not keep state", 0)
+        end
+        op.restore(states, rescaled)
+      end
+    end
+    ctx.restored_from = meta.dir
+  end
+
+  -- checkpoints: snapshot every operator of the chain, write the task's
+  -- state file, send the barrier on, acknowledge
+  local dirbuf = ffi.new("char[4096]")
+  local last_cp, last_complete = 0, 0
+  local function do_checkpoint(id)
+    last_cp = id
+    local dir
+    if C.flow_task_checkpoint_dir(task, id, dirbuf, 4096) == 1 then dir = ffi.string(dirbuf)
+    else dir = desc.checkpoint_dir .. "/chk-" .. id end
+    local states = {}
+    for i = 1, #chain do
+      local op = chain[i]
+      if op.snapshot then states[op.uid] = op.snapshot(id) end
+    end
+    local ok, path = pcall(checkpoint.write_state, dir, desc.vertex, desc.subtask, desc.parallelism, id, states)
+    for k = 1, #writers do writers[k].barrier(id) end
+    C.flow_task_ack_checkpoint(task, id, ok and path or nil) -- nil declines
+  end
+  local function check_checkpoints()
+    local c = tonumber(C.flow_task_checkpoint_complete(task))
+    if c > last_complete then
+      last_complete = c
+      for i = 1, #chain do
+        local f = chain[i].notify_complete
+        if f then f(c) end
+      end
+    end
+  end
+  -- a source polls the coordinator's trigger (the position is where it
+  -- would resume: the source passes it to maybe_flush)
+  local source_request = function(pos)
+    local r = tonumber(C.flow_task_checkpoint_request(task))
+    if r > last_cp then
+      ctx.source_position = pos
+      do_checkpoint(r)
+    end
+  end
 
   -- Flink's buffer timeout: output waits at most `timeout` ms in a
   -- partly filled buffer (0: flushed per record by the writer; -1: only
@@ -417,9 +519,12 @@ function M.run_task(tp, desc)
     end
   end
 
-  ctx.maybe_flush = function()
+  local is_source = chain[1].spec.source
+  ctx.maybe_flush = function(pos)
     check_canceled()
     fire_processing_timers()
+    if is_source then source_request(pos) end
+    check_checkpoints()
     if timeout > 0 then
       local now = tonumber(C.flow_mono_ms())
       if now - last_flush >= timeout then
@@ -473,23 +578,31 @@ function M.run_task(tp, desc)
         head.on_watermark(m)
       end
     end
-    local outp = ffi.new("flow_buffer_t *[1]")
-    while true do
-      local rc = C.flow_task_next(task, 0, outp)
-      while rc == E_TIMEDOUT do
-        -- nothing to read: what we hold must not wait for more input, and
-        -- the wait ends when the next processing-time timer is due
-        if timeout >= 0 then flush_all() end
-        local wait = -1
-        local nt = ptimers:next_time()
-        if nt then wait = math.max(0, nt - tonumber(C.flow_now_ms())) end
-        rc = C.flow_task_next(task, wait, outp)
-        if rc == E_TIMEDOUT then fire_processing_timers() end
+    -- checkpoint barriers: exactly once aligns the channels (a channel
+    -- whose barrier came is blocked, and what follows the barrier in its
+    -- buffer waits) until every open channel delivered it; at least once
+    -- just counts them
+    local exactly_once = desc.exactly_once
+    local aligning, arrived, n_arrived = 0, {}, 0
+    local stash = {} -- { b, off } waiting for the alignment to end
+    local function aligned()
+      if n_arrived == nch then return true end
+      for c = 0, nch - 1 do
+        if not arrived[c] and C.flow_task_channel_finished(task, c) == 0 then return false end
       end
-      if rc == 0 then break end
-      if rc < 0 then error(CANCELED, 0) end
-      local b = outp[0]
-      local p, n, off = b.data, b.size, 0
+      return true
+    end
+    local function end_alignment()
+      local id = aligning
+      aligning, arrived, n_arrived = 0, {}, 0
+      do_checkpoint(id)
+      if exactly_once then C.flow_task_unblock_channels(task) end
+    end
+
+    -- processes buffer b from offset off; returns false when the rest of
+    -- it must wait for an alignment
+    local function process(b, off)
+      local p, n = b.data, b.size
       local channel = b.channel
       local f = inputs[channel] == 2 and push2 or push1
       local v
@@ -512,13 +625,70 @@ function M.run_task(tp, desc)
           ch_idle[channel] = p[off + 1] == 1
           off = off + 2
           advance()
+        elseif tag == TAG_BARRIER then
+          local id = get_i64(p + off + 1)
+          off = off + 9
+          if id > aligning and id > last_cp then
+            if aligning ~= 0 and exactly_once then C.flow_task_unblock_channels(task) end
+            aligning, arrived, n_arrived = id, {}, 0 -- a newer checkpoint supersedes
+          end
+          if id == aligning and not arrived[channel] then
+            arrived[channel] = true
+            n_arrived = n_arrived + 1
+            if aligned() then
+              end_alignment()
+            elseif exactly_once then
+              C.flow_task_block_channel(task, channel)
+              if off < n then
+                stash[#stash + 1] = { b, off }
+                return false
+              end
+            end
+          end
         else
           error("corrupt input buffer: tag " .. tag .. " at " .. off)
         end
       end
-      C.flow_task_recycle(task, b)
-      ctx.maybe_flush()
+      return true
     end
+
+    local outp = ffi.new("flow_buffer_t *[1]")
+    while true do
+      -- what waited for an alignment that has ended goes first
+      if aligning == 0 and #stash > 0 then
+        local s1 = table.remove(stash, 1)
+        if process(s1[1], s1[2]) then C.flow_task_recycle(task, s1[1]) end
+        goto continue
+      end
+      do
+        local rc = C.flow_task_next(task, 0, outp)
+        while rc == E_TIMEDOUT do
+          -- nothing to read: what we hold must not wait for more input, and
+          -- the wait ends when the next processing-time timer is due
+          if timeout >= 0 then flush_all() end
+          local wait = -1
+          local nt = ptimers:next_time()
+          if nt then wait = math.max(0, nt - tonumber(C.flow_now_ms())) end
+          if wait < 0 or wait > 100 then wait = 100 end -- also notice checkpoint completions
+          rc = C.flow_task_next(task, wait, outp)
+          if rc == E_TIMEDOUT then
+            fire_processing_timers()
+            check_checkpoints()
+          end
+        end
+        if rc == -10 then -- only blocked channels are open: the others finished
+          if aligning ~= 0 then end_alignment() else C.flow_task_unblock_channels(task) end
+          goto continue
+        end
+        if rc == 0 then break end
+        if rc < 0 then error(CANCELED, 0) end
+        local b = outp[0]
+        if process(b, 0) then C.flow_task_recycle(task, b) end
+        ctx.maybe_flush()
+      end
+      ::continue::
+    end
+    if aligning ~= 0 then end_alignment() end -- the last channels ended
   end
   check_canceled() -- a canceled task never ends as FINISHED
 

@@ -91,6 +91,53 @@ function Backend:count(name)
   return n
 end
 
+-- ------------------------------------------------------------ snapshots
+
+--- The backend's data, by key group (shared, not copied: encode it at once).
+function Backend:snapshot()
+  return self.data
+end
+
+--- Merges snapshots, keeping the key groups in [first, last] (all when nil).
+--- `fix(name, value)` may rewrite restored values (re-interning windows).
+function Backend:restore(snapshots, first, last, fix)
+  for _, snap in ipairs(snapshots) do
+    for kg, g in pairs(snap) do
+      if first == nil or (kg >= first and kg <= last) then
+        local mine = self.data[kg]
+        if not mine then
+          mine = {}
+          self.data[kg] = mine
+        end
+        for name, t in pairs(g) do
+          local mt = mine[name]
+          if not mt then
+            mt = {}
+            mine[name] = mt
+          end
+          for sk, e in pairs(t) do
+            local me = mt[sk]
+            if not me then
+              me = {}
+              mt[sk] = me
+            end
+            for ns, v in pairs(e) do me[ns] = fix and fix(name, v) or v end
+          end
+        end
+      end
+    end
+  end
+end
+
+--- Calls f(sk) for every state key held (e.g. to rebuild key maps).
+function Backend:each_key(f)
+  for _, g in pairs(self.data) do
+    for _, t in pairs(g) do
+      for sk in pairs(t) do f(sk) end
+    end
+  end
+end
+
 -- ------------------------------------------------------------ state handles
 
 --- ctx:value_state(name [, default]) -> :value() :update(v) :clear()

@@ -129,4 +129,27 @@ end
 
 function TimerService:size() return self.n end
 
+--- The live timers of `owner`, as plain data: { { key, ts, ns, d1, d2 }, ... }.
+function TimerService:snapshot(owner)
+  local out = {}
+  for i = 1, self.n do
+    local e = self.heap[i]
+    if e.owner == owner and not e.deleted then
+      out[#out + 1] = { e.key, e.ts, e.ns ~= "" and e.ns or nil, e.d1, e.d2 }
+    end
+  end
+  return out
+end
+
+--- Re-registers snapshot timers for `owner`; keep(t) filters (key groups).
+function TimerService:restore(owner, timers, keep, fix)
+  for _, t in ipairs(timers or {}) do
+    if keep == nil or keep(t) then
+      local d1, d2 = t[4], t[5]
+      if fix then d1, d2 = fix(d1, d2) end
+      self:register(owner, t[1], t[2], t[3], d1, d2)
+    end
+  end
+end
+
 return M

@@ -15,7 +15,7 @@ local M = {}
 local CONTENTS, SESSIONS = "window-contents", "window-sessions"
 
 --- Builds the operator; returns push(v). `reducer` is operators.reducer.
-function M.build(op, ctx, key_selector, reducer)
+function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
   local spec = op.spec
   local emit, side = op.emit, op.side
   local all = spec.all
@@ -49,8 +49,28 @@ function M.build(op, ctx, key_selector, reducer)
   local backend = state.new(function(k) return runtime.key_group(k, maxp) end)
   op.backend = backend
   local event_timers = timers.new()
+  op.event_timers = event_timers
   local keys = {} -- state key -> key (for end-of-input firing)
   local wo = {} -- the timer owner
+  -- checkpoints: windows come back interned, so identity comparisons hold
+  local function intern(w)
+    if type(w) ~= "table" then return w end
+    if w.id == "global" then return windows.GLOBAL end
+    return windows.window(w.start, w.end_)
+  end
+  keyed_checkpoints(op, ctx, { wo = wo }, {
+    fix_state = function(name, v)
+      if name == SESSIONS then
+        for i = 1, #v do v[i] = intern(v[i]) end
+      end
+      return v
+    end,
+    fix_timer = function(d1, d2) return d1, intern(d2) end,
+    extra_snapshot = function() return keys end,
+    extra_restore = function(k, in_range)
+      for sk, key in pairs(k) do if in_range(key) then keys[sk] = key end end
+    end,
+  })
 
   local function cleanup_time(w)
     if event_time then

@@ -107,7 +107,14 @@ static int write_metadata(flow_job_master_t *jm, char *err, size_t errlen) {
     for (int s = 0; s < ejv->parallelism; s++, idx++) {
       if (cc->files[idx] == NULL) continue; /* a finished task: nothing to restore */
       const char *base = strrchr(cc->files[idx], '/');
-      APPEND("task %d %d %d %s\n", ejv->job_vertex, s, ejv->parallelism, base ? base + 1 : cc->files[idx]);
+      APPEND("task %d %d %d %s ", ejv->job_vertex, s, ejv->parallelism, base ? base + 1 : cc->files[idx]);
+      const flow_job_vertex_t *jv = &jm->jg->vertices[ejv->job_vertex - 1];
+      for (int i = 0; i < jv->n_ops; i++) {
+        const flow_stream_node_t *n = flow_sg_node(jm->jg->sg, jv->ops[i]);
+        if (n->uid != NULL) APPEND("%s%s", i ? "," : "", n->uid);
+        else APPEND("%sop-%d", i ? "," : "", n->id);
+      }
+      APPEND("\n");
     }
   }
   APPEND("end %u\n", flow_crc32(buf, len));
@@ -232,7 +239,12 @@ void flow_cc_init(flow_job_master_t *jm, const flow_checkpoint_config_t *cfg) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
   memset(cc, 0, sizeof(*cc));
   cc->cfg = *cfg;
-  cc->cfg.dir = flow_strdup(cfg->dir);
+  cc->cfg.dir = NULL;
+  if (cfg->dir != NULL) { /* as Flink: <dir>/<job id>/chk-<n> */
+    size_t n = strlen(cfg->dir) + 40;
+    cc->cfg.dir = flow_xmalloc(n);
+    snprintf(cc->cfg.dir, n, "%s/%s", cfg->dir, jm->job_id);
+  }
   cc->cfg.restore_dir = flow_strdup(cfg->restore_dir);
   if (cc->cfg.timeout_ms <= 0) cc->cfg.timeout_ms = 600000;
   if (cc->cfg.retained <= 0) cc->cfg.retained = 1;

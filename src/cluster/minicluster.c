@@ -85,6 +85,9 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   mc->dispatcher.data = mc;
   mc->dispatcher.buffer_timeout_ms = opt->buffer_timeout_ms;
   mc->dispatcher.restart = opt->restart;
+  mc->dispatcher.checkpoint = opt->checkpoint;
+  mc->dispatcher.checkpoint.dir = flow_strdup(opt->checkpoint.dir);
+  mc->dispatcher.checkpoint.restore_dir = flow_strdup(opt->checkpoint.restore_dir);
   mc->dispatcher.status_out = &mc->status;
   flow_new_job_id(mc->dispatcher.job_id);
   int slots = opt->slots > 0 ? opt->slots : jg->slots_required;
@@ -108,6 +111,8 @@ fail_te:
   uv_run(&mc->loop, UV_RUN_DEFAULT);
   close_loop(mc);
 fail_thread:
+  free(mc->dispatcher.checkpoint.dir);
+  free(mc->dispatcher.checkpoint.restore_dir);
   uv_cond_destroy(&mc->cond);
   uv_mutex_destroy(&mc->mu);
   uv_mutex_destroy(&mc->rpc.mu);
@@ -169,6 +174,8 @@ void flow_minicluster_free(flow_minicluster_t *mc) {
   uv_thread_join(&mc->thread);
   close_loop(mc);
   flow_job_result_clear(&mc->result);
+  free(mc->dispatcher.checkpoint.dir);
+  free(mc->dispatcher.checkpoint.restore_dir);
   uv_cond_destroy(&mc->cond);
   uv_mutex_destroy(&mc->mu);
   uv_mutex_destroy(&mc->rpc.mu);

@@ -15,6 +15,7 @@ typedef struct flow_minicluster_options {
   int slots;                 /* task slots of the TaskExecutor; 0 = what the job needs */
   int64_t buffer_timeout_ms; /* Flink's execution.buffer-timeout */
   flow_restart_strategy_t restart;
+  flow_checkpoint_config_t checkpoint; /* strings borrowed until start returns */
 } flow_minicluster_options_t;
 
 typedef struct flow_minicluster flow_minicluster_t;

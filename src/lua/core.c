@@ -238,12 +238,33 @@ static int parse_restart(lua_State *L, int t, flow_restart_strategy_t *rs) {
   return 0;
 }
 
+/* checkpoint = { interval_ms, exactly_once, dir, timeout_ms, min_pause_ms, retained },
+ * restore_dir = path. Strings stay referenced by the options table. */
+static void parse_checkpoint(lua_State *L, int t, flow_checkpoint_config_t *cp) {
+  memset(cp, 0, sizeof(*cp));
+  cp->restore_dir = (char *)opt_field_str(L, t, "restore_dir"); /* copied by the MiniCluster */
+  lua_getfield(L, t, "checkpoint");
+  int idx = lua_gettop(L);
+  if (lua_istable(L, idx)) {
+    opt_field_i64(L, idx, "interval_ms", &cp->interval_ms);
+    opt_field_i64(L, idx, "timeout_ms", &cp->timeout_ms);
+    opt_field_i64(L, idx, "min_pause_ms", &cp->min_pause_ms);
+    int64_t retained = 1;
+    opt_field_i64(L, idx, "retained", &retained);
+    cp->retained = (int)(retained > 0 && retained < 1000 ? retained : 1);
+    cp->exactly_once = opt_field_bool(L, idx, "exactly_once");
+    cp->dir = (char *)opt_field_str(L, idx, "dir");
+  }
+  lua_pop(L, 1);
+}
+
 static void read_options(lua_State *L, int t, flow_minicluster_options_t *opt) {
   flow_minicluster_options_init(opt);
   if (!lua_istable(L, t)) return;
   opt->slots = opt_field_int(L, t, "slots", 0, 0, 1 << 20);
   opt->buffer_timeout_ms = (int64_t)opt_field_num(L, t, "buffer_timeout_ms", 100);
   parse_restart(L, t, &opt->restart);
+  parse_checkpoint(L, t, &opt->checkpoint);
 }
 
 /* Pushes the result table; for a job that did not finish also nil, message

@@ -102,6 +102,12 @@ static void push_node(lua_State *L, const flow_stream_node_t *n) {
   set_str(L, "origin", n->origin ? n->origin : "?");
   set_int(L, "parallelism", n->parallelism);
   set_int(L, "max_parallelism", n->max_parallelism);
+  if (n->uid != NULL) {
+    set_str(L, "uid", n->uid);
+  } else { /* a stable generated id: the node's place in the script */
+    lua_pushfstring(L, "op-%d", n->id);
+    lua_setfield(L, -2, "uid");
+  }
   lua_pushlstring(L, n->payload ? (const char *)n->payload : "", n->payload_len);
   lua_setfield(L, -2, "payload");
 }
@@ -121,6 +127,10 @@ static void push_descriptor(lua_State *L, flow_task_t *t) {
   set_int(L, "buffer_timeout_ms", (lua_Number)t->buffer_timeout_ms);
   set_str(L, "mode", sg->mode == FLOW_MODE_BATCH ? "batch" : "streaming");
   set_int(L, "input_channels", t->gate ? t->gate->n_channels : 0);
+  if (t->restore_dir != NULL) set_str(L, "restore_dir", t->restore_dir);
+  if (t->checkpoint_dir != NULL) set_str(L, "checkpoint_dir", t->checkpoint_dir);
+  lua_pushboolean(L, t->checkpoint_exactly_once);
+  lua_setfield(L, -2, "exactly_once");
 
   /* outputs, 1-based as in Lua; index k+1 is C output k */
   lua_createtable(L, t->n_outputs, 0);
@@ -370,6 +380,11 @@ int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap) 
 
 void flow_task_block_channel(flow_task_t *t, int channel) {
   if (t->gate != NULL && channel >= 0 && channel < t->gate->n_channels) flow_gate_block(t->gate, channel);
+}
+
+int flow_task_channel_finished(flow_task_t *t, int channel) {
+  if (t->gate == NULL || channel < 0 || channel >= t->gate->n_channels) return 1;
+  return flow_gate_channel_finished(t->gate, channel);
 }
 
 void flow_task_unblock_channels(flow_task_t *t) {

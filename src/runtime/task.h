@@ -99,6 +99,7 @@ int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap);
 /* Exactly-once alignment: stop reading channel (until unblock_all). */
 void flow_task_block_channel(flow_task_t *t, int channel);
 void flow_task_unblock_channels(flow_task_t *t);
+int flow_task_channel_finished(flow_task_t *t, int channel);
 /* Writes len bytes to path atomically: temporary file, fsync, rename, fsync
  * of the directory. 0 or -1 with a message in err. */
 int flow_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
