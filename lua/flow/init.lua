@@ -48,19 +48,47 @@ end
 
 ---@param opts? flow.EnvOptions
 ---@return flow.Env
+--- Configuration from the command line (`flowlua --set key=value`, with
+--- Flink's key names), read by flow.env for what the script leaves unset.
+local function config(key)
+  local c = rawget(_G, "FLOWLUA_CONFIG")
+  return type(c) == "table" and c[key] or nil
+end
+
+local function config_number(key)
+  local v = config(key)
+  if v == nil then return nil end
+  local n = tonumber((tostring(v):gsub("%s*ms$", "")))
+  if n == nil then error("configuration " .. key .. " must be a number, got '" .. tostring(v) .. "'", 3) end
+  return n
+end
+
 function flow.env(opts)
   opts = opts or {}
   local env = setmetatable({
-    parallelism = opts.parallelism or core.cpu_count(),
-    max_parallelism = opts.max_parallelism or 128,
-    runtime_mode = opts.runtime_mode or "automatic",
-    buffer_timeout = opts.buffer_timeout or 100,
-    slots = opts.slots, -- task slots of the MiniCluster; default: what the job needs
+    parallelism = opts.parallelism or config_number("parallelism.default") or core.cpu_count(),
+    max_parallelism = opts.max_parallelism or config_number("pipeline.max-parallelism") or 128,
+    runtime_mode = opts.runtime_mode or config("execution.runtime-mode") or "automatic",
+    buffer_timeout = opts.buffer_timeout or config_number("execution.buffer-timeout") or 100,
+    auto_watermark_interval = config_number("pipeline.auto-watermark-interval"),
+    -- task slots of the MiniCluster; default: what the job needs
+    slots = opts.slots or config_number("taskmanager.numberOfTaskSlots"),
+    restore_dir = opts.restore or config("execution.savepoint.path"),
     chaining = true,
     listeners = {},
     nodes = {}, -- transformations in creation order
     sinks = {},
   }, Env)
+  local rs = config("restart-strategy.type")
+  if rs then
+    rs = rs:gsub("-", "_")
+    env:set_restart_strategy(rs == "disable" and "none" or rs, {
+      attempts = config_number("restart-strategy.fixed-delay.attempts"),
+      delay_ms = config_number("restart-strategy.fixed-delay.delay"),
+    })
+  end
+  local cpi = config_number("execution.checkpointing.interval")
+  if cpi then env:enable_checkpointing(cpi, { dir = config("state.checkpoints.dir") }) end
   return env
 end
 flow.get_execution_environment = flow.env
@@ -918,6 +946,24 @@ function JobClient:status()
 end
 function JobClient:cancel()
   if not self._status then self._core:cancel() end
+end
+
+--- Takes a savepoint of the running job into dir; returns its path.
+function JobClient:trigger_savepoint(dir)
+  if self._status then error("the job has ended", 2) end
+  local path, err = self._core:savepoint(dir, false)
+  if not path then error("savepoint failed: " .. tostring(err), 2) end
+  return path
+end
+
+--- Takes a savepoint, then cancels the job (Flink's stop-with-savepoint);
+--- returns the savepoint's path once the job has ended.
+function JobClient:stop_with_savepoint(dir)
+  if self._status then error("the job has ended", 2) end
+  local path, err = self._core:savepoint(dir, true)
+  if not path then error("stop_with_savepoint failed: " .. tostring(err), 2) end
+  pcall(self.wait, self)
+  return path
 end
 
 --- Waits for the job; returns its JobExecutionResult, or raises the job's

@@ -10,11 +10,12 @@ M.source_dir = absolute(os.getenv("FLOWLUA_SOURCE_DIR") or ".")
 M.conformance = M.source_dir .. "/../shared/conformance/flink"
 
 local tmp_n = 0
---- A fresh temporary path (not created).
+--- A fresh temporary path (not created), unique across processes and runs.
 function M.tmpname(suffix)
   tmp_n = tmp_n + 1
-  return string.format("%s/flowlua-spec-%d-%d%s", os.getenv("TMPDIR") or "/tmp",
-    math.random(1e9), tmp_n, suffix or "")
+  local base = os.tmpname() -- creates a unique empty file: keep its name only
+  os.remove(base)
+  return string.format("%s-%d%s", base, tmp_n, suffix or "")
 end
 
 function M.write(path, text)

@@ -66,6 +66,12 @@ static void clear_pending(flow_checkpoint_coordinator_t *cc, int total) {
   cc->n_acked = 0;
 }
 
+void flow_cc_report_savepoint(flow_job_master_t *jm) {
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_SAVEPOINT_DONE, &jm->ep, &jm->dispatcher->ep);
+  m->text = flow_strdup(jm->cc.savepoint_result ? jm->cc.savepoint_result : "error: unknown");
+  flow_rpc_send(jm->ep.rpc, m);
+}
+
 void flow_cc_abort(flow_job_master_t *jm, const char *why) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
   if (cc->pending_id == 0) return;
@@ -74,6 +80,7 @@ void flow_cc_abort(flow_job_master_t *jm, const char *why) {
     size_t n = strlen(why) + 64;
     cc->savepoint_result = flow_xmalloc(n);
     snprintf(cc->savepoint_result, n, "error: savepoint aborted: %s", why);
+    flow_cc_report_savepoint(jm);
   }
   if (!cc->pending_savepoint && cc->pending_dir != NULL) remove_tree(cc->pending_dir);
   cc->aborted++;
@@ -142,6 +149,7 @@ static void complete(flow_job_master_t *jm) {
   if (savepoint) {
     free(cc->savepoint_result);
     cc->savepoint_result = flow_strdup(cc->pending_dir);
+    flow_cc_report_savepoint(jm);
   }
   /* a savepoint is restorable too, but retained by its owner, not by us */
   free(cc->latest_dir);

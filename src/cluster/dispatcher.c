@@ -31,6 +31,20 @@ static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
     if (d->on_done) d->on_done(d);
     break;
   }
+  case FLOW_MSG_TRIGGER_SAVEPOINT:
+    if (d->jm != NULL) {
+      flow_msg_t *f = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, self, &d->jm->ep);
+      f->a = m->a;
+      f->text = m->text;
+      m->text = NULL;
+      flow_rpc_send(self->rpc, f);
+    } else if (d->on_savepoint) {
+      d->on_savepoint(d, "error: no job is running");
+    }
+    break;
+  case FLOW_MSG_SAVEPOINT_DONE:
+    if (d->on_savepoint) d->on_savepoint(d, m->text ? m->text : "error: unknown");
+    break;
   case FLOW_MSG_CANCEL_JOB:
     if (d->jm != NULL) flow_rpc_send(self->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, self, &d->jm->ep));
     break;

@@ -95,6 +95,7 @@ struct flow_dispatcher {
   _Atomic int *status_out;
   char job_id[33];           /* the id the client gave the job */
   void (*on_done)(flow_dispatcher_t *d);
+  void (*on_savepoint)(flow_dispatcher_t *d, const char *result);
   void *data;
 };
 
@@ -143,6 +144,8 @@ int flow_cc_trigger_savepoint(flow_job_master_t *jm, const char *dir, int stop);
 /* The checkpoint new attempts restore from: the latest completed, else the
  * configured restore directory, else NULL. */
 const char *flow_cc_restore_dir(flow_job_master_t *jm);
+/* Sends the savepoint result (cc.savepoint_result) to the Dispatcher. */
+void flow_cc_report_savepoint(flow_job_master_t *jm);
 /* A random 32-hex-digit job id, as Flink's JobID. */
 void flow_new_job_id(char out[33]);
 

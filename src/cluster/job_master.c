@@ -290,6 +290,7 @@ static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
     if (flow_cc_trigger_savepoint(jm, m->text, m->a) != 0) {
       free(jm->cc.savepoint_result);
       jm->cc.savepoint_result = flow_strdup("error: the job is not running, or a checkpoint is in progress");
+      flow_cc_report_savepoint(jm);
     }
     break;
   case FLOW_MSG_CANCEL_JOB:

@@ -21,6 +21,8 @@ struct flow_minicluster {
   uv_mutex_t mu;
   uv_cond_t cond;
   int done;         /* the loop returned; result is final */
+  char *savepoint;  /* the last savepoint result (guarded by mu) */
+  int savepoint_seq;
   int result_taken;
   flow_job_result_t result;
 };
@@ -34,6 +36,16 @@ void flow_minicluster_options_init(flow_minicluster_options_t *opt) {
 static void on_done(flow_dispatcher_t *d) {
   flow_minicluster_t *mc = d->data;
   flow_rpc_close(&mc->rpc); /* nothing referenced is left: uv_run returns */
+}
+
+static void on_savepoint(flow_dispatcher_t *d, const char *result) {
+  flow_minicluster_t *mc = d->data;
+  uv_mutex_lock(&mc->mu);
+  free(mc->savepoint);
+  mc->savepoint = flow_strdup(result);
+  mc->savepoint_seq++;
+  uv_cond_broadcast(&mc->cond);
+  uv_mutex_unlock(&mc->mu);
 }
 
 static void on_cancel(uv_async_t *h) {
@@ -82,6 +94,7 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   flow_dispatcher_init(&mc->dispatcher, &mc->rpc, &mc->rm);
   mc->dispatcher.result = &mc->result;
   mc->dispatcher.on_done = on_done;
+  mc->dispatcher.on_savepoint = on_savepoint;
   mc->dispatcher.data = mc;
   mc->dispatcher.buffer_timeout_ms = opt->buffer_timeout_ms;
   mc->dispatcher.restart = opt->restart;
@@ -176,10 +189,43 @@ void flow_minicluster_free(flow_minicluster_t *mc) {
   flow_job_result_clear(&mc->result);
   free(mc->dispatcher.checkpoint.dir);
   free(mc->dispatcher.checkpoint.restore_dir);
+  free(mc->savepoint);
   uv_cond_destroy(&mc->cond);
   uv_mutex_destroy(&mc->mu);
   uv_mutex_destroy(&mc->rpc.mu);
   free(mc);
+}
+
+int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
+                               size_t cap) {
+  uv_mutex_lock(&mc->mu);
+  int seq = mc->savepoint_seq;
+  int done = mc->done;
+  uv_mutex_unlock(&mc->mu);
+  if (done) {
+    snprintf(out, cap, "error: the job has ended");
+    return -1;
+  }
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, NULL, &mc->dispatcher.ep);
+  m->text = flow_strdup(dir);
+  m->a = stop;
+  flow_rpc_send(&mc->rpc, m);
+  uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
+  uv_mutex_lock(&mc->mu);
+  while (mc->savepoint_seq == seq && !mc->done) {
+    uint64_t now = uv_hrtime();
+    if (now >= deadline) break;
+    (void)uv_cond_timedwait(&mc->cond, &mc->mu, deadline - now);
+  }
+  int rc = -1;
+  if (mc->savepoint_seq != seq) {
+    snprintf(out, cap, "%s", mc->savepoint);
+    rc = strncmp(mc->savepoint, "error: ", 7) == 0 ? -1 : 0;
+  } else {
+    snprintf(out, cap, mc->done ? "error: the job ended before the savepoint completed" : "error: timed out");
+  }
+  uv_mutex_unlock(&mc->mu);
+  return rc;
 }
 
 int flow_minicluster_execute(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,

@@ -36,6 +36,11 @@ int flow_minicluster_wait(flow_minicluster_t *mc, int64_t timeout_ms, flow_job_r
 /* Cancels the job if it still runs, waits for it, joins the cluster thread. */
 void flow_minicluster_free(flow_minicluster_t *mc);
 
+/* Takes a savepoint into dir (stop: cancel the job once it is complete),
+ * waiting at most timeout_ms. 0 and the path in out, or -1 and a message. */
+int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
+                               size_t cap);
+
 /* start + wait + free. */
 int flow_minicluster_execute(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
                              flow_job_result_t *out);

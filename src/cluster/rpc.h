@@ -31,7 +31,8 @@ typedef enum {
   FLOW_MSG_ACK_CHECKPOINT,    /* task -> TaskExecutor (ptr = task) -> JobMaster: a/b/c, d = id,
                                  text = state file path, or NULL when the task declined */
   FLOW_MSG_NOTIFY_CHECKPOINT, /* JobMaster -> TaskExecutor: ptr = jm, d = completed checkpoint id */
-  FLOW_MSG_TRIGGER_SAVEPOINT  /* client -> JobMaster: text = directory, a = stop afterwards */
+  FLOW_MSG_TRIGGER_SAVEPOINT, /* client -> Dispatcher -> JobMaster: text = directory, a = stop */
+  FLOW_MSG_SAVEPOINT_DONE     /* JobMaster -> Dispatcher: text = path, or "error: ..." */
 } flow_msg_type_t;
 
 typedef struct flow_endpoint flow_endpoint_t;

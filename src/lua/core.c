@@ -412,6 +412,22 @@ static int l_client_wait(lua_State *L) {
   return n;
 }
 
+/* client:savepoint(dir, stop, timeout_ms) -> path | nil, message */
+static int l_client_savepoint(lua_State *L) {
+  lclient_t *c = check_client(L);
+  const char *dir = luaL_checkstring(L, 2);
+  int stop = lua_toboolean(L, 3);
+  int64_t timeout = (int64_t)luaL_optnumber(L, 4, 600000);
+  char out[4096];
+  if (flow_minicluster_savepoint(c->mc, dir, stop, timeout, out, sizeof(out)) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strncmp(out, "error: ", 7) == 0 ? out + 7 : out);
+    return 2;
+  }
+  lua_pushstring(L, out);
+  return 1;
+}
+
 static int l_client_gc(lua_State *L) {
   lclient_t *c = luaL_checkudata(L, 1, CLIENT_MT);
   flow_minicluster_free(c->mc); /* cancels a job still running, joins every thread */
@@ -445,6 +461,7 @@ static const luaL_Reg graph_methods[] = {
 
 static const luaL_Reg client_methods[] = {{"status", l_client_status},
                                           {"job_id", l_client_job_id},
+                                          {"savepoint", l_client_savepoint},
                                           {"cancel", l_client_cancel},
                                           {"wait", l_client_wait},
                                           {"close", l_client_gc},
