@@ -359,24 +359,18 @@ function M.cancel(id)
   out("job " .. id .. " (" .. j.name .. "): " .. job_status(j))
 end
 
---- The REPL's env: execute_async registers a background job.
+--- The REPL's env: execute_async registers a background job (not when
+--- env:execute runs the job in the foreground).
 function M.wrap_env(env)
-  local foreground = 0
   local Env = getmetatable(env).__index
   env.execute_async = function(self, name)
     local client = Env.execute_async(self, name)
-    if foreground == 0 then
+    local caller = debug.getinfo(2, "f")
+    if not (caller and caller.func == Env.execute) then
       jobs_registry[#jobs_registry + 1] = { client = client, name = client.job_name or tostring(name) }
       client.repl_id = #jobs_registry
     end
     return client
-  end
-  env.execute = function(self, ...)
-    foreground = foreground + 1
-    local r = { pcall(Env.execute, self, ...) }
-    foreground = foreground - 1
-    if not r[1] then error(r[2], 0) end
-    return unpack(r, 2, table.maxn(r))
   end
   return env
 end
@@ -407,7 +401,6 @@ function M.setup()
       class_names[getmetatable(keyed)] = "KeyedStream"
     end
   end
-  if type(env.nodes) == "table" then env.nodes, env.sinks = {}, {} end
   env = flow.env()
   _G.env = M.wrap_env(env)
   _G.show, _G.explain, _G.jobs, _G.cancel = M.show, M.explain, M.jobs, M.cancel

@@ -43,7 +43,9 @@ static int l_require(lua_State *L) {
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "loaded");
   lua_getfield(L, -1, name);
-  if (lua_toboolean(L, -1)) return 1;
+  /* a module table; not require's "being loaded" sentinel (which LuaJIT's
+   * API shows as a non-table value) */
+  if (lua_istable(L, -1)) return 1;
   lua_pop(L, 1);
   int rc = flow_lua_load_embedded(L, name);
   if (rc == -1) return luaL_error(L, "no embedded module '%s'", name);
