@@ -255,9 +255,10 @@ static int run_edit(lua_State *L) {
   el_set(e, EL_PROMPT, prompt_fn);
   el_set(e, EL_HIST, history, hist);
   el_set(e, EL_GETCFN, getc_fn);
-  el_set(e, EL_ADDFN, "flowlua-complete", "complete a name", complete_fn);
+  /* el_wset: el_set(EL_ADDFN) leaks its wcsdup'ed copies of the names */
+  el_wset(e, EL_ADDFN, L"flowlua-complete", L"complete a name", complete_fn);
   el_set(e, EL_BIND, "^I", "flowlua-complete", NULL);
-  el_set(e, EL_ADDFN, "flowlua-interrupt", "clear the line", interrupt_fn);
+  el_wset(e, EL_ADDFN, L"flowlua-interrupt", L"clear the line", interrupt_fn);
   el_set(e, EL_BIND, "^C", "flowlua-interrupt", NULL);
   el_source(e, NULL); /* ~/.editrc */
 

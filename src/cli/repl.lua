@@ -319,7 +319,7 @@ function M.explain(ds, fmt)
     if type(env.sinks) == "table" and #env.sinks == 0 and env ~= ds then ds:print() end
     return env:explain(fmt)
   end)
-  out(s)
+  out((s:gsub("\n+$", "")))
 end
 
 local function job_status(j)
