@@ -1,9 +1,10 @@
-/* flowlua: the command line. The only place that parses command lines.
+/* flowlua: the command line. The only place that parses command lines
+ * (src/cli/options.c does the parsing; docs/cli.md documents it).
  *
- *   flowlua SCRIPT.lua [args...]                  run a job script
- *   flowlua explain SCRIPT.lua [--format F] [...] print the plan, run nothing
- *   flowlua                                       interactive REPL
- *   flowlua --version | --help */
+ *   flowlua [options] SCRIPT.lua [args...]        run a job script
+ *   flowlua [options] explain SCRIPT.lua [...]    print the plan, run nothing
+ *   flowlua [options]                             the REPL (a terminal) / stdin as a script
+ *   flowlua -e CODE | -i SCRIPT | help CMD | --version | --help */
 #include <lauxlib.h>
 #include <signal.h>
 #include <lua.h>
@@ -12,15 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
+#include "cli/log.h"
+#include "cli/options.h"
+#include "cli/repl.h"
 #include "lua/core.h"
 #include "lua/state.h"
-
-static const char *usage =
-    "usage: flowlua SCRIPT.lua [args...]      run a job script\n"
-    "       flowlua explain SCRIPT.lua [--format text|json|dot] [args...]\n"
-    "       flowlua                           interactive REPL\n"
-    "       flowlua --version | --help\n";
 
 /* Ctrl-C: the first asks the running job to cancel (every thread is
  * joined, exit code 130); a second one exits at once. */
@@ -86,8 +85,9 @@ static int is_explained(lua_State *L) {
 }
 
 static int run_script(lua_State *L, const char *script, char **argv, int argc, const char *explain) {
-  set_args(L, script, argv, argc);
-  add_script_dir(L, script);
+  int from_stdin = script == NULL || strcmp(script, "-") == 0;
+  set_args(L, from_stdin ? "-" : script, argv, argc);
+  add_script_dir(L, from_stdin ? "./stdin" : script);
   if (explain != NULL) {
     lua_getglobal(L, "require");
     lua_pushliteral(L, "flow");
@@ -99,7 +99,7 @@ static int run_script(lua_State *L, const char *script, char **argv, int argc, c
     lua_setfield(L, -2, "_explain_format");
     lua_pop(L, 1);
   }
-  if (luaL_loadfile(L, script) != 0) {
+  if (luaL_loadfile(L, from_stdin ? NULL : script) != 0) {
     fprintf(stderr, "flowlua: %s\n", flow_lua_error_message(L, -1));
     return 1;
   }
@@ -110,102 +110,70 @@ static int run_script(lua_State *L, const char *script, char **argv, int argc, c
     return 1;
   }
   if (explain != NULL) {
-    fprintf(stderr, "flowlua: %s never called execute(): nothing to explain\n", script);
+    fprintf(stderr, "flowlua: %s never called execute(): nothing to explain\n", from_stdin ? "stdin" : script);
     return 1;
   }
   return 0;
 }
 
-/* A line REPL: each line runs as a chunk; expressions print their values. */
-static int repl(lua_State *L) {
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "flow");
-  if (flow_lua_pcall(L, 1, 1) != 0) {
+/* -e CODE: runs as a chunk named "=(command line)". */
+static int run_code(lua_State *L, const char *code) {
+  if (luaL_loadbuffer(L, code, strlen(code), "=(command line)") != 0 || flow_lua_pcall(L, 0, 0) != 0) {
     fprintf(stderr, "flowlua: %s\n", flow_lua_error_message(L, -1));
+    lua_pop(L, 1);
     return 1;
   }
-  lua_setglobal(L, "flow");
-  if (luaL_dostring(L, "env = flow.env()") != 0) return 1;
-  int tty = isatty(0);
-  if (tty) printf("flowlua %s (LuaJIT) — `flow` and `env` are ready; Ctrl-D exits\n", FLOWLUA_VERSION);
-  char line[8192];
-  for (;;) {
-    if (tty) {
-      fputs("> ", stdout);
-      fflush(stdout);
-    }
-    if (fgets(line, sizeof(line), stdin) == NULL) break;
-    lua_settop(L, 0);
-    lua_pushfstring(L, "return %s", line);
-    if (luaL_loadbuffer(L, lua_tostring(L, -1), lua_objlen(L, -1), "=stdin") != 0) {
-      lua_settop(L, 0);
-      if (luaL_loadbuffer(L, line, strlen(line), "=stdin") != 0) {
-        fprintf(stderr, "%s\n", lua_tostring(L, -1));
-        continue;
-      }
-    } else {
-      lua_remove(L, 1);
-    }
-    if (flow_lua_pcall(L, 0, LUA_MULTRET) != 0) {
-      fprintf(stderr, "%s\n", flow_lua_error_message(L, -1));
-      continue;
-    }
-    int n = lua_gettop(L);
-    if (n > 0) {
-      lua_getglobal(L, "print");
-      lua_insert(L, 1);
-      flow_lua_pcall(L, n, 0);
-    }
-  }
-  if (tty) putchar('\n');
   return 0;
+}
+
+static int exit_code(int rc) {
+  if (rc != 0 && flow_core_interrupted()) return 130;
+  return rc;
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
-    printf("flowlua %s (%s, libuv)\n", FLOWLUA_VERSION, LUAJIT_VERSION);
+  flow_cli_t cli;
+  int rc = flow_cli_parse(&cli, argc, argv);
+  if (rc != 0) return rc;
+  if (cli.command == FLOW_CMD_VERSION) {
+    printf("flowlua %s (%s, libuv %s)\n", FLOWLUA_VERSION, LUAJIT_VERSION, uv_version_string());
     return 0;
   }
-  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-    fputs(usage, stdout);
-    return 0;
-  }
+  if (cli.command == FLOW_CMD_HELP) return flow_cli_help(cli.help_topic);
+
+  /* what runs: a script, -e code, and/or the REPL */
+  int has_script = cli.script != NULL;
+  int repl = cli.command == FLOW_CMD_REPL || cli.interactive ||
+             (cli.command == FLOW_CMD_DEFAULT && !has_script && cli.nexec == 0 && isatty(STDIN_FILENO));
+  if (!has_script && !repl && cli.nexec == 0 && cli.command == FLOW_CMD_DEFAULT) cli.script = "-"; /* piped stdin */
+
   lua_State *L = flow_lua_new_state();
   if (L == NULL) {
-    fputs("flowlua: cannot create a Lua state\n", stderr);
+    flow_log(FLOW_LOG_ERROR, "cannot create a Lua state");
     return 1;
   }
-  install_signals();
-  int rc;
-  if (argc < 2) {
-    rc = repl(L);
-  } else if (strcmp(argv[1], "explain") == 0) {
-    if (argc < 3) {
-      fputs(usage, stderr);
-      lua_close(L);
-      return 2;
-    }
-    const char *fmt = "text";
-    char *rest[256];
-    int nrest = 0;
-    for (int i = 3; i < argc && nrest < 256; i++) {
-      if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) fmt = argv[++i];
-      else rest[nrest++] = argv[i];
-    }
-    if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0 && strcmp(fmt, "dot") != 0) {
-      fprintf(stderr, "flowlua: unknown explain format '%s' (text, json or dot)\n", fmt);
-      lua_close(L);
-      return 2;
-    }
-    rc = run_script(L, argv[2], rest, nrest, fmt);
-  } else if (argv[1][0] == '-') {
-    fprintf(stderr, "flowlua: unknown option '%s'\n%s", argv[1], usage);
-    rc = 2;
+  flow_log_open_lua(L);
+  flow_cli_push_config(&cli, L);
+  if (repl) flow_repl_install_signals(L);
+  else install_signals();
+  flow_log(FLOW_LOG_DEBUG, "configuration: %d option(s); log level %s", cli.nconfig,
+           flow_log_level_name(cli.log_level));
+
+  rc = 0;
+  if (repl && flow_repl_setup(L) != 0) rc = 1;
+  for (int i = 0; rc == 0 && i < cli.nexec; i++) rc = run_code(L, cli.exec[i]);
+  if (rc == 0 && cli.script != NULL) {
+    if (cli.command == FLOW_CMD_EXPLAIN) rc = run_script(L, cli.script, cli.args, cli.nargs, cli.explain_format);
+    else rc = run_script(L, cli.script, cli.args, cli.nargs, NULL);
+  }
+  if (repl) {
+    /* as lua -i: the REPL starts even when the script failed */
+    flow_core_clear_interrupt();
+    rc = flow_repl_run(L);
   } else {
-    rc = run_script(L, argv[1], argv + 2, argc - 2, NULL);
+    rc = exit_code(rc);
   }
   fflush(stdout);
   lua_close(L);
-  if (rc != 0 && flow_core_interrupted()) return 130;
   return rc;
 }

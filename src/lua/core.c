@@ -205,6 +205,7 @@ static int l_validate(lua_State *L) {
 static volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t waiting; /* a client thread is waiting for a job */
 void flow_core_interrupt(void) { interrupted = 1; }
+void flow_core_clear_interrupt(void) { interrupted = 0; }
 int flow_core_interrupted(void) { return interrupted != 0; }
 int flow_core_waiting_for_job(void) { return waiting != 0; }
 

@@ -8,6 +8,8 @@ int luaopen_flow_core(lua_State *L);
 /* Async-signal-safe: asks a client waiting for a job to cancel it. */
 void flow_core_interrupt(void);
 int flow_core_interrupted(void);
+/* The REPL: forgets an interrupt once the job it canceled is over. */
+void flow_core_clear_interrupt(void);
 /* Async-signal-safe: is a client waiting for a job right now? */
 int flow_core_waiting_for_job(void);
 
