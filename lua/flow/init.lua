@@ -82,13 +82,36 @@ function flow.env(opts)
   local rs = config("restart-strategy.type")
   if rs then
     rs = rs:gsub("-", "_")
-    env:set_restart_strategy(rs == "disable" and "none" or rs, {
-      attempts = config_number("restart-strategy.fixed-delay.attempts"),
-      delay_ms = config_number("restart-strategy.fixed-delay.delay"),
-    })
+    if rs == "disable" or rs == "off" then rs = "none" end
+    local o = {}
+    if rs == "fixed_delay" then
+      o.attempts = config_number("restart-strategy.fixed-delay.attempts")
+      o.delay_ms = config_number("restart-strategy.fixed-delay.delay")
+    elseif rs == "failure_rate" then
+      o.max_failures = config_number("restart-strategy.failure-rate.max-failures-per-interval")
+      o.interval_ms = config_number("restart-strategy.failure-rate.failure-rate-interval")
+      o.delay_ms = config_number("restart-strategy.failure-rate.delay")
+    elseif rs == "exponential_delay" then
+      o.initial_ms = config_number("restart-strategy.exponential-delay.initial-backoff")
+      o.max_ms = config_number("restart-strategy.exponential-delay.max-backoff")
+      o.multiplier = config_number("restart-strategy.exponential-delay.backoff-multiplier")
+      o.reset_ms = config_number("restart-strategy.exponential-delay.reset-backoff-threshold")
+      o.jitter = config_number("restart-strategy.exponential-delay.jitter-factor")
+      o.attempts = config_number("restart-strategy.exponential-delay.attempts-before-reset-backoff")
+    end
+    env:set_restart_strategy(rs, o)
   end
   local cpi = config_number("execution.checkpointing.interval")
-  if cpi then env:enable_checkpointing(cpi, { dir = config("state.checkpoints.dir") }) end
+  if cpi then
+    local mode = config("execution.checkpointing.mode")
+    env:enable_checkpointing(cpi, { dir = config("state.checkpoints.dir"),
+      mode = mode and mode:lower():gsub("-", "_") or nil,
+      timeout_ms = config_number("execution.checkpointing.timeout"),
+      min_pause_ms = config_number("execution.checkpointing.min-pause") })
+  end
+  local chaining = config("pipeline.operator-chaining") or config("pipeline.operator-chaining.enabled")
+  if chaining == "false" then env:disable_operator_chaining() end
+  env.default_job_name = config("pipeline.name")
   return env
 end
 flow.get_execution_environment = flow.env
@@ -930,7 +953,7 @@ end
 
 ---@return table result { job_id, job_name, net_runtime_ms, accumulators }
 function Env:execute(job_name)
-  local client = self:execute_async(job_name)
+  local client = self:execute_async(job_name or self.default_job_name)
   return client:wait()
 end
 
@@ -994,7 +1017,7 @@ end
 
 ---@return flow.JobClient
 function Env:execute_async(job_name)
-  job_name = job_name or "Flink Streaming Job"
+  job_name = job_name or self.default_job_name or "Flink Streaming Job"
   local g, mode, file_sinks = prepare(self, job_name)
   local core_client = g:submit(execution_options(self, mode))
   local client = setmetatable({ _core = core_client, _env = self, job_name = job_name,
