@@ -156,6 +156,8 @@ int main(int argc, char **argv) {
   flow_cli_push_config(&cli, L);
   if (repl) flow_repl_install_signals(L);
   else install_signals();
+  /* the live progress line: on a terminal, unless --quiet; not in the REPL */
+  flow_core_set_progress(!repl && cli.log_level > FLOW_LOG_ERROR && isatty(STDERR_FILENO));
   flow_log(FLOW_LOG_DEBUG, "configuration: %d option(s); log level %s", cli.nconfig,
            flow_log_level_name(cli.log_level));
 

@@ -771,10 +771,13 @@ local CHECK_EVERY = 1024
 function sources.elements(op, ctx, emit)
   local xs = op.spec.elements
   local maybe_flush = ctx.maybe_flush
-  for i = op.restored_position or 1, op.spec.n or #xs do
+  local first = op.restored_position or 1
+  local last = op.spec.n or #xs
+  for i = first, last do
     emit(xs[i])
-    if i % CHECK_EVERY == 0 then maybe_flush(i + 1) end
+    if i % CHECK_EVERY == 0 then maybe_flush(i + 1, CHECK_EVERY) end
   end
+  ctx.C.flow_task_count(ctx.task, (last - first + 1) % CHECK_EVERY, 0)
 end
 
 --- from_sequence(from, to): inclusive, split evenly across subtasks.
@@ -791,9 +794,10 @@ function sources.sequence(op, ctx, emit)
     k = k + 1
     if k == CHECK_EVERY then
       k = 0
-      maybe_flush(x + 1)
+      maybe_flush(x + 1, CHECK_EVERY)
     end
   end
+  ctx.C.flow_task_count(ctx.task, k, 0)
 end
 
 --- read_text_file: subtask i reads the byte range [i*size/p, (i+1)*size/p);
@@ -820,6 +824,9 @@ function sources.text_file(op, ctx, emit)
   local maybe_flush = ctx.maybe_flush
   local k = 0
   local byte, sub = string.byte, string.sub
+  local C = ctx.C
+  C.flow_task_input_progress(ctx.task, pos - lo, hi - lo)
+  local reported = pos
   while pos < hi do
     local line = f:read("*l")
     if line == nil then break end
@@ -830,9 +837,13 @@ function sources.text_file(op, ctx, emit)
     k = k + 1
     if k == CHECK_EVERY then
       k = 0
-      maybe_flush(pos)
+      C.flow_task_input_progress(ctx.task, pos - reported, 0)
+      reported = pos
+      maybe_flush(pos, CHECK_EVERY)
     end
   end
+  C.flow_task_count(ctx.task, k, 0)
+  C.flow_task_input_progress(ctx.task, math.max(0, math.min(pos, hi) - reported), 0)
   f:close()
 end
 
@@ -853,6 +864,7 @@ local function read_lines(fd, delim, ctx, emit, what)
   local buf = ffi.new("uint8_t[?]", cap)
   local err = ffi.new("char[256]")
   local pending = ""
+  local lines = 0
   local find, sub, byte = string.find, string.sub, string.byte
   local nl = delim == "\n"
   local dl = #delim
@@ -870,11 +882,13 @@ local function read_lines(fd, delim, ctx, emit, what)
         local line = sub(data, pos, i - 1)
         if nl and byte(line, -1) == 13 then line = sub(line, 1, -2) end
         emit(line)
+        lines = lines + 1
         pos = i + dl
       end
       pending = sub(data, pos)
     end
-    maybe_flush()
+    maybe_flush(nil, lines)
+    lines = 0
   end
   if pending ~= "" then
     if nl and byte(pending, -1) == 13 then pending = sub(pending, 1, -2) end
@@ -909,13 +923,13 @@ function sources.user(op, ctx, emit)
     collect = function(_, v)
       ctx.ts = nil
       emit(v)
-      maybe_flush()
+      maybe_flush(nil, 1)
     end,
     collect_with_timestamp = function(_, v, ts)
       ctx.ts = ts
       emit(v)
       ctx.ts = nil
-      maybe_flush()
+      maybe_flush(nil, 1)
     end,
     emit_watermark = function(_, wm)
       ctx.ts = nil

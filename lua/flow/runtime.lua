@@ -46,6 +46,8 @@ int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap);
 void flow_task_block_channel(flow_task_t *t, int channel);
 void flow_task_unblock_channels(flow_task_t *t);
 int flow_task_channel_finished(flow_task_t *t, int channel);
+void flow_task_count(flow_task_t *t, int64_t in, int64_t out);
+void flow_task_input_progress(flow_task_t *t, int64_t read, int64_t total);
 ]]
 
 local C = ffi.C
@@ -105,6 +107,8 @@ end
 local function new_writer(task, k, out, desc, combiner_target, ctx)
   local n = out.channels
   local bufs, datas, offs = {}, {}, {}
+  local counts = {} -- records per channel since the last hand-over (metrics)
+  for ch = 1, n do counts[ch] = 0 end
   for ch = 1, n do
     local b = C.flow_task_buffer(task, 0)
     if b == nil then error("out of memory allocating a network buffer") end
@@ -125,6 +129,8 @@ local function new_writer(task, k, out, desc, combiner_target, ctx)
   local function hand_over(ch, size)
     local b = bufs[ch]
     b.size = size
+    C.flow_task_count(task, 0, counts[ch])
+    counts[ch] = 0
     bufs[ch] = nil
     local rc = C.flow_task_emit(task, cidx, ch - 1, b) -- C owns b from here, even on failure
     if rc < 0 then fail(rc == E_CANCELED and CANCELED or ("network output failed (" .. rc .. ")")) end
@@ -177,6 +183,7 @@ local function new_writer(task, k, out, desc, combiner_target, ctx)
   local flush_each = desc.buffer_timeout_ms == 0 -- flush every record
   local function write(ch, v)
     if broken then error(broken, 0) end
+    counts[ch] = counts[ch] + 1
     local ts = ctx.ts
     local pos = put(datas[ch], offs[ch], BUFFER_SIZE, v, ts)
     if pos then offs[ch] = pos else overflow(ch, v, ts) end
@@ -520,7 +527,8 @@ function M.run_task(tp, desc)
   end
 
   local is_source = chain[1].spec.source
-  ctx.maybe_flush = function(pos)
+  ctx.maybe_flush = function(pos, emitted)
+    if emitted then C.flow_task_count(task, emitted, 0) end
     check_canceled()
     fire_processing_timers()
     if is_source then source_request(pos) end
@@ -606,15 +614,18 @@ function M.run_task(tp, desc)
       local channel = b.channel
       local f = inputs[channel] == 2 and push2 or push1
       local v
+      local records = 0
       while off < n do
         local tag = p[off]
         if tag < TAG_TS then
           ctx.ts = nil
           v, off = decode(p, off)
+          records = records + 1
           f(v)
         elseif tag == TAG_TS then
           ctx.ts = get_i64(p + off + 1)
           v, off = decode(p, off + 9)
+          records = records + 1
           f(v)
         elseif tag == TAG_WATERMARK then
           local wm = get_i64(p + off + 1)
@@ -641,6 +652,7 @@ function M.run_task(tp, desc)
               C.flow_task_block_channel(task, channel)
               if off < n then
                 stash[#stash + 1] = { b, off }
+                C.flow_task_count(task, records, 0)
                 return false
               end
             end
@@ -649,6 +661,7 @@ function M.run_task(tp, desc)
           error("corrupt input buffer: tag " .. tag .. " at " .. off)
         end
       end
+      C.flow_task_count(task, records, 0)
       return true
     end
 

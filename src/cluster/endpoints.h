@@ -82,6 +82,7 @@ typedef struct flow_job_master {
   flow_buffer_t *accumulators; /* from FINISHED tasks of the current attempt */
   _Atomic int *status_out;    /* mirrors status for other threads, may be NULL */
   flow_checkpoint_coordinator_t cc;
+  flow_vertex_metrics_t *metrics; /* per job vertex, owned by the MiniCluster */
 } flow_job_master_t;
 
 struct flow_dispatcher {
@@ -92,6 +93,7 @@ struct flow_dispatcher {
   int64_t buffer_timeout_ms;
   flow_restart_strategy_t restart;
   flow_checkpoint_config_t checkpoint;
+  flow_vertex_metrics_t *metrics;
   _Atomic int *status_out;
   char job_id[33];           /* the id the client gave the job */
   void (*on_done)(flow_dispatcher_t *d);

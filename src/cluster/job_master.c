@@ -62,6 +62,7 @@ flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_grap
   jm->status_out = d->status_out;
   set_status(jm, FLOW_JOB_INITIALIZING);
   jm->restart = d->restart;
+  jm->metrics = d->metrics;
   jm->start_ns = uv_hrtime();
   if (d->job_id[0] != '\0') memcpy(jm->job_id, d->job_id, sizeof(jm->job_id));
   else flow_new_job_id(jm->job_id);

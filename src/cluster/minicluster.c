@@ -22,6 +22,7 @@ struct flow_minicluster {
   uv_cond_t cond;
   int done;         /* the loop returned; result is final */
   char *savepoint;  /* the last savepoint result (guarded by mu) */
+  flow_vertex_metrics_t *metrics; /* per job vertex; tasks add, clients read */
   int savepoint_seq;
   int result_taken;
   flow_job_result_t result;
@@ -102,6 +103,8 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   mc->dispatcher.checkpoint.dir = flow_strdup(opt->checkpoint.dir);
   mc->dispatcher.checkpoint.restore_dir = flow_strdup(opt->checkpoint.restore_dir);
   mc->dispatcher.status_out = &mc->status;
+  mc->metrics = flow_xcalloc((size_t)jg->n_vertices, sizeof(*mc->metrics));
+  mc->dispatcher.metrics = mc->metrics;
   flow_new_job_id(mc->dispatcher.job_id);
   int slots = opt->slots > 0 ? opt->slots : jg->slots_required;
   if (flow_task_executor_init(&mc->te, &mc->rpc, &mc->rm, slots) != 0) goto fail_te;
@@ -124,6 +127,7 @@ fail_te:
   uv_run(&mc->loop, UV_RUN_DEFAULT);
   close_loop(mc);
 fail_thread:
+  free(mc->metrics);
   free(mc->dispatcher.checkpoint.dir);
   free(mc->dispatcher.checkpoint.restore_dir);
   uv_cond_destroy(&mc->cond);
@@ -190,11 +194,15 @@ void flow_minicluster_free(flow_minicluster_t *mc) {
   free(mc->dispatcher.checkpoint.dir);
   free(mc->dispatcher.checkpoint.restore_dir);
   free(mc->savepoint);
+  free(mc->metrics);
   uv_cond_destroy(&mc->cond);
   uv_mutex_destroy(&mc->mu);
   uv_mutex_destroy(&mc->rpc.mu);
   free(mc);
 }
+
+const flow_vertex_metrics_t *flow_minicluster_metrics(flow_minicluster_t *mc) { return mc->metrics; }
+const flow_job_graph_t *flow_minicluster_job_graph(flow_minicluster_t *mc) { return mc->jg; }
 
 int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
                                size_t cap) {

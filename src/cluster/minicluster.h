@@ -41,6 +41,10 @@ void flow_minicluster_free(flow_minicluster_t *mc);
 int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
                                size_t cap);
 
+/* Live per-vertex counters (index: job vertex id - 1), valid until free. */
+const flow_vertex_metrics_t *flow_minicluster_metrics(flow_minicluster_t *mc);
+const flow_job_graph_t *flow_minicluster_job_graph(flow_minicluster_t *mc);
+
 /* start + wait + free. */
 int flow_minicluster_execute(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
                              flow_job_result_t *out);

@@ -53,6 +53,7 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
   t->cancel_job = task_cancel_job;
   t->ack_checkpoint = task_ack_checkpoint;
   t->job_endpoint = &jm->ep;
+  t->metrics = jm->metrics != NULL ? &jm->metrics[t->vertex - 1] : NULL;
   const char *restore = flow_cc_restore_dir(jm);
   t->restore_dir = restore ? flow_strdup(restore) : NULL;
   t->checkpoint_dir = jm->cc.cfg.dir ? flow_strdup(jm->cc.cfg.dir) : NULL;

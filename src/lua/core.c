@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -302,13 +305,72 @@ static int push_result(lua_State *L, flow_job_result_t *r) {
   return 3;
 }
 
+/* ---- progress: one live status line on stderr while a job runs --------- */
+
+static int progress_enabled;
+void flow_core_set_progress(int enabled) { progress_enabled = enabled; }
+
+static void human(char *out, size_t cap, double x) {
+  if (x >= 1e9) snprintf(out, cap, "%.1fG", x / 1e9);
+  else if (x >= 1e6) snprintf(out, cap, "%.1fM", x / 1e6);
+  else if (x >= 1e3) snprintf(out, cap, "%.1fK", x / 1e3);
+  else snprintf(out, cap, "%.0f", x);
+}
+
+typedef struct progress {
+  uint64_t start_ns, last_ns;
+  int64_t last_total;
+  double rate;
+  int printed;
+} progress_t;
+
+/* "[ 3.2s] 1.2M rec/s | A -> B 45% 1.2M in | C 800 in 10 out", cut to the terminal */
+static void progress_print(flow_minicluster_t *mc, progress_t *pg) {
+  const flow_job_graph_t *jg = flow_minicluster_job_graph(mc);
+  const flow_vertex_metrics_t *m = flow_minicluster_metrics(mc);
+  uint64_t now = uv_hrtime();
+  int64_t total = 0;
+  for (int v = 0; v < jg->n_vertices; v++) total += atomic_load_explicit(&m[v].records_in, memory_order_relaxed);
+  double dt = (double)(now - pg->last_ns) / 1e9;
+  if (dt > 0) pg->rate = (double)(total - pg->last_total) / dt;
+  pg->last_ns = now;
+  pg->last_total = total;
+  char line[1024], num[32], num2[32];
+  int n = snprintf(line, sizeof(line), "[%5.1fs] ", (double)(now - pg->start_ns) / 1e9);
+  human(num, sizeof(num), pg->rate);
+  n += snprintf(line + n, sizeof(line) - (size_t)n, "%s rec/s", num);
+  for (int v = 0; v < jg->n_vertices && n < (int)sizeof(line) - 64; v++) {
+    int64_t in = atomic_load_explicit(&m[v].records_in, memory_order_relaxed);
+    int64_t out = atomic_load_explicit(&m[v].records_out, memory_order_relaxed);
+    int64_t rd = atomic_load_explicit(&m[v].bytes_read, memory_order_relaxed);
+    int64_t tot = atomic_load_explicit(&m[v].bytes_total, memory_order_relaxed);
+    human(num, sizeof(num), (double)in);
+    human(num2, sizeof(num2), (double)out);
+    n += snprintf(line + n, sizeof(line) - (size_t)n, " | %.40s", jg->vertices[v].name);
+    if (tot > 0 && n < (int)sizeof(line) - 16)
+      n += snprintf(line + n, sizeof(line) - (size_t)n, " %d%%", (int)(100.0 * (double)rd / (double)tot));
+    if (n < (int)sizeof(line) - 48)
+      n += snprintf(line + n, sizeof(line) - (size_t)n, " %s in %s out", num, num2);
+  }
+  struct winsize ws;
+  int width = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10 ? ws.ws_col - 1 : 100;
+  if (n > width) n = width;
+  fprintf(stderr, "\r\033[K%.*s", n, line);
+  fflush(stderr);
+  pg->printed = 1;
+}
+
 /* Waits for the job, cancelling it once if SIGINT arrives meanwhile. */
 static int wait_job(lua_State *L, flow_minicluster_t *mc, int64_t timeout_ms) {
   uint64_t start = uv_hrtime();
   int canceled = 0;
   flow_job_result_t r;
+  progress_t pg = {start, start, 0, 0, 0};
+  int show = progress_enabled && isatty(2);
+  int ticks = 0;
   waiting = 1;
   for (;;) {
+    if (show && ++ticks % 5 == 0) progress_print(mc, &pg);
     if (interrupted && !canceled) {
       flow_minicluster_cancel(mc);
       canceled = 1;
@@ -326,6 +388,10 @@ static int wait_job(lua_State *L, flow_minicluster_t *mc, int64_t timeout_ms) {
     if (flow_minicluster_wait(mc, step, &r)) break;
   }
   waiting = 0;
+  if (pg.printed) { /* clear the status line */
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+  }
   int n = push_result(L, &r);
   flow_job_result_clear(&r);
   return n;

@@ -12,5 +12,7 @@ int flow_core_interrupted(void);
 void flow_core_clear_interrupt(void);
 /* Async-signal-safe: is a client waiting for a job right now? */
 int flow_core_waiting_for_job(void);
+/* The CLI turns the live progress line on (stderr must be a terminal too). */
+void flow_core_set_progress(int enabled);
 
 #endif

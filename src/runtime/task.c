@@ -359,6 +359,18 @@ void flow_task_running(flow_task_t *t) { t->report(t, FLOW_EXEC_RUNNING, NULL, N
 
 int flow_task_canceled(flow_task_t *t) { return atomic_load(&t->canceled); }
 
+void flow_task_count(flow_task_t *t, int64_t in, int64_t out) {
+  if (t->metrics == NULL) return;
+  if (in) atomic_fetch_add_explicit(&t->metrics->records_in, in, memory_order_relaxed);
+  if (out) atomic_fetch_add_explicit(&t->metrics->records_out, out, memory_order_relaxed);
+}
+
+void flow_task_input_progress(flow_task_t *t, int64_t read, int64_t total) {
+  if (t->metrics == NULL) return;
+  if (read) atomic_fetch_add_explicit(&t->metrics->bytes_read, read, memory_order_relaxed);
+  if (total) atomic_fetch_add_explicit(&t->metrics->bytes_total, total, memory_order_relaxed);
+}
+
 int64_t flow_task_checkpoint_request(flow_task_t *t) { return atomic_load(&t->checkpoint_request); }
 int64_t flow_task_checkpoint_complete(flow_task_t *t) { return atomic_load(&t->checkpoint_complete); }
 

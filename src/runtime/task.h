@@ -21,6 +21,15 @@
 
 typedef struct flow_task flow_task_t;
 
+/* Live counters of one job vertex, summed over its subtasks (relaxed
+ * atomics: tasks add per buffer, the client reads them for progress). */
+typedef struct flow_vertex_metrics {
+  _Atomic int64_t records_in;  /* records that entered the chain */
+  _Atomic int64_t records_out; /* records sent to the network */
+  _Atomic int64_t bytes_read;  /* file sources: input read so far */
+  _Atomic int64_t bytes_total; /* file sources: input to read */
+} flow_vertex_metrics_t;
+
 /* Called on the task thread. err (malloc'd) and accumulators (the task's
  * encoded accumulator table, on FINISHED) may be NULL; the callee owns both. */
 typedef void (*flow_task_report_cb)(flow_task_t *t, flow_execution_state_t state, char *err,
@@ -51,6 +60,7 @@ struct flow_task {
                                  way it ends. Doubly linked by next/prev. */
   void (*cancel_job)(flow_task_t *t); /* asks the JobMaster to cancel the job */
   void *job_endpoint;         /* the JobMaster's endpoint, for cancel_job */
+  flow_vertex_metrics_t *metrics; /* this task's vertex, or NULL */
   atomic_int canceled;
   int64_t buffer_timeout_ms;
   flow_task_report_cb report;
@@ -89,6 +99,8 @@ int64_t flow_task_collect(flow_task_t *t, flow_buffer_t *b, int64_t records);
 void flow_task_cancel_job(flow_task_t *t);
 void flow_task_running(flow_task_t *t);
 int flow_task_canceled(flow_task_t *t);
+void flow_task_count(flow_task_t *t, int64_t in, int64_t out);
+void flow_task_input_progress(flow_task_t *t, int64_t read, int64_t total);
 int64_t flow_task_checkpoint_request(flow_task_t *t);
 int64_t flow_task_checkpoint_complete(flow_task_t *t);
 /* The task's snapshot for checkpoint id is at path (ownership of nothing);
