@@ -38,6 +38,51 @@ local function check_fn(f, what)
   end
 end
 
+-- ------------------------------------------------------------ C operators
+
+local COp = {}
+COp.__index = COp
+
+--- A config table becomes "key=value" lines for the C side; a string passes.
+local function c_config(config)
+  if config == nil then return "" end
+  if type(config) == "string" then return config end
+  if type(config) ~= "table" then error("c_operator: config must be a table or a string", 3) end
+  local keys = {}
+  for k in pairs(config) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  local lines = {}
+  for _, k in ipairs(keys) do lines[#lines + 1] = k .. "=" .. tostring(config[k]) end
+  return table.concat(lines, "\n")
+end
+
+--- flow.c_operator(library_path, symbol [, config]): an operator written in
+--- C against include/flowlua.h, for map / flat_map / filter.
+function flow.c_operator(library, symbol, config)
+  if type(library) ~= "string" or type(symbol) ~= "string" then
+    error("c_operator expects a library path and a symbol name", 2)
+  end
+  if not library:find("/", 1, true) then library = "./" .. library end
+  local f = io.open(library, "rb")
+  if not f then error("c_operator: cannot open library '" .. library .. "'", 2) end
+  f:close()
+  if library:sub(1, 1) ~= "/" then -- tasks may run elsewhere: make it absolute
+    local p = io.popen("pwd")
+    library = p:read("*l") .. "/" .. library:gsub("^%./", "")
+    p:close()
+  end
+  return setmetatable({ library = library, symbol = symbol, config = c_config(config) }, COp)
+end
+
+flow.ops = {}
+--- Flink WordCount's tokenizer in C: a string record becomes one (word, 1)
+--- per lower-cased run of [A-Za-z0-9_].
+function flow.ops.words() return setmetatable({ symbol = "flowlua_op_words", config = "" }, COp) end
+--- A string record, lower-cased (ASCII), in C.
+function flow.ops.lower() return setmetatable({ symbol = "flowlua_op_lower", config = "" }, COp) end
+
+local function is_c_op(f) return getmetatable(f) == COp end
+
 -- ------------------------------------------------------------ environment
 
 ---@class flow.EnvOptions
@@ -252,17 +297,24 @@ local function one_input(self, kind, name, spec, extra)
   return stream(self.env, add_node(self.env, t))
 end
 
+local function c_node(self, name, f)
+  return one_input(self, "c_op", name, { kind = "c_op", library = f.library, symbol = f.symbol, config = f.config })
+end
+
 function DataStream:map(f)
+  if is_c_op(f) then return c_node(self, "Map", f) end
   check_fn(f, "map")
   return one_input(self, "map", "Map", { kind = "map", fn = f })
 end
 
 function DataStream:flat_map(f)
+  if is_c_op(f) then return c_node(self, "Flat Map", f) end
   check_fn(f, "flat_map")
   return one_input(self, "flat_map", "Flat Map", { kind = "flat_map", fn = f })
 end
 
 function DataStream:filter(f)
+  if is_c_op(f) then return c_node(self, "Filter", f) end
   check_fn(f, "filter")
   return one_input(self, "filter", "Filter", { kind = "filter", fn = f })
 end

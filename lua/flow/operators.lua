@@ -731,6 +731,148 @@ function builders.file_sink(op, ctx)
   end
 end
 
+-- ------------------------------------------------------------ C operators
+
+ffi.cdef [[
+typedef struct flowlua_out {
+  uint8_t *data; size_t size; size_t capacity; size_t records;
+  int (*grow)(struct flowlua_out *o, size_t need);
+} flowlua_out_t;
+typedef struct flowlua_operator {
+  int abi_version;
+  const char *name;
+  void *(*open)(const char *config, size_t config_len, int subtask, int parallelism, char *err, size_t errlen);
+  int (*process)(void *self, const uint8_t *records, size_t len, size_t count, flowlua_out_t *out, char *err,
+                 size_t errlen);
+  int (*finish)(void *self, flowlua_out_t *out, char *err, size_t errlen);
+  void (*close)(void *self);
+} flowlua_operator_t;
+flowlua_out_t *flow_out_new(size_t capacity);
+void flow_out_free(flowlua_out_t *o);
+]]
+
+local C_BATCH = 32 * 1024
+
+--- An instance of a C operator: process(ptr, len, count) runs a batch and
+--- hands the output to `sink(out)`; finish() flushes held-back output.
+local function c_instance(name, library, symbol, config, ctx, sink)
+  local C = ffi.C
+  pcall(ffi.cdef, "const flowlua_operator_t *" .. symbol .. "(void);")
+  local ok, get = pcall(function()
+    if library then return ffi.load(library)[symbol] end
+    return C[symbol]
+  end)
+  if not ok then
+    error(name .. ": cannot find C operator '" .. symbol .. "'" .. (library and (" in " .. library) or "") ..
+      ": " .. tostring(get), 0)
+  end
+  local desc = get()
+  if desc == nil or desc.abi_version ~= 1 then
+    error(name .. ": '" .. symbol .. "' is not a flowlua C operator (ABI version 1)", 0)
+  end
+  local err = ffi.new("char[512]")
+  config = config or ""
+  local self = desc.open(config, #config, ctx.subtask, ctx.parallelism, err, 512)
+  if self == nil then error(name .. ": " .. ffi.string(err), 0) end
+  local out = ffi.gc(C.flow_out_new(C_BATCH), C.flow_out_free)
+  -- closed when the task's Lua state goes away, whatever way the task ends
+  local closer = ffi.gc(ffi.new("char[1]"), function() desc.close(self) end)
+  local inst = { _closer = closer, out = out }
+  function inst.process(p, len, count)
+    out.size, out.records = 0, 0
+    if desc.process(self, p, len, count, out, err, 512) ~= 0 then error(name .. ": " .. ffi.string(err), 0) end
+    if out.records > 0 then sink(out) end
+  end
+  function inst.finish()
+    if desc.finish == nil then return end
+    out.size, out.records = 0, 0
+    if desc.finish(self, out, err, 512) ~= 0 then error(name .. ": " .. ffi.string(err), 0) end
+    if out.records > 0 then sink(out) end
+  end
+  return inst
+end
+
+--- A C operator in a chain: Lua records are encoded into a batch; a batch
+--- goes to C once full, or when the task is about to wait. Adjacent C
+--- operators pass batches to each other without Lua in between; a C
+--- operator in front of a keyed sum/min/max shuffle pre-aggregates in C too.
+--- Records leaving a C operator carry no event timestamp.
+function builders.c_op(op, ctx)
+  local spec, emit = op.spec, op.emit
+  local decode = codec.decode
+  -- where the output goes: the next C operator, a C combiner, or Lua
+  local next_c
+  local outs = op.outputs
+  if #outs == 1 and next(op.side) == nil then
+    local o = outs[1]
+    if o.op and ctx.chain[o.op].c_batch then
+      next_c = ctx.chain[o.op].c_batch
+    elseif o.net then
+      local w = ctx.writers[o.net]
+      local t = w.target_spec
+      if ctx.mode == "batch" and t and t.kind == "reduce" and t.key and type(t.key.field) == "number"
+          and type(t.field) == "number" and (t.agg == "sum" or t.agg == "min" or t.agg == "max") then
+        local comb = c_instance(op.name .. " (combiner)", nil, "flowlua_op_aggregate",
+          t.agg .. " " .. t.field .. " " .. t.key.field .. " batch", ctx, function(o2)
+            local p, n, off = o2.data, tonumber(o2.size), 0
+            local v
+            while off < n do
+              v, off = decode(p, off)
+              emit(v)
+            end
+          end)
+        next_c = comb.process
+        op.combiner = comb
+      end
+    end
+  end
+  local function to_lua(o)
+    local p, n, off = o.data, tonumber(o.size), 0
+    local v
+    ctx.ts = nil
+    while off < n do
+      v, off = decode(p, off)
+      emit(v)
+    end
+  end
+  local inst = c_instance(op.name, spec.library, spec.symbol, spec.config, ctx, function(o)
+    if next_c then return next_c(o.data, o.size, o.records) end
+    return to_lua(o)
+  end)
+  op.c_batch = inst.process
+  local inbuf = ffi.new("uint8_t[?]", C_BATCH)
+  local off, count = 0, 0
+  local function run()
+    if count == 0 then return end
+    local len, n = off, count
+    off, count = 0, 0
+    inst.process(inbuf, len, n)
+  end
+  ctx.flushers[#ctx.flushers + 1] = run
+  op.finish = function()
+    run()
+    inst.finish()
+    if op.combiner then op.combiner.finish() end
+  end
+  local encode, size = codec.encode, codec.size
+  return function(v)
+    local pos = encode(v, inbuf, off, C_BATCH)
+    if not pos then
+      run()
+      pos = encode(v, inbuf, 0, C_BATCH)
+      if not pos then -- larger than a batch: alone
+        local n = size(v)
+        local big = ffi.new("uint8_t[?]", n)
+        encode(v, big, 0, n)
+        inst.process(big, n, 1)
+        return
+      end
+    end
+    off = pos
+    count = count + 1
+  end
+end
+
 function builders.discard()
   return function() end
 end
@@ -803,6 +945,51 @@ end
 --- read_text_file: subtask i reads the byte range [i*size/p, (i+1)*size/p);
 --- a line belongs to the split in which it starts (as Flink's
 --- DelimitedInputFormat), so every line is read exactly once.
+ffi.cdef [[
+typedef struct flow_line_reader flow_line_reader_t;
+flow_line_reader_t *flow_lines_open(const char *path, int64_t lo, int64_t hi, int64_t start_at, char *err,
+                                    size_t errlen);
+int64_t flow_lines_next(flow_line_reader_t *r, uint8_t *out, size_t cap, size_t *count, uint8_t **big,
+                        size_t *big_len);
+int64_t flow_lines_position(flow_line_reader_t *r);
+void flow_lines_close(flow_line_reader_t *r);
+void free(void *p);
+]]
+
+--- read_text_file straight into a C operator: C reads and splits the
+--- lines into record batches, no Lua string per line.
+local function text_file_to_c(op, ctx, c_batch, lo, hi)
+  local C = ffi.C
+  local err = ffi.new("char[512]")
+  local r = C.flow_lines_open(op.spec.path, lo, hi, op.restored_position or -1, err, 512)
+  if r == nil then error("read_text_file: " .. ffi.string(err), 0) end
+  r = ffi.gc(r, C.flow_lines_close)
+  local cap = 32 * 1024
+  local buf = ffi.new("uint8_t[?]", cap)
+  local cnt, big, big_len = ffi.new("size_t[1]"), ffi.new("uint8_t *[1]"), ffi.new("size_t[1]")
+  local task, maybe_flush = ctx.task, ctx.maybe_flush
+  local last = tonumber(C.flow_lines_position(r))
+  C.flow_task_input_progress(task, last - lo, hi - lo)
+  while true do
+    local n = C.flow_lines_next(r, buf, cap, cnt, big, big_len)
+    if n < 0 then error("read_text_file: cannot read '" .. op.spec.path .. "'", 0) end
+    local c = tonumber(cnt[0])
+    if c == 0 then break end
+    if big[0] ~= nil then
+      local b = big[0]
+      local ok, e = pcall(c_batch, b, big_len[0], 1)
+      C.free(b)
+      if not ok then error(e, 0) end
+    else
+      c_batch(buf, n, c)
+    end
+    local pos = tonumber(C.flow_lines_position(r))
+    C.flow_task_input_progress(task, math.min(pos, hi) - last, 0)
+    last = math.min(pos, hi)
+    maybe_flush(pos, c)
+  end
+end
+
 function sources.text_file(op, ctx, emit)
   local path = op.spec.path
   local f, err = io.open(path, "rb")
@@ -810,6 +997,11 @@ function sources.text_file(op, ctx, emit)
   local size = f:seek("end")
   local p, i = ctx.parallelism, ctx.subtask
   local lo, hi = floor(i * size / p), floor((i + 1) * size / p)
+  local outs = op.outputs
+  if #outs == 1 and outs[1].op and ctx.chain[outs[1].op].c_batch and next(op.side) == nil then
+    f:close()
+    return text_file_to_c(op, ctx, ctx.chain[outs[1].op].c_batch, lo, hi)
+  end
   local pos = lo
   if op.restored_position then
     pos = op.restored_position

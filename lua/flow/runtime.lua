@@ -392,7 +392,9 @@ function M.run_task(tp, desc)
     local tspec = M.decode_payload(out.target.payload)
     local ct = ops.partition_spec(tspec, desc.mode, out.type_number)
     writers[k] = new_writer(task, k, out, desc, ct, ctx)
+    writers[k].target_spec = tspec
   end
+  ctx.writers, ctx.chain = writers, chain
 
   -- build the fused chain from its tail to its head; an operator's outputs
   -- are its main output and, per output tag, its side outputs

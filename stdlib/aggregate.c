@@ -1,0 +1,203 @@
+/* Built-in keyed aggregations in C: sum, min and max of a numeric tuple
+ * field per key (Flink's SumAggregator / ComparableAggregator semantics: the
+ * other fields are the first record's). Used as the pre-shuffle combiner
+ * after C operators. Config: "<sum|min|max> <field> <key field> <batch|streaming>"
+ * (fields 1-based). In batch mode results come at the end of input; in
+ * streaming mode an updated record per input record. */
+#include "flowlua.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef enum { AGG_SUM, AGG_MIN, AGG_MAX } agg_kind_t;
+
+typedef struct entry {
+  uint64_t hash;
+  uint8_t *key; /* encoded key value */
+  size_t key_len;
+  uint8_t *first; /* the first record of the key, encoded */
+  size_t first_len;
+  double acc;
+} entry_t;
+
+typedef struct agg {
+  agg_kind_t kind;
+  uint32_t field, key; /* 0-based */
+  int streaming;
+  entry_t *slots;
+  size_t cap, used; /* cap is a power of two; used < 0.7 cap */
+} agg_t;
+
+static uint64_t fnv1a(const uint8_t *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+static void *agg_open(const char *config, size_t len, int subtask, int parallelism, char *err, size_t errlen) {
+  (void)len, (void)subtask, (void)parallelism;
+  char kind[16] = "", mode[16] = "batch";
+  unsigned field = 0, key = 0;
+  if (sscanf(config, "%15s %u %u %15s", kind, &field, &key, mode) < 3 || field == 0 || key == 0) {
+    snprintf(err, errlen, "aggregate: config must be '<sum|min|max> <field> <key field> [batch|streaming]'");
+    return NULL;
+  }
+  agg_t *a = calloc(1, sizeof(*a));
+  if (a == NULL) return NULL;
+  if (strcmp(kind, "sum") == 0) a->kind = AGG_SUM;
+  else if (strcmp(kind, "min") == 0) a->kind = AGG_MIN;
+  else if (strcmp(kind, "max") == 0) a->kind = AGG_MAX;
+  else {
+    snprintf(err, errlen, "aggregate: unknown aggregation '%s'", kind);
+    free(a);
+    return NULL;
+  }
+  a->field = field - 1;
+  a->key = key - 1;
+  a->streaming = strcmp(mode, "streaming") == 0;
+  a->cap = 1024;
+  a->slots = calloc(a->cap, sizeof(entry_t));
+  if (a->slots == NULL) {
+    free(a);
+    return NULL;
+  }
+  return a;
+}
+
+static int grow(agg_t *a) {
+  size_t cap = a->cap * 2;
+  entry_t *s = calloc(cap, sizeof(entry_t));
+  if (s == NULL) return -1;
+  for (size_t i = 0; i < a->cap; i++) {
+    if (a->slots[i].key == NULL) continue;
+    size_t j = a->slots[i].hash & (cap - 1);
+    while (s[j].key != NULL) j = (j + 1) & (cap - 1);
+    s[j] = a->slots[i];
+  }
+  free(a->slots);
+  a->slots = s;
+  a->cap = cap;
+  return 0;
+}
+
+/* The record with its aggregated field replaced by the accumulator. */
+static int emit(const entry_t *e, const agg_t *a, flowlua_out_t *out) {
+  const uint8_t *p = e->first, *end = e->first + e->first_len;
+  flowlua_value_t v = {0};
+  p = flowlua_read(p, end, &v); /* checked when the record was stored */
+  if (p == NULL || flowlua_put_array(out, v.n) != 0) return -1;
+  for (uint32_t j = 0; j < v.n; j++) {
+    const uint8_t *start = p;
+    p = flowlua_skip(p, end);
+    int rc = j == a->field ? flowlua_put_number(out, e->acc) : flowlua_put_raw(out, start, (size_t)(p - start));
+    if (rc != 0) return -1;
+  }
+  flowlua_end_record(out);
+  return 0;
+}
+
+static int agg_process(void *self, const uint8_t *rec, size_t len, size_t count, flowlua_out_t *out, char *err,
+                       size_t errlen) {
+  (void)count;
+  agg_t *a = self;
+  const uint8_t *p = rec, *end = rec + len;
+  while (p < end) {
+    const uint8_t *start = p;
+    flowlua_value_t v;
+    p = flowlua_read(p, end, &v);
+    if (p == NULL || v.tag != FLOWLUA_ARRAY || v.n <= a->field || v.n <= a->key) {
+      snprintf(err, errlen, "aggregate: records must be tuples with fields %u and %u", a->field + 1, a->key + 1);
+      return -1;
+    }
+    const uint8_t *key = NULL, *key_end = NULL;
+    double x = 0;
+    for (uint32_t j = 0; j < v.n; j++) {
+      const uint8_t *f = p;
+      if (j == a->field) {
+        flowlua_value_t fv;
+        if (flowlua_read(f, end, &fv) == NULL ||
+            (fv.tag != FLOWLUA_INT32 && fv.tag != FLOWLUA_INT64 && fv.tag != FLOWLUA_DOUBLE)) {
+          snprintf(err, errlen, "aggregate: field %u is not a number", a->field + 1);
+          return -1;
+        }
+        x = fv.d;
+      }
+      p = flowlua_skip(p, end);
+      if (p == NULL) {
+        snprintf(err, errlen, "aggregate: malformed record");
+        return -1;
+      }
+      if (j == a->key) key = f, key_end = p;
+    }
+    size_t klen = (size_t)(key_end - key);
+    uint64_t h = fnv1a(key, klen);
+    size_t i = h & (a->cap - 1);
+    while (a->slots[i].key != NULL &&
+           !(a->slots[i].hash == h && a->slots[i].key_len == klen && memcmp(a->slots[i].key, key, klen) == 0))
+      i = (i + 1) & (a->cap - 1);
+    entry_t *e = &a->slots[i];
+    if (e->key == NULL) {
+      size_t rlen = (size_t)(p - start);
+      e->key = malloc(klen);
+      e->first = malloc(rlen);
+      if (e->key == NULL || e->first == NULL) {
+        free(e->key);
+        free(e->first);
+        e->key = NULL;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+      }
+      memcpy(e->key, key, klen);
+      memcpy(e->first, start, rlen);
+      e->hash = h;
+      e->key_len = klen;
+      e->first_len = rlen;
+      e->acc = x;
+      a->used++;
+    } else if (a->kind == AGG_SUM) {
+      e->acc += x;
+    } else if (a->kind == AGG_MIN) {
+      if (x < e->acc) e->acc = x;
+    } else if (x > e->acc) {
+      e->acc = x;
+    }
+    if (a->streaming && emit(e, a, out) != 0) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+    if (a->used * 10 >= a->cap * 7 && grow(a) != 0) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int agg_finish(void *self, flowlua_out_t *out, char *err, size_t errlen) {
+  agg_t *a = self;
+  if (a->streaming) return 0;
+  for (size_t i = 0; i < a->cap; i++) {
+    if (a->slots[i].key != NULL && emit(&a->slots[i], a, out) != 0) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void agg_close(void *self) {
+  agg_t *a = self;
+  if (a == NULL) return;
+  for (size_t i = 0; i < a->cap; i++) {
+    free(a->slots[i].key);
+    free(a->slots[i].first);
+  }
+  free(a->slots);
+  free(a);
+}
+
+static const flowlua_operator_t aggregate_op = {FLOWLUA_ABI_VERSION, "aggregate", agg_open, agg_process, agg_finish,
+                                                agg_close};
+
+const flowlua_operator_t *flowlua_op_aggregate(void);
+const flowlua_operator_t *flowlua_op_aggregate(void) { return &aggregate_op; }
