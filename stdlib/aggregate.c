@@ -34,6 +34,14 @@ static uint64_t fnv1a(const uint8_t *p, size_t n) {
   return h;
 }
 
+/* short keys compare inline (most words); long ones with memcmp */
+static inline int same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
+  if (n > 24) return memcmp(a, b, n) == 0;
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
 static void *agg_open(const char *config, size_t len, int subtask, int parallelism, char *err, size_t errlen) {
   (void)len, (void)subtask, (void)parallelism;
   char kind[16] = "", mode[16] = "batch";
@@ -111,29 +119,49 @@ static int agg_process(void *self, const uint8_t *rec, size_t len, size_t count,
     }
     const uint8_t *key = NULL, *key_end = NULL;
     double x = 0;
+    int have_x = 0;
     for (uint32_t j = 0; j < v.n; j++) {
       const uint8_t *f = p;
-      if (j == a->field) {
-        flowlua_value_t fv;
-        if (flowlua_read(f, end, &fv) == NULL ||
-            (fv.tag != FLOWLUA_INT32 && fv.tag != FLOWLUA_INT64 && fv.tag != FLOWLUA_DOUBLE)) {
-          snprintf(err, errlen, "aggregate: field %u is not a number", a->field + 1);
+      /* the common field shapes inline; anything else through flowlua_skip */
+      uint8_t tag = p < end ? p[0] : 0xff;
+      if (tag == FLOWLUA_SHORT_STRING && end - p >= 2 && end - p >= 2 + p[1]) {
+        p += 2 + p[1];
+      } else if (tag == FLOWLUA_INT32 && end - p >= 5) {
+        if (j == a->field) {
+          int32_t i32;
+          memcpy(&i32, p + 1, 4);
+          x = i32;
+          have_x = 1;
+        }
+        p += 5;
+      } else {
+        if (j == a->field) {
+          flowlua_value_t fv;
+          if (flowlua_read(f, end, &fv) == NULL ||
+              (fv.tag != FLOWLUA_INT32 && fv.tag != FLOWLUA_INT64 && fv.tag != FLOWLUA_DOUBLE)) {
+            snprintf(err, errlen, "aggregate: field %u is not a number", a->field + 1);
+            return -1;
+          }
+          x = fv.d;
+          have_x = 1;
+        }
+        p = flowlua_skip(p, end);
+        if (p == NULL) {
+          snprintf(err, errlen, "aggregate: malformed record");
           return -1;
         }
-        x = fv.d;
-      }
-      p = flowlua_skip(p, end);
-      if (p == NULL) {
-        snprintf(err, errlen, "aggregate: malformed record");
-        return -1;
       }
       if (j == a->key) key = f, key_end = p;
+    }
+    if (!have_x) {
+      snprintf(err, errlen, "aggregate: field %u is not a number", a->field + 1);
+      return -1;
     }
     size_t klen = (size_t)(key_end - key);
     uint64_t h = fnv1a(key, klen);
     size_t i = h & (a->cap - 1);
-    while (a->slots[i].key != NULL &&
-           !(a->slots[i].hash == h && a->slots[i].key_len == klen && memcmp(a->slots[i].key, key, klen) == 0))
+    while (a->slots[i].key != NULL && !(a->slots[i].hash == h && a->slots[i].key_len == klen &&
+                                        same_bytes(a->slots[i].key, key, klen)))
       i = (i + 1) & (a->cap - 1);
     entry_t *e = &a->slots[i];
     if (e->key == NULL) {
