@@ -208,6 +208,7 @@ function builders.reduce(op, ctx)
   end
   -- streaming: a running result per record; emit a copy, the accumulator
   -- stays ours
+  local copy = not op.emit_is_encoded
   return function(v)
     local key = key_of(v)
     local sk = type(key) == "table" and encode_string(key) or key
@@ -215,7 +216,8 @@ function builders.reduce(op, ctx)
     if prev == nil then keys[sk] = key end
     local a = step(prev, v)
     acc[sk] = a
-    return emit(shallow_copy(a))
+    if copy then return emit(shallow_copy(a)) end
+    return emit(a)
   end
 end
 
@@ -533,6 +535,27 @@ end
 
 --- Sinks writing text: lines are gathered per input buffer and written with
 --- one write call, so lines of parallel subtasks never interleave.
+ffi.cdef [[
+size_t flow_format_lines(const uint8_t *p, size_t len, const char *prefix, size_t prefix_len,
+                         struct flowlua_out *out, size_t *records);
+]]
+
+--- Formats encoded records in C (src/runtime/text_format.c) for a text
+--- sink: text_raw(p, len) -> bytes consumed (it stops before what only Lua
+--- formats: tables other than tuples, in-band events).
+local function c_formatter(op, ctx, prefix, put_text)
+  local C = ffi.C
+  local out = ffi.gc(C.flow_out_new(32768), C.flow_out_free)
+  local nrec = ffi.new("size_t[1]")
+  prefix = prefix or ""
+  op.text_raw = function(p, len)
+    out.size = 0
+    local used = C.flow_format_lines(p, len, prefix, #prefix, out, nrec)
+    if out.size > 0 then put_text(out.data, out.size) end
+    return tonumber(used), tonumber(nrec[0])
+  end
+end
+
 local function text_sink(op, ctx, file, prefix)
   local buf = require("string.buffer").new(16384)
   local fmt = format.value
@@ -544,6 +567,10 @@ local function text_sink(op, ctx, file, prefix)
   end
   ctx.flushers[#ctx.flushers + 1] = flush
   op.finish = flush
+  c_formatter(op, ctx, prefix, function(p, n)
+    buf:putcdata(p, n)
+    if #buf >= 16384 then flush() end
+  end)
   if prefix and prefix ~= "" then
     return function(v)
       buf:put(prefix, fmt(v), "\n")
@@ -702,6 +729,10 @@ function builders.file_sink(op, ctx)
     end
   end
   ctx.flushers[#ctx.flushers + 1] = write_out
+  c_formatter(op, ctx, nil, function(p, k)
+    buf:putcdata(p, k)
+    if #buf >= 16384 then write_out() end
+  end)
   op.snapshot = function(id)
     local k = close_part("pending")
     if k then pending[id] = { k } end
@@ -841,8 +872,26 @@ function builders.c_op(op, ctx)
       emit(v)
     end
   end
+  -- a text sink right after: format the batch in C, no Lua values at all
+  local text_raw
+  if not next_c and #outs == 1 and outs[1].op and next(op.side) == nil then
+    text_raw = ctx.chain[outs[1].op].text_raw
+  end
   local inst = c_instance(op.name, spec.library, spec.symbol, spec.config, ctx, function(o)
     if next_c then return next_c(o.data, o.size, o.records) end
+    if text_raw then
+      local p, n = o.data, tonumber(o.size)
+      local used = text_raw(p, n)
+      if used == n then return end
+      -- what C does not format (a Lua table) goes through Lua from there
+      local v, off = nil, used
+      ctx.ts = nil
+      while off < n do
+        v, off = decode(p, off)
+        emit(v)
+      end
+      return
+    end
     return to_lua(o)
   end)
   op.c_batch = inst.process

@@ -444,6 +444,11 @@ function M.run_task(tp, desc)
       end
     end
     op.emit = fan_out(main)
+    -- records that only go to the network are encoded at once: an operator
+    -- may then emit a table it keeps (no defensive copy)
+    local all_net = #op.outputs > 0
+    for _, o in ipairs(op.outputs) do if not o.net then all_net = false end end
+    op.emit_is_encoded = all_net
     op.side = {}
     for tag, targets in pairs(side) do op.side[tag] = fan_out(targets) end
     -- watermarks and idleness go to every output, side outputs included
@@ -629,6 +634,8 @@ function M.run_task(tp, desc)
 
     -- processes buffer b from offset off; returns false when the rest of
     -- it must wait for an alignment
+    -- a text sink at the head formats whole runs of records in C
+    local text_raw = head.text_raw
     local function process(b, off)
       local p, n = b.data, b.size
       local channel = b.channel
@@ -636,6 +643,12 @@ function M.run_task(tp, desc)
       local v
       local records = 0
       while off < n do
+        if text_raw then
+          local used, nrec = text_raw(p + off, n - off)
+          off = off + used
+          records = records + nrec
+          if off >= n then break end
+        end
         local tag = p[off]
         if tag < TAG_TS then
           ctx.ts = nil
