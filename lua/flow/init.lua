@@ -108,6 +108,18 @@ local function config_number(key)
   return n
 end
 
+--- `flowlua SCRIPT --from-savepoint DIR` (or --from-checkpoint): the
+--- script's own arguments may name the restore path too.
+local function restore_from_args()
+  local a = rawget(_G, "arg")
+  if type(a) ~= "table" then return nil end
+  for i = 1, #a do
+    local k, v = tostring(a[i]):match("^%-%-from%-(%a+)=(.+)$")
+    if k == "savepoint" or k == "checkpoint" then return v end
+    if a[i] == "--from-savepoint" or a[i] == "--from-checkpoint" then return a[i + 1] end
+  end
+end
+
 function flow.env(opts)
   opts = opts or {}
   local env = setmetatable({
@@ -118,7 +130,7 @@ function flow.env(opts)
     auto_watermark_interval = config_number("pipeline.auto-watermark-interval"),
     -- task slots of the MiniCluster; default: what the job needs
     slots = opts.slots or config_number("taskmanager.numberOfTaskSlots"),
-    restore_dir = opts.restore or config("execution.savepoint.path"),
+    restore_dir = opts.restore or config("execution.savepoint.path") or restore_from_args(),
     chaining = true,
     listeners = {},
     nodes = {}, -- transformations in creation order

@@ -116,7 +116,8 @@ describe("exactly-once recovery", function()
     assert.truthy(log:find("exit=137", 1, true), log) -- killed
     assert.are_not.same(expected, committed(out)) -- not done yet
     local job = sh("ls " .. h.quote(ck)):match("%x+")
-    log = sh(("timeout 120 %s %s --input %s --out %s --ck %s --p 2 --restore %s"):format(
+    -- as Flink's `flink run -s`: the restore path on the command line
+    log = sh(("timeout 120 %s %s --input %s --out %s --ck %s --p 2 --from-checkpoint %s"):format(
       h.quote(h.bin), h.quote(script), h.quote(input), h.quote(out), h.quote(dir .. "/ck-kill2"),
       h.quote(ck .. "/" .. job)))
     assert.truthy(log:find("restarts 0", 1, true), log)

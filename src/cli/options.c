@@ -24,7 +24,8 @@ static const char *general_help =
     "                          parallelism.default, execution.buffer-timeout,\n"
     "                          pipeline.auto-watermark-interval, execution.runtime-mode,\n"
     "                          taskmanager.numberOfTaskSlots, restart-strategy.type, ...\n"
-    "  -s, --from-savepoint P  restore from a savepoint/checkpoint (execution.savepoint.path)\n"
+    "  -s, --from-savepoint P  restore from a savepoint/checkpoint (execution.savepoint.path);\n"
+    "      --from-checkpoint P the same (also accepted after the script)\n"
     "  --log-level LEVEL       error | warn | info | debug (default warn)\n"
     "  -q, --quiet             only errors (--log-level error)\n"
     "  -e CODE                 run CODE (repeatable)\n"
@@ -319,8 +320,9 @@ int flow_cli_parse(flow_cli_t *cli, int argc, char **argv) {
       const char *eq = strchr(v, '=');
       if (eq == NULL) return usage_error("--set expects KEY=VALUE, got '%s'", v);
       if (add_config(cli, v, (size_t)(eq - v), eq + 1) != 0) return 2;
-    } else if (strcmp(a, "-s") == 0 || matches(a, "--from-savepoint")) {
-      v = strcmp(a, "-s") == 0 ? (i + 1 < argc ? argv[++i] : NULL) : option_value(argc, argv, &i, a, "--from-savepoint");
+    } else if (strcmp(a, "-s") == 0 || matches(a, "--from-savepoint") || matches(a, "--from-checkpoint")) {
+      v = strcmp(a, "-s") == 0 ? (i + 1 < argc ? argv[++i] : NULL)
+          : option_value(argc, argv, &i, a, matches(a, "--from-savepoint") ? "--from-savepoint" : "--from-checkpoint");
       if (v == NULL) return usage_error("%s needs a savepoint or checkpoint path", a);
       if (add_config(cli, "execution.savepoint.path", strlen("execution.savepoint.path"), v) != 0) return 2;
     } else if (matches(a, "--log-level")) {

@@ -72,13 +72,13 @@ flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_grap
 
 void flow_job_master_free(flow_job_master_t *jm) {
   if (jm == NULL) return;
+  flow_cc_free(jm); /* first: it reads the execution graph */
   flow_eg_free(jm->eg);
   flow_net_free(jm->net);
   free(jm->slots);
   free(jm->slot_base);
   free(jm->failure);
   free_list(jm->accumulators);
-  flow_cc_free(jm);
   if (jm->restart_timer != NULL) uv_close((uv_handle_t *)jm->restart_timer, on_timer_closed);
   free(jm);
 }
