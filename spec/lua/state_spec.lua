@@ -5,37 +5,8 @@
 -- before the first one. Expected outputs are derived by hand from Flink.
 local h = require("helpers.flowlua")
 
--- A job prelude: `src(events)` is a parallelism-1 source emitting
--- { value, ts } records with that timestamp and { wm = t } watermarks.
-local PRE = [[
-local flow = require("flow")
-local env = flow.env{ parallelism = 1 }
-local function src(events)
-  return env:add_source(function(ctx)
-    for _, e in ipairs(events) do
-      if e.wm then ctx:emit_watermark(e.wm) else ctx:collect_with_timestamp(e[1], e[2]) end
-    end
-  end)
-end
--- each record as (timestamp, record)
-local function stamped(ds)
-  return ds:process{ process_element = function(self, v, ctx, out)
-    out:collect({ ctx:timestamp() or "none", v })
-  end }
-end
-]]
-
-local function run(body, opts)
-  local out, err, code = h.run_script(PRE .. body, nil, opts)
-  assert.are.equal(0, code, "exit code; stderr:\n" .. err)
-  return out
-end
-local function sorted(s) return h.sorted_lines(s, true) end
-local function ordered(s)
-  local t = {}
-  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
-  return t
-end
+local et = require("helpers.event_time")
+local run, sorted, ordered = et.run, et.sorted, et.ordered
 
 
 describe("keyed state", function()

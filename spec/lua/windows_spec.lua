@@ -4,37 +4,8 @@
 -- Expected outputs are derived by hand from Flink's WindowOperator semantics.
 local h = require("helpers.flowlua")
 
--- A job prelude: `src(events)` is a parallelism-1 source emitting
--- { value, ts } records with that timestamp and { wm = t } watermarks.
-local PRE = [[
-local flow = require("flow")
-local env = flow.env{ parallelism = 1 }
-local function src(events)
-  return env:add_source(function(ctx)
-    for _, e in ipairs(events) do
-      if e.wm then ctx:emit_watermark(e.wm) else ctx:collect_with_timestamp(e[1], e[2]) end
-    end
-  end)
-end
--- each record as (timestamp, record)
-local function stamped(ds)
-  return ds:process{ process_element = function(self, v, ctx, out)
-    out:collect({ ctx:timestamp() or "none", v })
-  end }
-end
-]]
-
-local function run(body, opts)
-  local out, err, code = h.run_script(PRE .. body, nil, opts)
-  assert.are.equal(0, code, "exit code; stderr:\n" .. err)
-  return out
-end
-local function sorted(s) return h.sorted_lines(s, true) end
-local function ordered(s)
-  local t = {}
-  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
-  return t
-end
+local et = require("helpers.event_time")
+local run, sorted, ordered = et.run, et.sorted, et.ordered
 
 describe("tumbling event-time windows", function()
   it("are epoch-aligned with an offset; results carry end - 1 as timestamp", function()
@@ -272,7 +243,7 @@ end)
 
 describe("errors", function()
   it("an event-time window on records without timestamps fails with a clear error", function()
-    local out, err, code = h.run_script(PRE .. [[
+    local out, err, code = h.run_script(et.PRE .. [[
       env:from_elements({"a", 1}, {"a", 2}):key_by(1):window(flow.windows.tumbling_event_time(10)):sum(2):print()
       env:execute("no-timestamps")
     ]])

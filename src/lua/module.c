@@ -14,18 +14,6 @@
 
 int luaopen_flow_native(lua_State *L);
 
-/* package.loaders entry for the embedded modules (lua/, stdlib/). */
-static int embedded_searcher(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  int rc = flow_lua_load_embedded(L, name);
-  if (rc == -1) {
-    lua_pushfstring(L, "\n\tno embedded module '%s' in flow_native", name);
-    return 1;
-  }
-  if (rc != 0) return lua_error(L);
-  return 1;
-}
-
 /* flow_native.load(name) -> the embedded module's chunk (not run) */
 static int l_load(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
@@ -79,7 +67,7 @@ static int installed_searcher(lua_State *L) {
   int n = (int)lua_objlen(L, -1);
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
-    int same = lua_tocfunction(L, -1) == embedded_searcher;
+    int same = flow_lua_is_embedded_searcher(lua_tocfunction(L, -1));
     lua_pop(L, 1);
     if (same) {
       lua_pop(L, 2);
@@ -92,23 +80,7 @@ static int installed_searcher(lua_State *L) {
 
 int luaopen_flow_native(lua_State *L) {
   make_symbols_global(L);
-  if (!installed_searcher(L)) {
-    /* right after package.preload's searcher, as in flow_lua_new_state */
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "loaders");
-    int n = (int)lua_objlen(L, -1);
-    for (int i = n; i >= 2; i--) {
-      lua_rawgeti(L, -1, i);
-      lua_rawseti(L, -2, i + 1);
-    }
-    lua_pushcfunction(L, embedded_searcher);
-    lua_rawseti(L, -2, 2);
-    lua_pop(L, 1);
-    lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, luaopen_flow_core);
-    lua_setfield(L, -2, "flow.core");
-    lua_pop(L, 2);
-  }
+  if (!installed_searcher(L)) flow_lua_install_embedded(L);
   lua_createtable(L, 0, 3);
   lua_pushcfunction(L, l_load);
   lua_setfield(L, -2, "load");

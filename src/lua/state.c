@@ -28,10 +28,7 @@ static int embedded_searcher(lua_State *L) {
   return 1;
 }
 
-lua_State *flow_lua_new_state(void) {
-  lua_State *L = luaL_newstate();
-  if (L == NULL) return NULL;
-  luaL_openlibs(L);
+void flow_lua_install_embedded(lua_State *L) {
   /* insert the searcher right after package.preload's */
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "loaders");
@@ -47,6 +44,15 @@ lua_State *flow_lua_new_state(void) {
   lua_pushcfunction(L, luaopen_flow_core);
   lua_setfield(L, -2, "flow.core");
   lua_pop(L, 2);
+}
+
+int flow_lua_is_embedded_searcher(lua_CFunction f) { return f == embedded_searcher; }
+
+lua_State *flow_lua_new_state(void) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) return NULL;
+  luaL_openlibs(L);
+  flow_lua_install_embedded(L);
   return L;
 }
 

@@ -5,6 +5,9 @@
 
 #include <lua.h>
 
+/* Makes require() find the embedded modules (and flow.core) in L. */
+void flow_lua_install_embedded(lua_State *L);
+int flow_lua_is_embedded_searcher(lua_CFunction f);
 /* A new state with the standard libraries and the embedded-module loader. */
 lua_State *flow_lua_new_state(void);
 /* The one protected-call helper: calls the function below nargs arguments
