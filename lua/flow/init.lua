@@ -165,8 +165,6 @@ local function is_c_op(f) return getmetatable(f) == COp end
 ---@field runtime_mode? "automatic"|"streaming"|"batch"
 ---@field buffer_timeout? integer
 
----@param opts? flow.EnvOptions
----@return flow.Env
 --- Configuration from the command line (`flowlua --set key=value`, with
 --- Flink's key names), read by flow.env for what the script leaves unset.
 local function config(key)
@@ -532,7 +530,6 @@ local function key_spec(sel)
   error("key_by expects a function or a field index/name, got " .. type(sel), 3)
 end
 
----@return flow.KeyedStream
 local function partitioned(self, part, mt)
   local ins = {}
   for i, x in ipairs(self.ins) do ins[i] = { node = x.node, tag = x.tag, part = part } end
@@ -1922,7 +1919,7 @@ function DataStream:execute_and_collect(job_name, opts)
   return out
 end
 
---- The running task's context (subtask_index(), parallelism(), counter(name))
+--- The running task's context (subtask_index(), get_parallelism(), counter(name))
 --- from inside any user function; an error on the client.
 --- Its methods: subtask_index(), get_parallelism(), counter(name):add(n).
 ---@return table ctx
