@@ -88,7 +88,8 @@ static inline int flowlua_put_int(flowlua_out_t *o, int64_t v) {
 
 /* Lua has one number type: integral doubles travel as integers. */
 static inline int flowlua_put_number(flowlua_out_t *o, double d) {
-  if (d == (double)(int64_t)d && d > -9007199254740992.0 && d < 9007199254740992.0)
+  /* range first: converting NaN, infinities or huge doubles is undefined */
+  if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(int64_t)d)
     return flowlua_put_int(o, (int64_t)d);
   uint8_t *p = flowlua_reserve(o, 9);
   if (p == NULL) return -1;
@@ -165,7 +166,7 @@ static inline const uint8_t *flowlua_read(const uint8_t *p, const uint8_t *end, 
   case FLOWLUA_DOUBLE:
     if (end - p < 9) return NULL;
     memcpy(&v->d, p + 1, 8);
-    v->i = (int64_t)v->d;
+    v->i = v->d > -9223372036854775808.0 && v->d < 9223372036854775808.0 ? (int64_t)v->d : 0;
     return p + 9;
   case FLOWLUA_SHORT_STRING:
     if (end - p < 2 || end - p < 2 + p[1]) return NULL;

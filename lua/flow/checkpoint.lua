@@ -82,7 +82,12 @@ function M.read_metadata(dir)
   end
   local version = tonumber(body:match("^flowlua checkpoint v(%d+)\n"))
   if version ~= M.VERSION then error("checkpoint: unsupported metadata version in " .. dir, 0) end
-  local meta = { dir = dir, id = tonumber(body:match("\ncheckpoint (%d+)\n")), tasks = {} }
+  local meta = { dir = dir, id = tonumber(body:match("\ncheckpoint (%d+)\n")), tasks = {}, finished = {} }
+  -- tasks that had finished when the checkpoint was taken (Flink: finished
+  -- on restore): uid#subtask -> parallelism
+  for _, s, p, uids in body:gmatch("\nfinished (%d+) (%d+) (%d+) ?([^\n]*)") do
+    for u in uids:gmatch("[^,]+") do meta.finished[u .. "#" .. s] = tonumber(p) end
+  end
   for v, s, p, file, uids in body:gmatch("\ntask (%d+) (%d+) (%d+) (%S+) ?([^\n]*)") do
     local t = { vertex = tonumber(v), subtask = tonumber(s), parallelism = tonumber(p),
       path = dir .. "/" .. file, uids = {} }
@@ -114,7 +119,10 @@ function M.states_for(meta, uid, subtask, parallelism, cache)
     end
   end
   if #all == 0 then return nil, false end
-  if all.old_parallelism == parallelism then return { same }, false end
+  if all.old_parallelism == parallelism then
+    if same == nil then return nil, false end -- this subtask had no state
+    return { same }, false
+  end
   return all, true
 end
 

@@ -1726,7 +1726,7 @@ function JobClient:stop_with_savepoint(dir)
   if self._status then error("the job has ended", 2) end
   local path, err = self._core:savepoint(dir, true)
   if not path then error("stop_with_savepoint failed: " .. tostring(err), 2) end
-  pcall(self.wait, self)
+  self:wait() -- FINISHED, with what the savepoint covers committed
   return path
 end
 

@@ -88,7 +88,12 @@ function M.partition_spec(tspec, mode, type_number)
   local key = tspec.key
   if tspec.keys and type_number and type_number > 0 then key = tspec.keys[type_number] end
   local r = { key_of = M.key_selector(key) }
-  if mode == "batch" and tspec.kind == "reduce" then
+  -- a combiner is only correct when combining cannot change a record's key:
+  -- a built-in aggregation keyed by a field other than the one it changes
+  -- (a user reduce, or a key selector function, might)
+  local safe = tspec.agg ~= nil and key ~= nil and key.field ~= nil and
+    (tspec.agg == "min_by" or tspec.agg == "max_by" or key.field ~= tspec.field)
+  if mode == "batch" and tspec.kind == "reduce" and safe then
     r.combine = M.reducer(tspec)
     -- the common case (sum of a field, keyed by a field) gets a faster path
     if tspec.agg == "sum" and key and type(key.field) == "number" and type(tspec.field) == "number" then
@@ -723,10 +728,9 @@ function builders.file_sink(op, ctx)
     return name
   end
   local function commit(k)
-    if io.open(path_of(k, "pending")) then
-      local ok, err = os.rename(path_of(k, "pending"), path_of(k, "final"))
-      if not ok then error("file sink: cannot commit: " .. tostring(err), 0) end
-    end
+    local ok, err, code = os.rename(path_of(k, "pending"), path_of(k, "final"))
+    -- already committed (a restore commits what the checkpoint covered) is fine
+    if not ok and code ~= 2 then error("file sink: cannot commit: " .. tostring(err), 0) end
   end
   ctx.flushers[#ctx.flushers + 1] = write_out
   c_formatter(op, ctx, nil, function(p, k)
@@ -848,7 +852,8 @@ function builders.c_op(op, ctx)
       local w = ctx.writers[o.net]
       local t = w.target_spec
       if ctx.mode == "batch" and t and t.kind == "reduce" and t.key and type(t.key.field) == "number"
-          and type(t.field) == "number" and (t.agg == "sum" or t.agg == "min" or t.agg == "max") then
+          and type(t.field) == "number" and t.key.field ~= t.field
+          and (t.agg == "sum" or t.agg == "min" or t.agg == "max") then
         local comb = c_instance(op.name .. " (combiner)", nil, "flowlua_op_aggregate",
           t.agg .. " " .. t.field .. " " .. t.key.field .. " batch", ctx, function(o2)
             local p, n, off = o2.data, tonumber(o2.size), 0
@@ -1010,13 +1015,13 @@ void free(void *p);
 
 --- read_text_file straight into a C operator: C reads and splits the
 --- lines into record batches, no Lua string per line.
-local function text_file_to_c(op, ctx, c_batch, lo, hi)
+local function text_file_to_c(op, ctx, c_batch, lo, hi, cap)
   local C = ffi.C
   local err = ffi.new("char[512]")
   local r = C.flow_lines_open(op.spec.path, lo, hi, op.restored_position or -1, err, 512)
   if r == nil then error("read_text_file: " .. ffi.string(err), 0) end
   r = ffi.gc(r, C.flow_lines_close)
-  local cap = 32 * 1024
+  cap = cap or 32 * 1024
   local buf = ffi.new("uint8_t[?]", cap)
   local cnt, big, big_len = ffi.new("size_t[1]"), ffi.new("uint8_t *[1]"), ffi.new("size_t[1]")
   local task, maybe_flush = ctx.task, ctx.maybe_flush
@@ -1049,46 +1054,24 @@ function sources.text_file(op, ctx, emit)
   local size = f:seek("end")
   local p, i = ctx.parallelism, ctx.subtask
   local lo, hi = floor(i * size / p), floor((i + 1) * size / p)
+  f:close()
+  -- lines are split in C (src/runtime/line_reader.c) into record batches;
+  -- a C operator next in the chain takes them whole, else Lua decodes them
   local outs = op.outputs
   if #outs == 1 and outs[1].op and ctx.chain[outs[1].op].c_batch and next(op.side) == nil then
-    f:close()
     return text_file_to_c(op, ctx, ctx.chain[outs[1].op].c_batch, lo, hi)
   end
-  local pos = lo
-  if op.restored_position then
-    pos = op.restored_position
-    f:seek("set", pos)
-  elseif lo > 0 then
-    f:seek("set", lo - 1)
-    local partial = f:read("*l") -- the rest of a line that started before lo
-    pos = lo - 1 + (partial and #partial + 1 or 0)
-  else
-    f:seek("set", 0)
-  end
-  local maybe_flush = ctx.maybe_flush
-  local k = 0
-  local byte, sub = string.byte, string.sub
-  local C = ctx.C
-  C.flow_task_input_progress(ctx.task, pos - lo, hi - lo)
-  local reported = pos
-  while pos < hi do
-    local line = f:read("*l")
-    if line == nil then break end
-    pos = pos + #line + 1
-    local n = #line
-    if n > 0 and byte(line, n) == 13 then line = sub(line, 1, n - 1) end
-    emit(line)
-    k = k + 1
-    if k == CHECK_EVERY then
-      k = 0
-      C.flow_task_input_progress(ctx.task, pos - reported, 0)
-      reported = pos
-      maybe_flush(pos, CHECK_EVERY)
+  local decode = codec.decode
+  -- small batches for Lua: checkpoints, cancellation and the buffer
+  -- timeout are checked between batches
+  return text_file_to_c(op, ctx, function(p, len)
+    local off, n = 0, tonumber(len)
+    local v
+    while off < n do
+      v, off = decode(p, off)
+      emit(v)
     end
-  end
-  C.flow_task_count(ctx.task, k, 0)
-  C.flow_task_input_progress(ctx.task, math.max(0, math.min(pos, hi) - reported), 0)
-  f:close()
+  end, lo, hi, 4096)
 end
 
 ffi.cdef [[
@@ -1209,6 +1192,7 @@ function sources.user(op, ctx, emit)
 end
 
 function M.run_source(op, ctx, _)
+  if op.finished_on_restore then return end
   local kind = op.spec.kind
   local run = sources[kind]
   if not run then error("unknown source kind '" .. tostring(kind) .. "'") end

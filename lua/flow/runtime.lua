@@ -482,6 +482,9 @@ function M.run_task(tp, desc)
     local cache = {}
     for i = 1, #chain do
       local op = chain[i]
+      if meta.finished[op.uid .. "#" .. desc.subtask] == desc.parallelism then
+        op.finished_on_restore = true -- a source that had ended does not start again
+      end
       local states, rescaled = checkpoint.states_for(meta, op.uid, desc.subtask, desc.parallelism, cache)
       if states then
         if not op.restore then
@@ -500,6 +503,9 @@ function M.run_task(tp, desc)
   local last_cp, last_complete = 0, 0
   local function do_checkpoint(id)
     last_cp = id
+    -- what operators hold back (a C operator's input batch, sink buffers)
+    -- belongs before the barrier
+    for i = 1, #ctx.flushers do ctx.flushers[i]() end
     local dir
     if C.flow_task_checkpoint_dir(task, id, dirbuf, 4096) == 1 then dir = ffi.string(dirbuf)
     else dir = desc.checkpoint_dir .. "/chk-" .. id end
@@ -720,6 +726,7 @@ function M.run_task(tp, desc)
           if rc == E_TIMEDOUT then
             fire_processing_timers()
             check_checkpoints()
+            if aligning ~= 0 and not exactly_once and aligned() then end_alignment() end
           end
         end
         if rc == -10 then -- only blocked channels are open: the others finished
@@ -730,6 +737,8 @@ function M.run_task(tp, desc)
         if rc < 0 then error(CANCELED, 0) end
         local b = outp[0]
         if process(b, 0) then C.flow_task_recycle(task, b) end
+        -- at least once: a channel that finished meanwhile owes no barrier
+        if aligning ~= 0 and not exactly_once and aligned() then end_alignment() end
         ctx.maybe_flush()
       end
       ::continue::

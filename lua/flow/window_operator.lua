@@ -217,7 +217,7 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
     if merging then
       local set = backend:get(SESSIONS)
       if set then
-        for i = #set, 1, -1 do if set[i] == w then table.remove(set, i) end end
+        for i = #set, 1, -1 do if set[i].id == w.id then table.remove(set, i) end end
         if #set == 0 then backend:remove(SESSIONS) end
       end
     end
@@ -261,7 +261,7 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
     end
     if #absorbed > 0 then
       for _, w in ipairs(absorbed) do
-        if w ~= merged then merge_contents(merged, w) end
+        if w.id ~= merged.id then merge_contents(merged, w) end
       end
       -- as Flink: the trigger merges the absorbed windows' trigger state
       -- first; only then are those windows cleared
@@ -269,7 +269,7 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
       trigger.on_merge(merged, at(key, merged))
       tctx.merged = nil
       for _, w in ipairs(absorbed) do
-        if w ~= merged then
+        if w.id ~= merged.id then
           trigger.clear(w, at(key, w))
           local t = cleanup_time(w)
           if event_time then event_timers:delete(wo, backend.sk, t, w.id)
@@ -285,7 +285,7 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
     backend:set_key(key)
     if merging then -- a window merged away has no timers of its own any more
       local set, live = backend:get(SESSIONS), false
-      for _, x in ipairs(set or {}) do if x == w then live = true end end
+      for _, x in ipairs(set or {}) do if x.id == w.id then live = true end end
       if not live then return end
     end
     local saved = ctx.ts
@@ -341,23 +341,25 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
           "assign_timestamps_and_watermarks(...) before the window", 0)
       end
     else
-      ts = ctx.ts or now_ms()
+      ts = now_ms() -- processing time: the record's event timestamp does not matter
     end
     local assigned = assigner.assign(v, ts)
-    local all_late = true
+    local skipped = true
     for i = 1, #assigned do
       local w = assigned[i]
       if merging then w = merge_session(key, w) end
       if is_late(w) then
         if merging then clear_window(key, w) end
       else
-        all_late = false
+        skipped = false
         add_to(w, v, ctx.ts)
         react(key, w, trigger.on_element(v, ts, w, at(key, w)))
         register_cleanup(key, w)
       end
     end
-    if all_late then
+    -- as Flink: a skipped record is late data only when the record itself
+    -- is late (a record no window takes is dropped silently)
+    if skipped and event_time and ts + lateness <= op.current_wm then
       if late_tag and side[late_tag] then
         side[late_tag](v)
       else

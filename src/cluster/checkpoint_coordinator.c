@@ -112,9 +112,11 @@ static int write_metadata(flow_job_master_t *jm, char *err, size_t errlen) {
   for (int v = 0; v < jm->eg->n_ejv; v++) {
     flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
     for (int s = 0; s < ejv->parallelism; s++, idx++) {
-      if (cc->files[idx] == NULL) continue; /* a finished task: nothing to restore */
-      const char *base = strrchr(cc->files[idx], '/');
-      APPEND("task %d %d %d %s ", ejv->job_vertex, s, ejv->parallelism, base ? base + 1 : cc->files[idx]);
+      const char *base = cc->files[idx] ? strrchr(cc->files[idx], '/') : NULL;
+      if (cc->files[idx] == NULL) /* finished before the barrier: it stays finished on restore */
+        APPEND("finished %d %d %d ", ejv->job_vertex, s, ejv->parallelism);
+      else
+        APPEND("task %d %d %d %s ", ejv->job_vertex, s, ejv->parallelism, base ? base + 1 : cc->files[idx]);
       const flow_job_vertex_t *jv = &jm->jg->vertices[ejv->job_vertex - 1];
       for (int i = 0; i < jv->n_ops; i++) {
         const flow_stream_node_t *n = flow_sg_node(jm->jg->sg, jv->ops[i]);
@@ -168,6 +170,8 @@ static void complete(flow_job_master_t *jm) {
   clear_pending(cc, n_vertices_total(jm));
   notify_tasks(jm, id); /* sinks commit what this checkpoint covers */
   if (savepoint == 2 && jm->status == FLOW_JOB_RUNNING) {
+    /* stop-with-savepoint: the job ends FINISHED once its tasks stopped */
+    jm->stopping = 1;
     flow_rpc_send(jm->ep.rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, &jm->ep, &jm->ep));
   }
 }

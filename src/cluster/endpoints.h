@@ -78,6 +78,7 @@ typedef struct flow_job_master {
   flow_restart_strategy_t restart;
   int restarts;
   int cancel_requested;       /* cancel() before the job was deployed */
+  int stopping;               /* stop-with-savepoint: canceled tasks end the job FINISHED */
   uv_timer_t *restart_timer;  /* heap: freed by its close callback */
   flow_buffer_t *accumulators; /* from FINISHED tasks of the current attempt */
   _Atomic int *status_out;    /* mirrors status for other threads, may be NULL */

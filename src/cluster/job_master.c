@@ -202,7 +202,7 @@ static void restart_now(uv_timer_t *h) {
 /* Every execution of the current attempt is terminal: finish, fail, or restart. */
 static void attempt_ended(flow_job_master_t *jm) {
   if (jm->status == FLOW_JOB_CANCELLING) {
-    finish_job(jm, FLOW_JOB_CANCELED);
+    finish_job(jm, jm->stopping ? FLOW_JOB_FINISHED : FLOW_JOB_CANCELED);
   } else if (jm->status == FLOW_JOB_FAILING) {
     int64_t now = (int64_t)(uv_hrtime() / 1000000u);
     if (!flow_restart_can_restart(&jm->restart, now)) {
