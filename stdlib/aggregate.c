@@ -11,14 +11,24 @@
 
 typedef enum { AGG_SUM, AGG_MIN, AGG_MAX } agg_kind_t;
 
+#define INLINE_KEY 22
+
+/* A key of up to INLINE_KEY bytes lives in the entry itself (no pointer to
+ * chase on every lookup); a longer one on the heap. */
 typedef struct entry {
   uint64_t hash;
-  uint8_t *key; /* encoded key value */
-  size_t key_len;
-  uint8_t *first; /* the first record of the key, encoded */
+  uint32_t key_len;
+  uint8_t used;
+  uint8_t inline_key[INLINE_KEY];
+  uint8_t *heap_key; /* encoded key value when longer than INLINE_KEY */
+  uint8_t *first;    /* the first record of the key, encoded */
   size_t first_len;
   double acc;
 } entry_t;
+
+static inline const uint8_t *entry_key(const entry_t *e) {
+  return e->key_len <= INLINE_KEY ? e->inline_key : e->heap_key;
+}
 
 typedef struct agg {
   agg_kind_t kind;
@@ -77,9 +87,9 @@ static int grow(agg_t *a) {
   entry_t *s = calloc(cap, sizeof(entry_t));
   if (s == NULL) return -1;
   for (size_t i = 0; i < a->cap; i++) {
-    if (a->slots[i].key == NULL) continue;
+    if (!a->slots[i].used) continue;
     size_t j = a->slots[i].hash & (cap - 1);
-    while (s[j].key != NULL) j = (j + 1) & (cap - 1);
+    while (s[j].used) j = (j + 1) & (cap - 1);
     s[j] = a->slots[i];
   }
   free(a->slots);
@@ -160,25 +170,26 @@ static int agg_process(void *self, const uint8_t *rec, size_t len, size_t count,
     size_t klen = (size_t)(key_end - key);
     uint64_t h = fnv1a(key, klen);
     size_t i = h & (a->cap - 1);
-    while (a->slots[i].key != NULL && !(a->slots[i].hash == h && a->slots[i].key_len == klen &&
-                                        same_bytes(a->slots[i].key, key, klen)))
+    while (a->slots[i].used && !(a->slots[i].hash == h && a->slots[i].key_len == klen &&
+                                 same_bytes(entry_key(&a->slots[i]), key, klen)))
       i = (i + 1) & (a->cap - 1);
     entry_t *e = &a->slots[i];
-    if (e->key == NULL) {
+    if (!e->used) {
       size_t rlen = (size_t)(p - start);
-      e->key = malloc(klen);
+      e->heap_key = klen > INLINE_KEY ? malloc(klen) : NULL;
       e->first = malloc(rlen);
-      if (e->key == NULL || e->first == NULL) {
-        free(e->key);
+      if ((klen > INLINE_KEY && e->heap_key == NULL) || e->first == NULL) {
+        free(e->heap_key);
         free(e->first);
-        e->key = NULL;
+        e->heap_key = e->first = NULL;
         snprintf(err, errlen, "out of memory");
         return -1;
       }
-      memcpy(e->key, key, klen);
+      memcpy(klen > INLINE_KEY ? e->heap_key : e->inline_key, key, klen);
       memcpy(e->first, start, rlen);
+      e->used = 1;
       e->hash = h;
-      e->key_len = klen;
+      e->key_len = (uint32_t)klen;
       e->first_len = rlen;
       e->acc = x;
       a->used++;
@@ -205,7 +216,7 @@ static int agg_finish(void *self, flowlua_out_t *out, char *err, size_t errlen) 
   agg_t *a = self;
   if (a->streaming) return 0;
   for (size_t i = 0; i < a->cap; i++) {
-    if (a->slots[i].key != NULL && emit(&a->slots[i], a, out) != 0) {
+    if (a->slots[i].used && emit(&a->slots[i], a, out) != 0) {
       snprintf(err, errlen, "out of memory");
       return -1;
     }
@@ -217,7 +228,7 @@ static void agg_close(void *self) {
   agg_t *a = self;
   if (a == NULL) return;
   for (size_t i = 0; i < a->cap; i++) {
-    free(a->slots[i].key);
+    free(a->slots[i].heap_key);
     free(a->slots[i].first);
   }
   free(a->slots);

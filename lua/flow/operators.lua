@@ -117,9 +117,12 @@ function builders.filter(op)
   end
 end
 
+--- emit function -> an equivalent method (self, v), for out:collect
+M.collect_methods = setmetatable({}, { __mode = "k" })
+
 function builders.flat_map(op)
   local f, emit = op.spec.fn, op.emit
-  local out = { collect = function(_, x) return emit(x) end }
+  local out = { collect = M.collect_methods[emit] or function(_, x) return emit(x) end }
   return function(v) return f(v, out) end
 end
 

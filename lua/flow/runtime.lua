@@ -286,6 +286,21 @@ local function new_writer(task, k, out, desc, combiner_target, ctx)
             keys[key] = key
           end
         end
+        -- the same as out:collect's method (self, v), one call less for a
+        -- flat_map feeding the shuffle directly
+        ops.collect_methods[w.emit] = function(_, v)
+          if type(v) ~= "table" then return generic(v) end
+          local key = v[kf]
+          local a = acc[key]
+          if a ~= nil then
+            a[sf] = a[sf] + v[sf]
+          elseif key == nil or type(key) == "table" then
+            return generic(v)
+          else
+            acc[key] = combine(nil, v)
+            keys[key] = key
+          end
+        end
       end
       w.drain = function()
         for sk, a in pairs(acc) do write(channel_of(keys[sk]), a) end
