@@ -24,10 +24,13 @@ if [ $tiny = 1 ]; then MIB=1; SEQ=200000; KEYS=200000; RUNS=1; else MIB=100; SEQ
 # (the machine's noise only ever adds time), the largest RSS
 RUNS=${RUNS:-3}
 secs() {
-  local best="" rss=0 t m
+  local best="" rss=0 t m t0 t1
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-    read -r t m < "$work/t"
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    t1=$(date +%s%N)
+    t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') # ms precision
+    m=$(cat "$work/t")
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
     [ "$m" -gt "$rss" ] && rss=$m
   done
