@@ -15,8 +15,18 @@ local flow = require("flow")
 local n, p = tonumber(arg[1]), tonumber(arg[2])
 local env = flow.env{ parallelism = p }
 env:set_runtime_mode("streaming")
+-- event time advances alike in every source subtask (timestamps interleave
+-- across subtasks), so no window waits for a lagging input channel
+local at = {} -- this subtask's (first value, parallelism, index), found once
 local r = env:from_sequence(1, n)
-  :map(function(x) return { x % 1000, 1, x } end)
+  :map(function(x)
+    if not at.p then
+      local ctx = flow.get_runtime_context()
+      at.s, at.p = ctx:subtask_index(), ctx:get_parallelism()
+      at.lo = math.floor(at.s * n / at.p) + 1
+    end
+    return { x % 1000, 1, (x - at.lo) * at.p + at.s }
+  end)
   :assign_timestamps_and_watermarks(flow.watermarks.for_monotonous_timestamps()
     :with_timestamp_assigner(function(e) return e[3] end))
   :key_by(1)
