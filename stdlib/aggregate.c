@@ -34,6 +34,7 @@ typedef struct agg {
   agg_kind_t kind;
   uint32_t field, key; /* 0-based */
   int streaming;
+  int words; /* input: strings, tokenized as flow.ops.words() into (word, 1) */
   entry_t *slots;
   size_t cap, used; /* cap is a power of two; used < 0.7 cap */
 } agg_t;
@@ -52,11 +53,13 @@ static inline int same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
   return 1;
 }
 
+static void init_word_tables(void);
+
 static void *agg_open(const char *config, size_t len, int subtask, int parallelism, char *err, size_t errlen) {
   (void)len, (void)subtask, (void)parallelism;
-  char kind[16] = "", mode[16] = "batch";
+  char kind[16] = "", mode[16] = "batch", input[16] = "";
   unsigned field = 0, key = 0;
-  if (sscanf(config, "%15s %u %u %15s", kind, &field, &key, mode) < 3 || field == 0 || key == 0) {
+  if (sscanf(config, "%15s %u %u %15s %15s", kind, &field, &key, mode, input) < 3 || field == 0 || key == 0) {
     snprintf(err, errlen, "aggregate: config must be '<sum|min|max> <field> <key field> [batch|streaming]'");
     return NULL;
   }
@@ -73,6 +76,15 @@ static void *agg_open(const char *config, size_t len, int subtask, int paralleli
   a->field = field - 1;
   a->key = key - 1;
   a->streaming = strcmp(mode, "streaming") == 0;
+  /* "words": the tokenizer of flow.ops.words() fused in front (the records
+   * (word, 1) are never written out and parsed again) */
+  a->words = strcmp(input, "words") == 0;
+  if (a->words && (a->kind != AGG_SUM || field != 2 || key != 1)) {
+    snprintf(err, errlen, "aggregate: 'words' input needs sum of field 2 keyed by field 1");
+    free(a);
+    return NULL;
+  }
+  init_word_tables();
   a->cap = 1024;
   a->slots = calloc(a->cap, sizeof(entry_t));
   if (a->slots == NULL) {
@@ -114,10 +126,120 @@ static int emit(const entry_t *e, const agg_t *a, flowlua_out_t *out) {
   return 0;
 }
 
+/* The entry of key (created with `first` as its first record when new), or
+ * NULL when out of memory. *created tells which. */
+static entry_t *upsert(agg_t *a, const uint8_t *key, size_t klen, const uint8_t *first, size_t first_len, int *created) {
+  uint64_t h = fnv1a(key, klen);
+  size_t i = h & (a->cap - 1);
+  while (a->slots[i].used &&
+         !(a->slots[i].hash == h && a->slots[i].key_len == klen && same_bytes(entry_key(&a->slots[i]), key, klen)))
+    i = (i + 1) & (a->cap - 1);
+  entry_t *e = &a->slots[i];
+  *created = 0;
+  if (e->used) return e;
+  e->heap_key = klen > INLINE_KEY ? malloc(klen) : NULL;
+  e->first = malloc(first_len);
+  if ((klen > INLINE_KEY && e->heap_key == NULL) || e->first == NULL) {
+    free(e->heap_key);
+    free(e->first);
+    e->heap_key = e->first = NULL;
+    return NULL;
+  }
+  memcpy(klen > INLINE_KEY ? e->heap_key : e->inline_key, key, klen);
+  memcpy(e->first, first, first_len);
+  e->used = 1;
+  e->hash = h;
+  e->key_len = (uint32_t)klen;
+  e->first_len = first_len;
+  a->used++;
+  *created = 1;
+  return e;
+}
+
+static unsigned char word_lower[256], word_char[256];
+
+static void init_word_tables(void) {
+  static int ready; /* idempotent: racing threads write the same bytes */
+  if (ready) return;
+  for (int c = 0; c < 256; c++) {
+    word_lower[c] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    word_char[c] = (unsigned char)((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                                   c == '_');
+  }
+  ready = 1;
+}
+
+/* "words" input: each string record is tokenized as flow.ops.words() does
+ * and every word counted, as if (word, 1) had come in. */
+static int words_process(agg_t *a, const uint8_t *rec, size_t len, flowlua_out_t *out, char *err, size_t errlen) {
+  const uint8_t *p = rec, *end = rec + len;
+  uint8_t stack[512];
+  while (p < end) {
+    flowlua_value_t v;
+    p = flowlua_read(p, end, &v);
+    if (p == NULL || (v.tag != FLOWLUA_SHORT_STRING && v.tag != FLOWLUA_LONG_STRING)) {
+      snprintf(err, errlen, "words() expects string records");
+      return -1;
+    }
+    const unsigned char *s = (const unsigned char *)v.s;
+    size_t i = 0, n = v.len;
+    while (i < n) {
+      while (i < n && !word_char[s[i]]) i++;
+      size_t start = i;
+      while (i < n && word_char[s[i]]) i++;
+      size_t w = i - start;
+      if (w == 0) break;
+      /* the key as the tuple's first field: an encoded string */
+      size_t hdr = w < 256 ? 2 : 5, klen = hdr + w;
+      uint8_t *rec_buf = 5 + klen + 5 <= sizeof(stack) ? stack : malloc(5 + klen + 5);
+      if (rec_buf == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+      }
+      /* (word, 1) laid out whole: array header, key, int32 1 */
+      uint32_t two = 2;
+      int32_t one = 1;
+      rec_buf[0] = FLOWLUA_ARRAY;
+      memcpy(rec_buf + 1, &two, 4);
+      uint8_t *key = rec_buf + 5;
+      if (w < 256) {
+        key[0] = FLOWLUA_SHORT_STRING;
+        key[1] = (uint8_t)w;
+      } else {
+        uint32_t lw = (uint32_t)w;
+        key[0] = FLOWLUA_LONG_STRING;
+        memcpy(key + 1, &lw, 4);
+      }
+      for (size_t k = 0; k < w; k++) key[hdr + k] = word_lower[s[start + k]];
+      key[klen] = FLOWLUA_INT32;
+      memcpy(key + klen + 1, &one, 4);
+      int created;
+      entry_t *e = upsert(a, key, klen, rec_buf, 5 + klen + 5, &created);
+      if (rec_buf != stack) free(rec_buf);
+      if (e == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+      }
+      if (created) e->acc = 1;
+      else e->acc += 1;
+      if (a->streaming && emit(e, a, out) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+      }
+      if (a->used * 10 >= a->cap * 7 && grow(a) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
 static int agg_process(void *self, const uint8_t *rec, size_t len, size_t count, flowlua_out_t *out, char *err,
                        size_t errlen) {
   (void)count;
   agg_t *a = self;
+  if (a->words) return words_process(a, rec, len, out, err, errlen);
   const uint8_t *p = rec, *end = rec + len;
   while (p < end) {
     const uint8_t *start = p;
@@ -168,31 +290,14 @@ static int agg_process(void *self, const uint8_t *rec, size_t len, size_t count,
       return -1;
     }
     size_t klen = (size_t)(key_end - key);
-    uint64_t h = fnv1a(key, klen);
-    size_t i = h & (a->cap - 1);
-    while (a->slots[i].used && !(a->slots[i].hash == h && a->slots[i].key_len == klen &&
-                                 same_bytes(entry_key(&a->slots[i]), key, klen)))
-      i = (i + 1) & (a->cap - 1);
-    entry_t *e = &a->slots[i];
-    if (!e->used) {
-      size_t rlen = (size_t)(p - start);
-      e->heap_key = klen > INLINE_KEY ? malloc(klen) : NULL;
-      e->first = malloc(rlen);
-      if ((klen > INLINE_KEY && e->heap_key == NULL) || e->first == NULL) {
-        free(e->heap_key);
-        free(e->first);
-        e->heap_key = e->first = NULL;
-        snprintf(err, errlen, "out of memory");
-        return -1;
-      }
-      memcpy(klen > INLINE_KEY ? e->heap_key : e->inline_key, key, klen);
-      memcpy(e->first, start, rlen);
-      e->used = 1;
-      e->hash = h;
-      e->key_len = (uint32_t)klen;
-      e->first_len = rlen;
+    int created;
+    entry_t *e = upsert(a, key, klen, start, (size_t)(p - start), &created);
+    if (e == NULL) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+    if (created) {
       e->acc = x;
-      a->used++;
     } else if (a->kind == AGG_SUM) {
       e->acc += x;
     } else if (a->kind == AGG_MIN) {

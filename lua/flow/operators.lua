@@ -857,17 +857,26 @@ function builders.c_op(op, ctx)
       if ctx.mode == "batch" and t and t.kind == "reduce" and t.key and type(t.key.field) == "number"
           and type(t.field) == "number" and t.key.field ~= t.field
           and (t.agg == "sum" or t.agg == "min" or t.agg == "max") then
-        local comb = c_instance(op.name .. " (combiner)", nil, "flowlua_op_aggregate",
-          t.agg .. " " .. t.field .. " " .. t.key.field .. " batch", ctx, function(o2)
-            local p, n, off = o2.data, tonumber(o2.size), 0
-            local v
-            while off < n do
-              v, off = decode(p, off)
-              emit(v)
-            end
-          end)
-        next_c = comb.process
-        op.combiner = comb
+        local to_writer = function(o2)
+          local p, n, off = o2.data, tonumber(o2.size), 0
+          local v
+          while off < n do
+            v, off = decode(p, off)
+            emit(v)
+          end
+        end
+        if spec.symbol == "flowlua_op_words" and not spec.library and t.agg == "sum"
+            and t.field == 2 and t.key.field == 1 then
+          -- words() then sum(2) by field 1: one fused C pass tokenizes and
+          -- counts; the (word, 1) records are never written out
+          op.fused = c_instance(op.name .. " + combiner", nil, "flowlua_op_aggregate", "sum 2 1 batch words",
+            ctx, to_writer)
+        else
+          local comb = c_instance(op.name .. " (combiner)", nil, "flowlua_op_aggregate",
+            t.agg .. " " .. t.field .. " " .. t.key.field .. " batch", ctx, to_writer)
+          next_c = comb.process
+          op.combiner = comb
+        end
       end
     end
   end
@@ -885,7 +894,7 @@ function builders.c_op(op, ctx)
   if not next_c and #outs == 1 and outs[1].op and next(op.side) == nil then
     text_raw = ctx.chain[outs[1].op].text_raw
   end
-  local inst = c_instance(op.name, spec.library, spec.symbol, spec.config, ctx, function(o)
+  local inst = op.fused or c_instance(op.name, spec.library, spec.symbol, spec.config, ctx, function(o)
     if next_c then return next_c(o.data, o.size, o.records) end
     if text_raw then
       local p, n = o.data, tonumber(o.size)

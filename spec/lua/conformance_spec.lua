@@ -27,6 +27,20 @@ describe("WordCount conformance", function()
     assert.are.same(h.file_lines(dir .. "/wordcount_expected_streaming_tuples.txt"),
       wordcount { "--parallelism", "2", "--mode", "streaming" })
   end)
+  for _, p in ipairs { "1", "2", "4" } do
+    it("the C tokenizer (flow.ops.words) gives Flink's output at parallelism " .. p, function()
+      local out, err, code = h.run({ h.source_dir .. "/examples/wordcount_c.lua", "--input",
+        dir .. "/wordcount_text.txt", "--parallelism", p })
+      assert.are.equal(0, code, err)
+      assert.are.same(h.file_lines(dir .. "/wordcount_expected_tuples.txt"), h.sorted_lines(out, true))
+    end)
+  end
+  it("the C tokenizer in streaming mode gives Flink's running counts", function()
+    local out, err, code = h.run({ h.source_dir .. "/examples/wordcount_c.lua", "--input",
+      dir .. "/wordcount_text.txt", "--parallelism", "2", "--mode", "streaming" })
+    assert.are.equal(0, code, err)
+    assert.are.same(h.file_lines(dir .. "/wordcount_expected_streaming_tuples.txt"), h.sorted_lines(out, true))
+  end)
   it("the embedded default text is the same text", function()
     local out, err, code = h.run({ h.source_dir .. "/examples/wordcount.lua" }, { cwd = "/" })
     assert.are.equal(0, code, err)
