@@ -1232,5 +1232,4 @@ function M.source_checkpoints(op, ctx)
   end
 end
 
-M._ffi = ffi
 return M

@@ -98,9 +98,6 @@ M.hash_key = hash_key
 function M.key_group(key, max_parallelism)
   return hash_key(key) % max_parallelism
 end
-function M.channel_for_key_group(kg, max_parallelism, parallelism)
-  return floor(kg * parallelism / max_parallelism)
-end
 
 --- A writer for one network output: one open buffer per channel.
 ---@return table writer { emit = fn(v), flush = fn(), finish = fn() }
@@ -488,7 +485,6 @@ function M.run_task(tp, desc)
     for i = 1, #ctx.flushers do ctx.flushers[i]() end
     for k = 1, #writers do writers[k].flush() end
   end
-  ctx.flush_all = flush_all
 
   -- restore from a checkpoint or savepoint: each operator gets the states
   -- saved under its uid (keyed state is split by key group when rescaled)
@@ -561,7 +557,6 @@ function M.run_task(tp, desc)
   local function check_canceled()
     if C.flow_task_canceled(task) ~= 0 then error(CANCELED, 0) end
   end
-  ctx.check_canceled = check_canceled
 
   -- the processing-time service: timers fire between records, on this thread
   local ptimers = ctx.processing_timers

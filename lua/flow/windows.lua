@@ -15,7 +15,7 @@
 ---@alias flow.Trigger {type: string}
 --- An evictor descriptor, from flow.evictors.
 ---@alias flow.Evictor {type: string}
-local floor = math.floor
+
 local huge = math.huge
 
 local M = {}
@@ -450,5 +450,4 @@ function M.evictor(d)
   error("unknown evictor " .. tostring(d.type))
 end
 
-M._floor = floor
 return M
