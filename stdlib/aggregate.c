@@ -156,6 +156,17 @@ static entry_t *upsert(agg_t *a, const uint8_t *key, size_t klen, const uint8_t 
   return e;
 }
 
+/* After an entry changed: streaming mode emits it; the table grows at 70 %. */
+static int updated(agg_t *a, const entry_t *e, flowlua_out_t *out, char *err, size_t errlen) {
+  if ((a->streaming && emit(e, a, out) != 0) || (a->used * 10 >= a->cap * 7 && grow(a) != 0)) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+/* Flink WordCount's tokenizer tables; the same as stdlib/text_ops.c's
+ * (stdlib operators include only the public header, so each has its own). */
 static unsigned char word_lower[256], word_char[256];
 
 static void init_word_tables(void) {
@@ -222,14 +233,7 @@ static int words_process(agg_t *a, const uint8_t *rec, size_t len, flowlua_out_t
       }
       if (created) e->acc = 1;
       else e->acc += 1;
-      if (a->streaming && emit(e, a, out) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-      }
-      if (a->used * 10 >= a->cap * 7 && grow(a) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-      }
+      if (updated(a, e, out, err, errlen) != 0) return -1;
     }
   }
   return 0;
@@ -305,14 +309,7 @@ static int agg_process(void *self, const uint8_t *rec, size_t len, size_t count,
     } else if (x > e->acc) {
       e->acc = x;
     }
-    if (a->streaming && emit(e, a, out) != 0) {
-      snprintf(err, errlen, "out of memory");
-      return -1;
-    }
-    if (a->used * 10 >= a->cap * 7 && grow(a) != 0) {
-      snprintf(err, errlen, "out of memory");
-      return -1;
-    }
+    if (updated(a, e, out, err, errlen) != 0) return -1;
   }
   return 0;
 }
