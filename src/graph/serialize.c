@@ -243,7 +243,7 @@ static int finalize_checked(dec_t *d, flow_stream_graph_t *sg, const flow_partit
 }
 
 static int decode_body(dec_t *d, flow_stream_graph_t *sg) {
-  int n_nodes, n_edges, rc;
+  int n_nodes = 0, n_edges = 0, rc;
   if ((rc = rd_count(d, &n_nodes, MIN_NODE_BYTES, "node")) != 0) return rc;
   for (int i = 1; i <= n_nodes; i++)
     if ((rc = decode_node(d, sg, i)) != 0) return rc;
