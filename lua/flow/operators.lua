@@ -1073,15 +1073,23 @@ function sources.text_file(op, ctx, emit)
   if #outs == 1 and outs[1].op and ctx.chain[outs[1].op].c_batch and next(op.side) == nil then
     return text_file_to_c(op, ctx, ctx.chain[outs[1].op].c_batch, lo, hi)
   end
-  local decode = codec.decode
   -- small batches for Lua: checkpoints, cancellation and the buffer
-  -- timeout are checked between batches
+  -- timeout are checked between batches. The batch holds only strings
+  -- (tag 6: u8 length, tag 7: u32 length), read here without a call.
+  local ffi_string, u32p = ffi.string, ffi.typeof("uint32_t *")
   return text_file_to_c(op, ctx, function(p, len)
     local off, n = 0, tonumber(len)
-    local v
     while off < n do
-      v, off = decode(p, off)
-      emit(v)
+      local l
+      if p[off] == 6 then
+        l = p[off + 1]
+        off = off + 2
+      else
+        l = ffi.cast(u32p, p + off + 1)[0]
+        off = off + 5
+      end
+      emit(ffi_string(p + off, l))
+      off = off + l
     end
   end, lo, hi, 4096)
 end
