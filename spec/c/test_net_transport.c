@@ -25,6 +25,7 @@
 #define T_DATA 10  /* numbered data frame: u32 seq + filler */
 #define T_ECHO 20  /* server answers with T_REPLY, same payload */
 #define T_REPLY 21
+#define T_BAD 30   /* the server's handler refuses it with flow_net_fail */
 #define N_FRAMES 1000
 
 static uv_loop_t *loop;
@@ -106,6 +107,10 @@ static void srv_open(flow_net_conn_t *c) {
 static void srv_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
   rx_frame(&S.rx, type, p, len);
   if (type == T_ECHO) CHECK_EQ_INT(flow_net_send(c, T_REPLY, p, len), 0);
+  if (type == T_BAD) {
+    flow_net_fail(c, "payload does not parse");
+    CHECK_EQ_INT(flow_net_send(c, T_REPLY, p, len), FLOW_ESTATE);
+  }
 }
 
 static void srv_close(flow_net_conn_t *c, const char *reason) {
@@ -468,6 +473,25 @@ static void test_hostile(void) {
   hostile("silent peer", &r, "handshake timed out");
 }
 
+/* A higher layer refuses a payload from inside on_frame: the frames behind it
+ * in the same read are not delivered, the connection closes with a log line. */
+static void test_handler_fail(void) {
+  CTEST_CASE("handler fail");
+  client_t k = {0};
+  flow_net_opts_t o = client_opts(&k, "bad-payload");
+  cur = &k;
+  memset(&S.rx, 0, sizeof S.rx);
+  CHECK_EQ_INT(flow_net_connect(loop, NULL, flow_net_server_port(S.srv), &o, &k.c), 0);
+  CHECK_EQ_INT(flow_net_send(k.c, T_BAD, "??", 2), 0);
+  CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, "after", 5), 0);
+  want_srv_closed = S.closed + 1;
+  CHECK(run_until(p_both_closed, 5000, "handler fail"));
+  CHECK_STR(S.last_reason, "payload does not parse");
+  CHECK_EQ_INT(k.rx.replies, 0);
+  CHECK_EQ_INT(S.rx.last_len, 2); /* the echo behind it was not delivered */
+  good_client_roundtrip("handler fail");
+}
+
 static void test_queue_limit(void) {
   CTEST_CASE("queue limit");
   client_t k = {0};
@@ -593,6 +617,7 @@ int main(void) {
     test_bidirectional();
     test_split();
     test_hostile();
+    test_handler_fail();
     test_queue_limit();
     test_refused();
 
@@ -636,6 +661,7 @@ int main(void) {
       "inside a frame header",
       "a second handshake frame",
       "handshake timed out",
+      "(bad-payload): payload does not parse",
       "connect failed",
   };
   int n_reasons = (int)(sizeof reasons / sizeof reasons[0]);
