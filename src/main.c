@@ -127,7 +127,7 @@ static int run_code(lua_State *L, const char *code) {
 }
 
 static int exit_code(int rc) {
-  if (rc != 0 && flow_core_interrupted()) return 130;
+  if (flow_core_interrupted()) return 130; /* even if the script caught the cancel */
   return rc;
 }
 

@@ -1644,7 +1644,10 @@ local function prepare(env, job_name)
   local g, mode = build_graph(env, job_name)
   if flow._explain_format then
     io.stdout:write(g:explain(flow._explain_format), "\n")
-    error(flow._EXPLAINED, 0)
+    io.stdout:flush()
+    -- the plan is all `flowlua explain` does: end here, even if the script
+    -- would catch an error (nothing runs yet, no thread to join)
+    os.exit(0, false)
   end
   reset(env)
   return g, mode, sinks

@@ -146,7 +146,8 @@ static int parse_duration(const char *s, long long *ms) {
                {"days", 86400000}};
   for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
     if (strcasecmp(end, units[i].unit) == 0) {
-      if (v != 0 && llabs(v) > (long long)(9e15 / (double)units[i].ms)) return -1;
+      long long lim = (long long)(9e15 / (double)units[i].ms);
+      if (v > lim || v < -lim) return -1; /* (no llabs: llabs(LLONG_MIN) is undefined) */
       *ms = v * units[i].ms;
       return 0;
     }

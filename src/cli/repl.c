@@ -35,9 +35,17 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
 }
 
 /* Ctrl-C: cancels the foreground job, stops Lua code running at the prompt,
- * or clears the line being edited. Never exits (Ctrl-D does). */
+ * or clears the line being edited (Ctrl-D exits). A second Ctrl-C while the
+ * first is still unanswered (JIT-compiled code ignores hooks; a task may
+ * never look at its cancel flag) exits at once, as plain luajit would. */
+static volatile sig_atomic_t unanswered;
+
 static void on_sigint(int sig) {
   (void)sig;
+  if (flow_core_waiting_for_job() || evaluating) {
+    if (unanswered) _exit(130);
+    unanswered = 1;
+  }
   if (flow_core_waiting_for_job()) {
     flow_core_interrupt();
   } else if (evaluating && repl_L != NULL) {
@@ -95,6 +103,7 @@ static int eval(lua_State *L, const char *src, int final, int *failed) {
   evaluating = 1;
   int rc = flow_lua_pcall(L, 2, 1);
   evaluating = 0;
+  unanswered = 0; /* the statement ended: a Ctrl-C was answered */
   lua_sethook(L, NULL, 0, 0);
   flow_core_clear_interrupt(); /* a canceled foreground job is over */
   int more = 0;
@@ -315,10 +324,12 @@ static int run_edit(lua_State *L) {
 static int run_plain(lua_State *L) {
   char *chunk = NULL;
   size_t chunk_len = 0;
-  char line[8192];
+  char *line = NULL; /* getline: lines of any length */
+  size_t line_cap = 0;
+  ssize_t got;
   int failed = 0;
-  while (fgets(line, sizeof(line), stdin) != NULL) {
-    size_t len = strlen(line);
+  while ((got = getline(&line, &line_cap, stdin)) >= 0) {
+    size_t len = (size_t)got;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
     char *grown = realloc(chunk, chunk_len + len + 2);
     if (grown == NULL) break;
@@ -334,6 +345,7 @@ static int run_plain(lua_State *L) {
   }
   if (chunk != NULL) eval(L, chunk, 1, &failed); /* reports the incomplete statement */
   free(chunk);
+  free(line);
   return 0;
 }
 
