@@ -52,6 +52,7 @@ typedef struct flowlua_out {
 } flowlua_out_t;
 
 static inline uint8_t *flowlua_reserve(flowlua_out_t *o, size_t n) {
+  if (n > SIZE_MAX - o->size) return NULL; /* size + n would wrap */
   if (o->size + n > o->capacity && o->grow(o, n) != 0) return NULL;
   return o->data + o->size;
 }
@@ -100,6 +101,7 @@ static inline int flowlua_put_number(flowlua_out_t *o, double d) {
 }
 
 static inline int flowlua_put_string(flowlua_out_t *o, const char *s, size_t n) {
+  if (n > UINT32_MAX) return -1; /* the length field is 32 bits */
   uint8_t *p = flowlua_reserve(o, n + 5);
   if (p == NULL) return -1;
   if (n < 256) {
@@ -191,12 +193,22 @@ static inline const uint8_t *flowlua_read(const uint8_t *p, const uint8_t *end, 
   }
 }
 
-/* Skips one whole value (an array with all its fields). NULL if malformed. */
+/* Skips one whole value (an array with all its fields). NULL if malformed.
+ * Iterative: `pending` counts values still to skip, so deeply nested input
+ * cannot exhaust the stack; every value takes at least one byte, so more
+ * pending values than bytes left is malformed. */
 static inline const uint8_t *flowlua_skip(const uint8_t *p, const uint8_t *end) {
-  flowlua_value_t v;
-  p = flowlua_read(p, end, &v);
-  if (p != NULL && v.tag == FLOWLUA_ARRAY)
-    for (uint32_t i = 0; i < v.n && p != NULL; i++) p = flowlua_skip(p, end);
+  uint64_t pending = 1;
+  while (pending > 0) {
+    flowlua_value_t v;
+    p = flowlua_read(p, end, &v);
+    if (p == NULL) return NULL;
+    pending--;
+    if (v.tag == FLOWLUA_ARRAY) {
+      pending += v.n;
+      if (pending > (uint64_t)(end - p)) return NULL;
+    }
+  }
   return p;
 }
 

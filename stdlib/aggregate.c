@@ -272,7 +272,7 @@ static int agg_process(void *self, const uint8_t *rec, size_t len, size_t count,
         p += 5;
       } else {
         if (j == a->field) {
-          flowlua_value_t fv;
+          flowlua_value_t fv = {0};
           if (flowlua_read(f, end, &fv) == NULL ||
               (fv.tag != FLOWLUA_INT32 && fv.tag != FLOWLUA_INT64 && fv.tag != FLOWLUA_DOUBLE)) {
             snprintf(err, errlen, "aggregate: field %u is not a number", a->field + 1);

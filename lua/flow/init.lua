@@ -1646,8 +1646,9 @@ local function prepare(env, job_name)
     io.stdout:write(g:explain(flow._explain_format), "\n")
     io.stdout:flush()
     -- the plan is all `flowlua explain` does: end here, even if the script
-    -- would catch an error (nothing runs yet, no thread to join)
-    os.exit(0, false)
+    -- would catch an error (nothing runs yet, no thread to join); closing
+    -- the state runs the finalizers that free the graphs
+    os.exit(0, true)
   end
   reset(env)
   return g, mode, sinks

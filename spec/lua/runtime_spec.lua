@@ -42,7 +42,12 @@ describe("restart strategies", function()
       print(err)
     ]])
     local first, rest = out:match("^([^\n]*)\n(.*)$")
-    assert.are.equal("false\t0\t0", first)
+    -- no growth; the previous job's last handles may still be closing on the
+    -- cluster's loop when f0 is taken, so a count can also drop
+    local ok, dt, df = first:match("^(%a+)\t(%-?%d+)\t(%-?%d+)$")
+    assert.are.equal("false", ok, first)
+    assert.is_true(tonumber(dt) <= 0, "threads grew: " .. first)
+    assert.is_true(tonumber(df) <= 0, "fds grew: " .. first)
     assert.truthy(rest:find("after 2 restarts", 1, true), rest)
     assert.truthy(rest:find("(attempt 2)", 1, true), rest)     -- the third attempt failed
     assert.truthy(rest:find("bad record 500", 1, true), rest)  -- root cause

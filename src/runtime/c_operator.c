@@ -1,10 +1,16 @@
 #include "runtime/c_operator.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 int flow_out_grow(flowlua_out_t *o, size_t need) {
+  if (need > SIZE_MAX - o->size) return -1;
+  size_t want = o->size + need;
   size_t cap = o->capacity ? o->capacity : 4096;
-  while (cap < o->size + need) cap *= 2;
+  while (cap < want) {
+    if (cap > SIZE_MAX / 2) return -1; /* doubling would wrap */
+    cap *= 2;
+  }
   uint8_t *d = realloc(o->data, cap);
   if (d == NULL) return -1;
   o->data = d;
