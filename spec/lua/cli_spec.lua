@@ -55,6 +55,32 @@ describe("cli", function()
     assert.are.equal("43\n3\ntrue\n", out)
   end)
 
+  it("-i reads piped lines of any length (longer than any fixed buffer)", function()
+    local script = h.write(h.tmpname(".lua"), "x = 1\n")
+    local long = string.rep("a", 20000)
+    local f = stdin_file("#'" .. long .. "'\n")
+    local out, err, code = h.run({ "-i", script }, { stdin = f })
+    os.remove(f)
+    os.remove(script)
+    assert.are.equal(0, code, err)
+    assert.are.equal("20000\n", out)
+  end)
+
+  it("explain prints the plan and stops, even when the script pcall-wraps execute", function()
+    local script = h.write(h.tmpname(".lua"), [[
+      local flow = require("flow")
+      local env = flow.env{ parallelism = 2 }
+      env:from_sequence(1, 3):map(function(x) return x end):print()
+      local ok, err = pcall(env.execute, env, "caught")
+      print("AFTER EXECUTE", ok, err)
+    ]])
+    local out, err, code = h.run({ "explain", script })
+    os.remove(script)
+    assert.are.equal(0, code, err)
+    assert.truthy(out:find("Map", 1, true), out)
+    assert.falsy(out:find("AFTER EXECUTE", 1, true), out)
+  end)
+
   it("-p and --set reach FLOWLUA_CONFIG, durations in milliseconds", function()
     local out, err, code = h.run({ "-p", "3", "--set", "execution.buffer-timeout=2s",
       "--set=pipeline.auto-watermark-interval=250ms", "--set", "restart-strategy.type=fixed-delay",
