@@ -163,4 +163,15 @@ describe("repl", function()
     s:keys("C-d")
     s:wait_for("EXITED 0")
   end)
+
+  it("a second Ctrl-C exits at once when the first goes unanswered (a JIT-compiled loop)", function()
+    if not has_tmux then return pending("tmux is not installed") end
+    local s = repl()
+    s:line("while true do end") -- compiled: LuaJIT's traces never call the hook
+    sleep(1)
+    s:keys("C-c")
+    sleep(0.5)
+    s:keys("C-c")
+    s:wait_for("EXITED 130")
+  end)
 end)

@@ -247,6 +247,24 @@ describe("cancellation from the command line", function()
     assert.truthy(out:find("exit=130", 1, true), out)
     assert.truthy(out:find("canceled", 1, true), out)
   end)
+
+  it("exits 130 even when the script catches the canceled job's error", function()
+    local path = h.write(h.tmpname(".lua"), [[
+      local flow = require("flow")
+      local env = flow.env{ parallelism = 1 }
+      env:add_source(function(ctx) while ctx:is_running() do ctx:collect(1) ctx:sleep(1) end end,
+        { bounded = false }):add_sink(function() end)
+      local ok = pcall(env.execute, env, "endless")
+      print("caught", ok)
+    ]])
+    local p = io.popen("(" .. h.quote(h.bin) .. " " .. h.quote(path) ..
+      " 2>&1 & pid=$!; sleep 0.5; kill -INT $pid; wait $pid; echo \"exit=$?\")")
+    local out = p:read("*a")
+    p:close()
+    os.remove(path)
+    assert.truthy(out:find("caught\tfalse", 1, true), out) -- the script went on
+    assert.truthy(out:find("exit=130", 1, true), out)
+  end)
 end)
 
 describe("unbounded sources", function()
