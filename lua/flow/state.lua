@@ -98,29 +98,27 @@ function Backend:snapshot()
   return self.data
 end
 
+-- t[k], created empty when missing
+local function sub(t, k)
+  local s = t[k]
+  if s == nil then
+    s = {}
+    t[k] = s
+  end
+  return s
+end
+
 --- Merges snapshots, keeping the key groups in [first, last] (all when nil).
 --- `fix(name, value)` may rewrite restored values (re-interning windows).
 function Backend:restore(snapshots, first, last, fix)
   for _, snap in ipairs(snapshots) do
     for kg, g in pairs(snap) do
       if first == nil or (kg >= first and kg <= last) then
-        local mine = self.data[kg]
-        if not mine then
-          mine = {}
-          self.data[kg] = mine
-        end
+        local mine = sub(self.data, kg)
         for name, t in pairs(g) do
-          local mt = mine[name]
-          if not mt then
-            mt = {}
-            mine[name] = mt
-          end
+          local mt = sub(mine, name)
           for sk, e in pairs(t) do
-            local me = mt[sk]
-            if not me then
-              me = {}
-              mt[sk] = me
-            end
+            local me = sub(mt, sk)
             for ns, v in pairs(e) do me[ns] = fix and fix(name, v) or v end
           end
         end

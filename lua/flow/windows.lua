@@ -32,6 +32,23 @@ local function check_ms(x, what)
   if type(x) ~= "number" or x <= 0 then error(what .. " must be a positive number of milliseconds", 3) end
 end
 
+-- The three assigner shapes, in event or processing time; `name` is the
+-- public constructor's, for errors. The constructors tail-call these, so
+-- check_ms's level 3 is still the script that called the constructor.
+local function tumbling(name, time, size, offset)
+  check_ms(size, name .. ": size")
+  return { type = "tumbling", time = time, size = size, offset = offset or 0 }
+end
+local function sliding(name, time, size, slide, offset)
+  check_ms(size, name .. ": size")
+  check_ms(slide, name .. ": slide")
+  return { type = "sliding", time = time, size = size, slide = slide, offset = offset or 0 }
+end
+local function session(name, time, gap)
+  check_ms(gap, name .. ": gap")
+  return { type = "session", time = time, gap = gap }
+end
+
 --- Fixed-size, non-overlapping event-time windows
 --- [start, start + size), aligned to the epoch plus offset.
 ---@param size integer window size in ms (> 0)
@@ -40,8 +57,7 @@ end
 --- Example:
 ---   ds:key_by(1):window(flow.windows.tumbling_event_time(60000)):sum(2)
 function windows.tumbling_event_time(size, offset)
-  check_ms(size, "tumbling_event_time: size")
-  return { type = "tumbling", time = "event", size = size, offset = offset or 0 }
+  return tumbling("tumbling_event_time", "event", size, offset)
 end
 --- Event-time windows of size ms that start every slide ms (a record
 --- belongs to size / slide windows).
@@ -52,9 +68,7 @@ end
 --- Example:
 ---   ds:key_by(1):window(flow.windows.sliding_event_time(10000, 5000)):max(2)
 function windows.sliding_event_time(size, slide, offset)
-  check_ms(size, "sliding_event_time: size")
-  check_ms(slide, "sliding_event_time: slide")
-  return { type = "sliding", time = "event", size = size, slide = slide, offset = offset or 0 }
+  return sliding("sliding_event_time", "event", size, slide, offset)
 end
 --- Event-time session windows: a key's records closer than gap ms fall in
 --- one window (windows merge).
@@ -63,8 +77,7 @@ end
 --- Example:
 ---   ds:key_by(1):window(flow.windows.event_time_session(3000)):sum(2)
 function windows.event_time_session(gap)
-  check_ms(gap, "event_time_session: gap")
-  return { type = "session", time = "event", gap = gap }
+  return session("event_time_session", "event", gap)
 end
 --- Fixed-size, non-overlapping windows of wall-clock time.
 ---@param size integer window size in ms (> 0)
@@ -73,8 +86,7 @@ end
 --- Example:
 ---   ds:key_by(1):window(flow.windows.tumbling_processing_time(5000)):sum(2)
 function windows.tumbling_processing_time(size, offset)
-  check_ms(size, "tumbling_processing_time: size")
-  return { type = "tumbling", time = "processing", size = size, offset = offset or 0 }
+  return tumbling("tumbling_processing_time", "processing", size, offset)
 end
 --- Wall-clock windows of size ms that start every slide ms.
 ---@param size integer window size in ms (> 0)
@@ -84,9 +96,7 @@ end
 --- Example:
 ---   ds:key_by(1):window(flow.windows.sliding_processing_time(10000, 1000)):sum(2)
 function windows.sliding_processing_time(size, slide, offset)
-  check_ms(size, "sliding_processing_time: size")
-  check_ms(slide, "sliding_processing_time: slide")
-  return { type = "sliding", time = "processing", size = size, slide = slide, offset = offset or 0 }
+  return sliding("sliding_processing_time", "processing", size, slide, offset)
 end
 --- Wall-clock session windows: records closer than gap ms fall in one window.
 ---@param gap integer the session gap in ms (> 0)
@@ -94,8 +104,7 @@ end
 --- Example:
 ---   ds:key_by(1):window(flow.windows.processing_time_session(1000)):sum(2)
 function windows.processing_time_session(gap)
-  check_ms(gap, "processing_time_session: gap")
-  return { type = "session", time = "processing", gap = gap }
+  return session("processing_time_session", "processing", gap)
 end
 --- One window per key for all time (Flink's GlobalWindows); it never fires
 --- unless a trigger says so (count_window uses it).

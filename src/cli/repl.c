@@ -248,6 +248,37 @@ static const char *history_path(char *buf, size_t size) {
   return buf;
 }
 
+/* The statement being typed: lines joined by '\n' until eval() finds it
+ * complete. */
+typedef struct {
+  char *s; /* NULL when empty */
+  size_t len;
+} chunk_t;
+
+/* Appends one line (len bytes, no newline); -1 when out of memory. */
+static int chunk_add(chunk_t *c, const char *line, size_t len) {
+  char *grown = realloc(c->s, c->len + len + 2);
+  if (grown == NULL) return -1;
+  c->s = grown;
+  if (c->len > 0) c->s[c->len++] = '\n';
+  memcpy(c->s + c->len, line, len);
+  c->len += len;
+  c->s[c->len] = '\0';
+  return 0;
+}
+
+static void chunk_clear(chunk_t *c) {
+  free(c->s);
+  c->s = NULL;
+  c->len = 0;
+}
+
+/* The length of line without its trailing newline characters. */
+static size_t line_len(const char *line, size_t len) {
+  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+  return len;
+}
+
 static int run_edit(lua_State *L) {
   setlocale(LC_CTYPE, "");
   HistEvent ev;
@@ -274,25 +305,21 @@ static int run_edit(lua_State *L) {
   printf("flowlua %s (LuaJIT) - `flow` and `env` are ready; help() lists the helpers; Ctrl-D exits\n",
          FLOWLUA_VERSION);
   fflush(stdout);
-  char *chunk = NULL;
-  size_t chunk_len = 0;
+  chunk_t chunk = {0};
   int failed = 0;
   for (;;) {
-    prompt = chunk == NULL ? "> " : ">> ";
+    prompt = chunk.s == NULL ? "> " : ">> ";
     int count = 0;
     line_interrupted = 0;
     const char *line = el_gets(e, &count);
     if (line_interrupted) {
       fputs("^C\n", stdout);
       fflush(stdout);
-      free(chunk);
-      chunk = NULL;
-      chunk_len = 0;
+      chunk_clear(&chunk);
       continue;
     }
     if (line == NULL || count <= 0) break; /* Ctrl-D */
-    size_t len = strlen(line);
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+    size_t len = line_len(line, strlen(line));
     if (len > 0) {
       char *entry = strndup(line, len);
       if (entry != NULL) {
@@ -301,19 +328,11 @@ static int run_edit(lua_State *L) {
       }
       free(entry);
     }
-    char *grown = realloc(chunk, chunk_len + len + 2);
-    if (grown == NULL) break;
-    chunk = grown;
-    if (chunk_len > 0) chunk[chunk_len++] = '\n';
-    memcpy(chunk + chunk_len, line, len);
-    chunk_len += len;
-    chunk[chunk_len] = '\0';
-    if (eval(L, chunk, 0, &failed)) continue; /* incomplete: a ">>" line follows */
-    free(chunk);
-    chunk = NULL;
-    chunk_len = 0;
+    if (chunk_add(&chunk, line, len) != 0) break;
+    if (eval(L, chunk.s, 0, &failed)) continue; /* incomplete: a ">>" line follows */
+    chunk_clear(&chunk);
   }
-  free(chunk);
+  chunk_clear(&chunk);
   fputc('\n', stdout);
   el_end(e);
   history_end(hist);
@@ -322,29 +341,18 @@ static int run_edit(lua_State *L) {
 
 /* Not a terminal: lines from stdin, no prompt, no editing. */
 static int run_plain(lua_State *L) {
-  char *chunk = NULL;
-  size_t chunk_len = 0;
+  chunk_t chunk = {0};
   char *line = NULL; /* getline: lines of any length */
   size_t line_cap = 0;
   ssize_t got;
   int failed = 0;
   while ((got = getline(&line, &line_cap, stdin)) >= 0) {
-    size_t len = (size_t)got;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-    char *grown = realloc(chunk, chunk_len + len + 2);
-    if (grown == NULL) break;
-    chunk = grown;
-    if (chunk_len > 0) chunk[chunk_len++] = '\n';
-    memcpy(chunk + chunk_len, line, len);
-    chunk_len += len;
-    chunk[chunk_len] = '\0';
-    if (eval(L, chunk, 0, &failed)) continue;
-    free(chunk);
-    chunk = NULL;
-    chunk_len = 0;
+    if (chunk_add(&chunk, line, line_len(line, (size_t)got)) != 0) break;
+    if (eval(L, chunk.s, 0, &failed)) continue;
+    chunk_clear(&chunk);
   }
-  if (chunk != NULL) eval(L, chunk, 1, &failed); /* reports the incomplete statement */
-  free(chunk);
+  if (chunk.s != NULL) eval(L, chunk.s, 1, &failed); /* reports the incomplete statement */
+  chunk_clear(&chunk);
   free(line);
   return 0;
 }

@@ -71,21 +71,29 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
   }
 }
 
+/* A message from task e's thread, passed on to its JobMaster (same type and
+ * d, the task named by vertex/subtask/attempt in a/b/c); takes m's text and
+ * blob. */
+static flow_msg_t *forward_to_job_master(flow_task_executor_t *te, flow_te_task_t *e, flow_msg_t *m) {
+  flow_msg_t *r = flow_msg_new(m->type, &te->ep, &e->jm->ep);
+  r->a = e->task->vertex;
+  r->b = e->task->subtask;
+  r->c = e->task->attempt;
+  r->d = m->d;
+  r->text = m->text;
+  m->text = NULL;
+  r->blob = m->blob;
+  m->blob = NULL;
+  return r;
+}
+
 static void task_state(flow_task_executor_t *te, flow_msg_t *m) {
   flow_task_t *t = m->ptr;
   flow_te_task_t **pp = &te->tasks;
   while (*pp != NULL && (*pp)->task != t) pp = &(*pp)->next;
   flow_te_task_t *e = *pp;
   if (e == NULL) return;
-  flow_msg_t *r = flow_msg_new(FLOW_MSG_TASK_STATE, &te->ep, &e->jm->ep);
-  r->a = t->vertex;
-  r->b = t->subtask;
-  r->c = t->attempt;
-  r->d = m->d;
-  r->text = m->text;
-  m->text = NULL;
-  r->blob = m->blob;
-  m->blob = NULL;
+  flow_msg_t *r = forward_to_job_master(te, e, m);
   if (flow_execution_state_is_terminal((flow_execution_state_t)m->d)) {
     *pp = e->next;
     flow_slot_table_remove_task(&te->slots, t->slot);
@@ -139,14 +147,7 @@ static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
     flow_te_task_t *e = te->tasks;
     while (e != NULL && e->task != t) e = e->next;
     if (e == NULL) break;
-    flow_msg_t *r = flow_msg_new(FLOW_MSG_ACK_CHECKPOINT, &te->ep, &e->jm->ep);
-    r->a = t->vertex;
-    r->b = t->subtask;
-    r->c = t->attempt;
-    r->d = m->d;
-    r->text = m->text;
-    m->text = NULL;
-    flow_rpc_send(te->ep.rpc, r);
+    flow_rpc_send(te->ep.rpc, forward_to_job_master(te, e, m));
     break;
   }
   case FLOW_MSG_NOTIFY_CHECKPOINT:
