@@ -320,11 +320,13 @@ end
 
 --- on_watermark for operators with event-time timers: fire what is due,
 --- then pass the watermark on (Flink's AbstractStreamOperator).
+local function fire_event_timer(owner, _, ts, _, key) owner:on_event_timer(ts, key) end
+
 local function timer_watermarks(op, ctx)
   op.on_watermark = function(wm)
     op.current_wm = wm
     if op.event_timers then
-      op.event_timers:advance(wm, function(owner, _, ts, _, key) owner:on_event_timer(ts, key) end)
+      op.event_timers:advance(wm, fire_event_timer)
       ctx.ts = nil
     end
     return op.emit_wm(wm)

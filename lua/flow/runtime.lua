@@ -560,11 +560,9 @@ function M.run_task(tp, desc)
 
   -- the processing-time service: timers fire between records, on this thread
   local ptimers = ctx.processing_timers
+  local function on_processing_timer(owner, key, ts, ns, d1, d2) owner:on_processing_timer(key, ts, ns, d1, d2) end
   local function fire_processing_timers()
-    if ptimers.n > 0 then
-      ptimers:advance(tonumber(C.flow_now_ms()),
-        function(owner, key, ts, ns, d1, d2) owner:on_processing_timer(key, ts, ns, d1, d2) end)
-    end
+    if ptimers.n > 0 then ptimers:advance(tonumber(C.flow_now_ms()), on_processing_timer) end
   end
 
   local is_source = chain[1].spec.source
