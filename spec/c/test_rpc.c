@@ -82,8 +82,8 @@ static void test_multi_sender(void) {
   uv_timer_start(&watchdog, on_watchdog, 10000, 0);
   uv_unref((uv_handle_t *)&watchdog);
 
-  flow_endpoint_t ep = {"test-endpoint", &rpc, handle};
-  flow_endpoint_t from = {"senders", &rpc, NULL};
+  flow_endpoint_t ep = {.name = "test-endpoint", .rpc = &rpc, .handle = handle};
+  flow_endpoint_t from = {.name = "senders", .rpc = &rpc};
   sender_t ss[SENDERS];
   uv_thread_t ts[SENDERS];
   for (int i = 0; i < SENDERS; i++) {
@@ -133,7 +133,7 @@ static void test_close_drops_pending(void) {
   CHECK_EQ_INT(uv_loop_init(&loop), 0);
   flow_rpc_t r;
   CHECK_EQ_INT(flow_rpc_init(&r, &loop), 0);
-  flow_endpoint_t ep = {"e", &r, count_handle};
+  flow_endpoint_t ep = {.name = "e", .rpc = &r, .handle = count_handle};
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &ep);
   CHECK_NOT_NULL(m);
   CHECK(m->type == FLOW_MSG_SUBMIT_JOB && m->to == &ep && m->from == NULL);

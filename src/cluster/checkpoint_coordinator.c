@@ -88,11 +88,19 @@ void flow_cc_abort(flow_job_master_t *jm, const char *why) {
   clear_pending(cc, n_vertices_total(jm));
 }
 
+/* To every TaskExecutor running a task of the job, once each. */
 static void notify_tasks(flow_job_master_t *jm, int64_t id) {
-  flow_msg_t *m = flow_msg_new(FLOW_MSG_NOTIFY_CHECKPOINT, &jm->ep, jm->te);
-  m->ptr = jm;
-  m->d = (int)id;
-  flow_rpc_send(jm->ep.rpc, m);
+  int total = jm->eg->n_subtasks_total;
+  for (int i = 0; i < total; i++) {
+    flow_endpoint_t *te = jm->exec_te[i];
+    int seen = te == NULL || te->lost;
+    for (int k = 0; k < i && !seen; k++) seen = jm->exec_te[k] == te;
+    if (seen) continue;
+    flow_msg_t *m = flow_msg_new(FLOW_MSG_NOTIFY_CHECKPOINT, &jm->ep, te);
+    m->ptr = jm;
+    m->d = (int)id;
+    flow_rpc_send(jm->ep.rpc, m);
+  }
 }
 
 static int write_metadata(flow_job_master_t *jm, char *err, size_t errlen) {
@@ -212,7 +220,7 @@ static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
         continue;
       }
       if (!is_source) continue;
-      flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_CHECKPOINT, &jm->ep, jm->te);
+      flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_CHECKPOINT, &jm->ep, flow_job_master_task_te(jm, v, s));
       m->ptr = jm;
       m->a = ejv->job_vertex;
       m->b = s;

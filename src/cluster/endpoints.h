@@ -54,6 +54,27 @@ typedef struct flow_checkpoint_coordinator {
   char *savepoint_result; /* path of the last savepoint, or an error (prefix "error: ") */
 } flow_checkpoint_coordinator_t;
 
+/* What a TaskExecutor needs to run one subtask (Flink's
+ * TaskDeploymentDescriptor): sent as ptr2 of FLOW_MSG_SUBMIT_TASK, taken by
+ * the TaskExecutor (flow_task_deployment_free otherwise). */
+typedef struct flow_task_deployment {
+  flow_endpoint_t *job;          /* the JobMaster or its proxy: reports go here */
+  const flow_job_graph_t *jg;    /* borrowed: outlives the task */
+  flow_job_network_t *net;       /* borrowed: this attempt's network */
+  flow_vertex_metrics_t *metrics; /* per job vertex, or NULL */
+  int64_t buffer_timeout_ms;
+  int exactly_once;
+  char *restore_dir;             /* owned, may be NULL */
+  char *checkpoint_dir;          /* owned, may be NULL */
+  char *blob_dir;                /* owned: the job's modules (cluster mode), may be NULL */
+  /* cluster mode: the TaskExecutor endpoint of every execution vertex
+   * (vertex-major), borrowed from the JobMaster for the encoder of a remote
+   * TaskExecutor's proxy; NULL in-process */
+  flow_endpoint_t *const *locations;
+} flow_task_deployment_t;
+
+void flow_task_deployment_free(void *d);
+
 typedef struct flow_dispatcher flow_dispatcher_t;
 typedef struct flow_resource_manager flow_resource_manager_t;
 typedef struct flow_task_executor flow_task_executor_t;
@@ -64,10 +85,13 @@ typedef struct flow_job_master {
   flow_resource_manager_t *rm;
   const flow_job_graph_t *jg;
   flow_execution_graph_t *eg;
-  flow_job_network_t *net;
-  flow_endpoint_t *te; /* the task executor that offered our slots */
-  int *slots;          /* slot index per shared slot */
+  flow_job_network_t *net;   /* in-process attempts: the network; NULL with remote executors */
+  flow_endpoint_t **slot_te; /* per shared slot: the TaskExecutor that offered it */
+  int *slots;          /* per shared slot: its index in that TaskExecutor's slot table */
   int n_slots;
+  int n_offered;       /* shared slots offered so far (deploy once n_offered == n_slots) */
+  int awaiting_slots;  /* a slot request is out (first deployment or after a lost TaskExecutor) */
+  flow_endpoint_t **exec_te; /* per execution vertex (vertex-major): where the attempt runs */
   int *slot_base;      /* per vertex: first shared slot of its sharing group */
   int n_terminal, n_failed, n_canceled;
   char *failure;
@@ -102,16 +126,28 @@ struct flow_dispatcher {
   void *data;
 };
 
+/* A slot request the ResourceManager could not serve yet (cluster mode
+ * waits for taskmanagers up to slot_timeout_ms). */
+typedef struct flow_slot_request {
+  flow_endpoint_t *jm;
+  int slots;
+  uint64_t deadline_ns;
+  struct flow_slot_request *next;
+} flow_slot_request_t;
+
 struct flow_resource_manager {
   flow_endpoint_t ep;
-  flow_endpoint_t *tes[8]; /* registered task executors */
-  int te_slots[8];
-  int n_tes;
+  flow_endpoint_t **tes;   /* registered task executors */
+  int *te_slots;           /* free slots of each */
+  int n_tes, cap_tes;
+  int64_t slot_timeout_ms; /* 0: a request that cannot be served fails at once (MiniCluster) */
+  flow_slot_request_t *pending; /* FIFO */
+  uv_timer_t *timer;       /* heap: expires pending requests; freed by its close callback */
 };
 
 typedef struct flow_te_task {
   flow_task_t *task;
-  flow_job_master_t *jm;
+  flow_endpoint_t *jm;  /* the job's JobMaster (or its proxy): the owner of its slots */
   struct flow_te_task *next;
 } flow_te_task_t;
 
@@ -124,6 +160,7 @@ struct flow_task_executor {
 
 void flow_dispatcher_init(flow_dispatcher_t *d, flow_rpc_t *rpc, flow_resource_manager_t *rm);
 void flow_resource_manager_init(flow_resource_manager_t *rm, flow_rpc_t *rpc);
+void flow_resource_manager_destroy(flow_resource_manager_t *rm);
 int flow_task_executor_init(flow_task_executor_t *te, flow_rpc_t *rpc, flow_resource_manager_t *rm,
                             int n_slots);
 void flow_task_executor_destroy(flow_task_executor_t *te);
@@ -131,6 +168,8 @@ void flow_task_executor_destroy(flow_task_executor_t *te);
 flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_graph_t *jg);
 void flow_job_master_start(flow_job_master_t *jm);
 void flow_job_master_free(flow_job_master_t *jm);
+/* The TaskExecutor the current attempt of (execution job vertex index, subtask) runs on. */
+flow_endpoint_t *flow_job_master_task_te(flow_job_master_t *jm, int ejv_index, int subtask);
 
 void flow_job_result_clear(flow_job_result_t *r);
 

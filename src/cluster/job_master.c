@@ -56,6 +56,7 @@ flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_grap
   jm->ep.name = "JobMaster";
   jm->ep.rpc = d->ep.rpc;
   jm->ep.handle = jm_handle;
+  jm->ep.id = jm->job_id;
   jm->dispatcher = d;
   jm->rm = d->rm;
   jm->jg = jg;
@@ -76,6 +77,8 @@ void flow_job_master_free(flow_job_master_t *jm) {
   flow_eg_free(jm->eg);
   flow_net_free(jm->net);
   free(jm->slots);
+  free(jm->slot_te);
+  free(jm->exec_te);
   free(jm->slot_base);
   free(jm->failure);
   free_list(jm->accumulators);
@@ -83,15 +86,25 @@ void flow_job_master_free(flow_job_master_t *jm) {
   free(jm);
 }
 
+/* Sends FREE_SLOTS to every TaskExecutor holding slots of ours (once each). */
+static void free_all_slots(flow_job_master_t *jm) {
+  for (int i = 0; i < jm->n_offered; i++) {
+    flow_endpoint_t *te = jm->slot_te[i];
+    int seen = 0;
+    for (int k = 0; k < i && !seen; k++) seen = jm->slot_te[k] == te;
+    if (seen || te->lost) continue;
+    flow_msg_t *m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, te);
+    m->ptr = jm;
+    flow_rpc_send(jm->ep.rpc, m);
+  }
+  jm->n_offered = 0;
+}
+
 static void finish_job(flow_job_master_t *jm, flow_job_status_t final) {
   set_status(jm, final);
   if (jm->eg != NULL) flow_cc_abort(jm, "the job ended");
   flow_cc_stop(jm);
-  if (jm->te != NULL) {
-    flow_msg_t *m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, jm->te);
-    m->ptr = jm;
-    flow_rpc_send(jm->ep.rpc, m);
-  }
+  free_all_slots(jm);
   flow_msg_t *m = flow_msg_new(FLOW_MSG_JOB_RESULT, &jm->ep, &jm->dispatcher->ep);
   m->ptr = jm;
   flow_rpc_send(jm->ep.rpc, m);
@@ -129,6 +142,15 @@ static int plan_slots(flow_job_master_t *jm) {
   return total;
 }
 
+static void request_slots(flow_job_master_t *jm) {
+  jm->n_offered = 0;
+  jm->awaiting_slots = 1;
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_REQUEST_SLOTS, &jm->ep, &jm->rm->ep);
+  m->a = jm->n_slots;
+  m->ptr = &jm->ep;
+  flow_rpc_send(jm->ep.rpc, m);
+}
+
 void flow_job_master_start(flow_job_master_t *jm) {
   jm->eg = flow_eg_build(jm->jg);
   if (jm->eg == NULL) {
@@ -137,10 +159,23 @@ void flow_job_master_start(flow_job_master_t *jm) {
   }
   set_status(jm, FLOW_JOB_CREATED);
   jm->n_slots = plan_slots(jm);
-  flow_msg_t *m = flow_msg_new(FLOW_MSG_REQUEST_SLOTS, &jm->ep, &jm->rm->ep);
-  m->a = jm->n_slots;
-  m->ptr = &jm->ep;
-  flow_rpc_send(jm->ep.rpc, m);
+  jm->slot_te = flow_xcalloc((size_t)(jm->n_slots > 0 ? jm->n_slots : 1), sizeof(*jm->slot_te));
+  jm->slots = flow_xcalloc((size_t)(jm->n_slots > 0 ? jm->n_slots : 1), sizeof(int));
+  jm->exec_te = flow_xcalloc((size_t)(jm->eg->n_subtasks_total > 0 ? jm->eg->n_subtasks_total : 1),
+                             sizeof(*jm->exec_te));
+  request_slots(jm);
+}
+
+flow_endpoint_t *flow_job_master_task_te(flow_job_master_t *jm, int ejv_index, int subtask) {
+  int idx = 0;
+  for (int v = 0; v < ejv_index; v++) idx += jm->eg->ejv[v].parallelism;
+  return jm->exec_te[idx + subtask];
+}
+
+static int any_slot_lost(flow_job_master_t *jm) {
+  for (int i = 0; i < jm->n_offered; i++)
+    if (jm->slot_te[i]->lost) return 1;
+  return 0;
 }
 
 static void deploy(flow_job_master_t *jm) {
@@ -149,6 +184,12 @@ static void deploy(flow_job_master_t *jm) {
   jm->net = flow_net_new(jg);
   jm->n_terminal = jm->n_failed = jm->n_canceled = 0;
   set_status(jm, FLOW_JOB_RUNNING);
+  int idx = 0;
+  for (int v = 0; v < jm->eg->n_ejv; v++) {
+    flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
+    for (int s = 0; s < ejv->parallelism; s++, idx++) jm->exec_te[idx] = jm->slot_te[jm->slot_base[v] + s];
+  }
+  const char *restore = flow_cc_restore_dir(jm);
   for (int v = 0; v < jm->eg->n_ejv; v++) {
     flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
     for (int s = 0; s < ejv->parallelism; s++) {
@@ -156,9 +197,20 @@ static void deploy(flow_job_master_t *jm) {
       ev->current.slot = jm->slots[jm->slot_base[v] + s];
       flow_execution_transition(&ev->current, FLOW_EXEC_SCHEDULED);
       flow_execution_transition(&ev->current, FLOW_EXEC_DEPLOYING);
-      flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_TASK, &jm->ep, jm->te);
+      flow_task_deployment_t *d = flow_xcalloc(1, sizeof(*d));
+      d->job = &jm->ep;
+      d->jg = jg;
+      d->net = jm->net;
+      d->metrics = jm->metrics;
+      d->buffer_timeout_ms = jm->buffer_timeout_ms;
+      d->exactly_once = jm->cc.cfg.exactly_once;
+      d->restore_dir = flow_strdup(restore);
+      d->checkpoint_dir = flow_strdup(jm->cc.cfg.dir);
+      d->locations = jm->exec_te;
+      flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_TASK, &jm->ep, jm->slot_te[jm->slot_base[v] + s]);
       m->ptr = jm;
-      m->ptr2 = jm->net;
+      m->ptr2 = d;
+      m->free_ptr2 = flow_task_deployment_free;
       m->a = ejv->job_vertex;
       m->b = s;
       m->c = ev->current.attempt;
@@ -176,7 +228,7 @@ static void cancel_all(flow_job_master_t *jm) {
       flow_execution_t *ex = &ejv->subtasks[s].current;
       if (flow_execution_state_is_terminal(ex->state)) continue;
       flow_execution_transition(ex, FLOW_EXEC_CANCELING);
-      flow_msg_t *m = flow_msg_new(FLOW_MSG_CANCEL_TASK, &jm->ep, jm->te);
+      flow_msg_t *m = flow_msg_new(FLOW_MSG_CANCEL_TASK, &jm->ep, flow_job_master_task_te(jm, v, s));
       m->ptr = jm;
       m->a = ejv->job_vertex;
       m->b = s;
@@ -195,6 +247,11 @@ static void restart_now(uv_timer_t *h) {
   for (int v = 0; v < jm->eg->n_ejv; v++) {
     flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
     for (int s = 0; s < ejv->parallelism; s++) flow_execution_reset_for_new_attempt(&ejv->subtasks[s].current);
+  }
+  if (any_slot_lost(jm)) { /* a taskmanager is gone: new slots, wherever they are */
+    free_all_slots(jm);
+    request_slots(jm);
+    return;
   }
   deploy(jm);
 }
@@ -272,19 +329,66 @@ static void task_state(flow_job_master_t *jm, flow_msg_t *m) {
   if (jm->n_terminal == jm->eg->n_subtasks_total) attempt_ended(jm);
 }
 
+/* Offers came, but one of them from a TaskExecutor lost meanwhile. */
+static void request_slots_again(flow_job_master_t *jm) {
+  free_all_slots(jm);
+  request_slots(jm);
+}
+
+/* A TaskExecutor's process is gone (cluster mode): every execution of the
+ * current attempt there failed with that cause (Flink: the heartbeat
+ * timeout's TaskManager-lost failure), which starts the failover. */
+static void te_lost(flow_job_master_t *jm, flow_endpoint_t *te, const char *why) {
+  if (jm->eg == NULL || jm->awaiting_slots) return;
+  int idx = 0;
+  for (int v = 0; v < jm->eg->n_ejv; v++) {
+    flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
+    for (int s = 0; s < ejv->parallelism; s++, idx++) {
+      flow_execution_t *ex = &ejv->subtasks[s].current;
+      if (jm->exec_te[idx] != te || flow_execution_state_is_terminal(ex->state) ||
+          ex->state == FLOW_EXEC_CREATED)
+        continue;
+      flow_msg_t f;
+      memset(&f, 0, sizeof(f));
+      f.type = FLOW_MSG_TASK_STATE;
+      f.a = ejv->job_vertex;
+      f.b = s;
+      f.c = ex->attempt;
+      f.d = FLOW_EXEC_FAILED;
+      size_t n = strlen(ejv->subtasks[s].name) + strlen(why ? why : "") + 96;
+      f.text = flow_xmalloc(n);
+      snprintf(f.text, n, "%s (attempt %d): the TaskManager running it is lost: %s", ejv->subtasks[s].name,
+               ex->attempt, why ? why : "unknown");
+      task_state(jm, &f);
+      free(f.text);
+    }
+  }
+}
+
 static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   flow_job_master_t *jm = (flow_job_master_t *)self;
   switch (m->type) {
-  case FLOW_MSG_OFFER_SLOTS:
-    jm->te = m->ptr;
-    jm->slots = m->ptr2;
-    m->ptr2 = NULL;
+  case FLOW_MSG_OFFER_SLOTS: {
+    int *idx = m->ptr2;
+    for (int i = 0; i < m->b && jm->n_offered < jm->n_slots; i++) {
+      jm->slot_te[jm->n_offered] = m->ptr;
+      jm->slots[jm->n_offered] = idx[i];
+      jm->n_offered++;
+    }
+    if (jm->n_offered < jm->n_slots || !jm->awaiting_slots) break;
+    jm->awaiting_slots = 0;
     if (jm->cancel_requested) finish_job(jm, FLOW_JOB_CANCELED);
+    else if (any_slot_lost(jm)) request_slots_again(jm);
     else deploy(jm);
     break;
+  }
   case FLOW_MSG_SLOTS_UNAVAILABLE:
-    fail_before_deploy(jm, m->text ? m->text : "no slots");
+    if (!jm->awaiting_slots) break;
+    jm->awaiting_slots = 0;
+    if (jm->cancel_requested) finish_job(jm, FLOW_JOB_CANCELED);
+    else fail_before_deploy(jm, m->text ? m->text : "no slots");
     break;
+  case FLOW_MSG_TE_LOST: te_lost(jm, m->ptr, m->text); break;
   case FLOW_MSG_TASK_STATE: task_state(jm, m); break;
   case FLOW_MSG_ACK_CHECKPOINT: flow_cc_on_ack(jm, m); break;
   case FLOW_MSG_TRIGGER_SAVEPOINT:
@@ -299,6 +403,12 @@ static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
       set_status(jm, FLOW_JOB_CANCELLING);
       cancel_all(jm);
       if (jm->n_terminal == jm->eg->n_subtasks_total) attempt_ended(jm);
+    } else if (jm->awaiting_slots) {
+      /* not deployed: end when the slots come, or withdraw a waiting request */
+      jm->cancel_requested = 1;
+      flow_msg_t *w = flow_msg_new(FLOW_MSG_CANCEL_SLOT_REQUEST, &jm->ep, &jm->rm->ep);
+      w->ptr = &jm->ep;
+      flow_rpc_send(jm->ep.rpc, w);
     } else if (jm->status == FLOW_JOB_RESTARTING) {
       uv_timer_stop(jm->restart_timer);
       finish_job(jm, FLOW_JOB_CANCELED);

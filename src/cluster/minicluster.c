@@ -65,6 +65,7 @@ static void cluster_main(void *arg) {
   flow_minicluster_t *mc = arg;
   uv_run(&mc->loop, UV_RUN_DEFAULT);
   flow_task_executor_destroy(&mc->te);
+  flow_resource_manager_destroy(&mc->rm);
   if (mc->dispatcher.jm != NULL) { /* the loop ended without a result */
     flow_job_master_free(mc->dispatcher.jm);
     mc->dispatcher.jm = NULL;
@@ -117,6 +118,7 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
     on_done(&mc->dispatcher);
     uv_run(&mc->loop, UV_RUN_DEFAULT);
     flow_task_executor_destroy(&mc->te);
+    flow_resource_manager_destroy(&mc->rm);
     close_loop(mc);
     goto fail_thread;
   }
@@ -125,6 +127,7 @@ fail_te:
   snprintf(err, errlen, "could not create the task executor");
   on_done(&mc->dispatcher);
   uv_run(&mc->loop, UV_RUN_DEFAULT);
+  flow_resource_manager_destroy(&mc->rm);
   close_loop(mc);
 fail_thread:
   free(mc->metrics);

@@ -8,6 +8,7 @@
 static void free_msg(flow_msg_t *m) {
   free(m->text);
   flow_buffer_free(m->blob);
+  if (m->ptr2 != NULL && m->free_ptr2 != NULL) m->free_ptr2(m->ptr2);
   free(m);
 }
 

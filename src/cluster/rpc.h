@@ -16,11 +16,13 @@ typedef enum {
   FLOW_MSG_JOB_RESULT,        /* JobMaster -> Dispatcher: ptr = job master */
   FLOW_MSG_REGISTER_TE,       /* TaskExecutor -> ResourceManager: a = slots, ptr = te */
   FLOW_MSG_REQUEST_SLOTS,     /* JobMaster -> ResourceManager: a = slots, ptr = jm */
-  FLOW_MSG_ALLOCATE_SLOTS,    /* ResourceManager -> TaskExecutor: a = slots, ptr = jm */
-  FLOW_MSG_OFFER_SLOTS,       /* TaskExecutor -> JobMaster: a = first slot, b = count, ptr = te */
+  FLOW_MSG_ALLOCATE_SLOTS,    /* ResourceManager -> TaskExecutor: a = slots, ptr = jm (one request
+                                 may be spread over several TaskExecutors) */
+  FLOW_MSG_OFFER_SLOTS,       /* TaskExecutor -> JobMaster: b = count, ptr = te, ptr2 = int[b]
+                                 slot indices */
   FLOW_MSG_SLOTS_UNAVAILABLE, /* ResourceManager -> JobMaster: text = reason */
   FLOW_MSG_SUBMIT_TASK,       /* JobMaster -> TaskExecutor: ptr = jm, a = vertex, b = subtask,
-                                 c = attempt, d = slot, ptr2 = network */
+                                 c = attempt, d = slot, ptr2 = flow_task_deployment_t */
   FLOW_MSG_CANCEL_TASK,       /* JobMaster -> TaskExecutor: ptr = jm, a/b/c as above */
   FLOW_MSG_TASK_STATE,        /* task thread -> TaskExecutor (ptr = task), then
                                  TaskExecutor -> JobMaster (a/b/c, d = state, text = error) */
@@ -32,7 +34,11 @@ typedef enum {
                                  text = state file path, or NULL when the task declined */
   FLOW_MSG_NOTIFY_CHECKPOINT, /* JobMaster -> TaskExecutor: ptr = jm, d = completed checkpoint id */
   FLOW_MSG_TRIGGER_SAVEPOINT, /* client -> Dispatcher -> JobMaster: text = directory, a = stop */
-  FLOW_MSG_SAVEPOINT_DONE     /* JobMaster -> Dispatcher: text = path, or "error: ..." */
+  FLOW_MSG_SAVEPOINT_DONE,    /* JobMaster -> Dispatcher: text = path, or "error: ..." */
+  FLOW_MSG_CANCEL_SLOT_REQUEST, /* JobMaster -> ResourceManager: ptr = jm; a pending request is
+                                   withdrawn (answered SLOTS_UNAVAILABLE) */
+  FLOW_MSG_TE_LOST            /* jobmanager process -> ResourceManager / JobMaster: ptr = the
+                                 TaskExecutor's endpoint, text = why */
 } flow_msg_type_t;
 
 typedef struct flow_endpoint flow_endpoint_t;
@@ -45,6 +51,7 @@ typedef struct flow_msg {
   void *ptr, *ptr2;
   int a, b, c, d;
   char *text; /* malloc'd; freed after delivery unless the handler took it (set NULL) */
+  void (*free_ptr2)(void *); /* if set, frees ptr2 after delivery unless the handler took it */
   struct flow_buffer *blob; /* bytes (e.g. encoded accumulators); freed likewise */
 } flow_msg_t;
 
@@ -60,6 +67,8 @@ struct flow_endpoint {
   const char *name;
   flow_rpc_t *rpc;
   void (*handle)(flow_endpoint_t *self, flow_msg_t *m); /* on the loop thread */
+  const char *id;   /* JobMasters: the job id, so a remote proxy can name the job; else NULL */
+  int lost;         /* a remote endpoint whose process is gone (cluster mode); loop thread */
 };
 
 int flow_rpc_init(flow_rpc_t *rpc, uv_loop_t *loop);

@@ -1,4 +1,5 @@
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,29 +43,42 @@ static flow_te_task_t *find_task(flow_task_executor_t *te, const void *jm, int v
   return NULL;
 }
 
+void flow_task_deployment_free(void *p) {
+  flow_task_deployment_t *d = p;
+  if (d == NULL) return;
+  free(d->restore_dir);
+  free(d->checkpoint_dir);
+  free(d->blob_dir);
+  free(d);
+}
+
 static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
-  flow_job_master_t *jm = m->ptr;
-  const flow_job_graph_t *jg = jm->jg;
-  flow_execution_vertex_t *ev = flow_eg_vertex(jm->eg, m->a, m->b);
-  flow_task_t *t = flow_task_new(jg, m->ptr2, m->a, m->b, m->c, ev->name);
+  flow_task_deployment_t *d = m->ptr2;
+  if (d == NULL) return;
+  const flow_job_graph_t *jg = d->jg;
+  const flow_job_vertex_t *jv = &jg->vertices[m->a - 1];
+  char name[512];
+  snprintf(name, sizeof(name), "%s (%d/%d)", jv->name, m->b + 1, jv->parallelism);
+  flow_task_t *t = flow_task_new(jg, d->net, m->a, m->b, m->c, name);
   t->owner = te;
   t->slot = m->d;
   t->report = task_report;
   t->cancel_job = task_cancel_job;
   t->ack_checkpoint = task_ack_checkpoint;
-  t->job_endpoint = &jm->ep;
-  t->metrics = jm->metrics != NULL ? &jm->metrics[t->vertex - 1] : NULL;
-  const char *restore = flow_cc_restore_dir(jm);
-  t->restore_dir = restore ? flow_strdup(restore) : NULL;
-  t->checkpoint_dir = jm->cc.cfg.dir ? flow_strdup(jm->cc.cfg.dir) : NULL;
-  t->checkpoint_exactly_once = jm->cc.cfg.exactly_once;
-  t->buffer_timeout_ms = jm->buffer_timeout_ms;
+  t->job_endpoint = d->job;
+  t->metrics = d->metrics != NULL ? &d->metrics[t->vertex - 1] : NULL;
+  t->restore_dir = d->restore_dir;
+  t->checkpoint_dir = d->checkpoint_dir;
+  t->blob_dir = d->blob_dir;
+  d->restore_dir = d->checkpoint_dir = d->blob_dir = NULL;
+  t->checkpoint_exactly_once = d->exactly_once;
+  t->buffer_timeout_ms = d->buffer_timeout_ms;
   flow_te_task_t *e = flow_xcalloc(1, sizeof(*e));
   e->task = t;
-  e->jm = jm;
+  e->jm = d->job;
   e->next = te->tasks;
   te->tasks = e;
-  flow_slot_table_add_task(&te->slots, t->slot, jm);
+  flow_slot_table_add_task(&te->slots, t->slot, d->job);
   if (flow_task_start(t) != 0) {
     /* no thread: report the failure as the thread would have */
     task_report(t, FLOW_EXEC_FAILED, flow_strdup("could not start the task thread"), NULL);
@@ -75,7 +89,7 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
  * d, the task named by vertex/subtask/attempt in a/b/c); takes m's text and
  * blob. */
 static flow_msg_t *forward_to_job_master(flow_task_executor_t *te, flow_te_task_t *e, flow_msg_t *m) {
-  flow_msg_t *r = flow_msg_new(m->type, &te->ep, &e->jm->ep);
+  flow_msg_t *r = flow_msg_new(m->type, &te->ep, e->jm);
   r->a = e->task->vertex;
   r->b = e->task->subtask;
   r->c = e->task->attempt;
@@ -112,6 +126,7 @@ static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
     r->ptr = te;
     if (flow_slot_table_allocate(&te->slots, m->ptr, m->a, idx) == 0) {
       r->ptr2 = idx; /* the JobMaster takes the array */
+      r->free_ptr2 = free;
       r->b = m->a;
     } else {
       free(idx);

@@ -80,6 +80,7 @@ static void task_free(flow_task_t *t) {
   free(t->name);
   free(t->restore_dir);
   free(t->checkpoint_dir);
+  free(t->blob_dir);
   free(t);
 }
 
@@ -129,6 +130,7 @@ static void push_descriptor(lua_State *L, flow_task_t *t) {
   set_int(L, "input_channels", t->gate ? t->gate->n_channels : 0);
   if (t->restore_dir != NULL) set_str(L, "restore_dir", t->restore_dir);
   if (t->checkpoint_dir != NULL) set_str(L, "checkpoint_dir", t->checkpoint_dir);
+  if (t->blob_dir != NULL) set_str(L, "blob_dir", t->blob_dir);
   lua_pushboolean(L, t->checkpoint_exactly_once);
   lua_setfield(L, -2, "exactly_once");
 

@@ -75,6 +75,7 @@ struct flow_task {
   void (*ack_checkpoint)(flow_task_t *t, int64_t id, char *path); /* path NULL: declined */
   char *restore_dir;          /* checkpoint to restore from, or NULL */
   char *checkpoint_dir;       /* where this job's checkpoints go, or NULL */
+  char *blob_dir;             /* cluster mode: the job's Lua modules, or NULL */
   int checkpoint_exactly_once;
 };
 
