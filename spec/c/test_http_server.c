@@ -197,11 +197,6 @@ static void cli_open(cli_t *k, int port, const void *data, size_t len, size_t ch
   k->chunk = chunk;
   uv_tcp_connect(&k->creq, &k->tcp, (const struct sockaddr *)&a, cli_connected);
 }
-static void cli_free(cli_t *k) {
-  free(k->out);
-  free(k->in);
-  k->out = k->in = NULL;
-}
 
 /* ---------------------------------------------------------- responses --- */
 
@@ -274,6 +269,16 @@ static int p_contains_continue(void *arg) {
 }
 static flow_http_server_t *cur_srv;
 static int p_conns(void *arg) { return flow_http_server_connections(cur_srv) == *(int *)arg; }
+
+/* Closes k if a failed check left it open (it lives on the caller's stack),
+ * waits for its handles, frees its buffers. */
+static void cli_free(cli_t *k) {
+  cli_close(k);
+  run_until(p_closed, k, 3000, "client handles closed");
+  free(k->out);
+  free(k->in);
+  k->out = k->in = NULL;
+}
 
 /* Waits for n final responses on k; returns how many were parsed into out. */
 static int wait_responses(cli_t *k, int n, resp_t *out, const char *what) {
