@@ -114,7 +114,8 @@ int flow_auth_load_secret(const char *file, char **out, size_t *len, char *err, 
     }
   }
   if (rc == 0 && n < FLOW_AUTH_SECRET_MIN) {
-    snprintf(err, errlen, "%s is too short: %zu bytes, at least %d are required (e.g. openssl rand -hex 32)",
+    snprintf(err, errlen,
+             "%s is too short: %zu bytes, at least %d are required (e.g. openssl rand -hex 32)",
              what, n, FLOW_AUTH_SECRET_MIN);
     rc = FLOW_EINVAL;
   }

@@ -464,8 +464,9 @@ static int handle_hello(flow_net_conn_t *c, const flow_frame_t *f) {
              "authentication required: this %s needs the cluster secret "
              "(--secret-file FILE or " FLOW_AUTH_ENV ")",
              role_name(c->opts.role));
-    reject(c, sent, "authentication required: the %s did not offer the cluster secret",
-           role_name(role));
+    reject(c, sent,
+           "authentication required: the %s has no cluster secret but this %s requires one",
+           role_name(role), role_name(c->opts.role));
     return 1;
   }
   if (!we_auth) {
@@ -701,9 +702,10 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 
 void flow_net_close(flow_net_conn_t *c) {
   if (c == NULL || c->state == ST_CLOSING || c->state == ST_CLOSED) return;
-  if (c->state == ST_CONNECTED && !c->verified && c->held.len > 0) {
+  if ((c->state == ST_CONNECTING || c->state == ST_CONNECTED) && !c->verified &&
+      c->held.len > 0) {
     /* frames wait for the peer's verification: become_verified closes after
-     * flushing them; the handshake deadline still runs */
+     * flushing them; the connect/handshake deadline still runs */
     c->close_requested = 1;
     return;
   }

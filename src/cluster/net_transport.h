@@ -52,7 +52,7 @@
 #define FLOW_NET_HELLO 1             /* the handshake frame type; reserved for the transport */
 #define FLOW_NET_AUTH 2              /* the proof of the shared secret (32-byte HMAC) */
 #define FLOW_NET_REJECT 3            /* string reason; the sender closes after it */
-#define FLOW_NET_TYPE_APP_MIN 16     /* types below are the transport's; flow_net_send refuses them */
+#define FLOW_NET_TYPE_APP_MIN 16     /* lower types are the transport's; flow_net_send refuses them */
 #define FLOW_NET_PROTOCOL_VERSION 2  /* carried by the handshake; must match exactly */
 #define FLOW_NET_HELLO_AUTH 0x01     /* handshake flag: "I require authentication" */
 #define FLOW_NET_HELLO_MAX 1024      /* largest frame accepted before the peer is verified */
