@@ -22,10 +22,11 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define T_DATA 10  /* numbered data frame: u32 seq + filler */
-#define T_ECHO 20  /* server answers with T_REPLY, same payload */
-#define T_REPLY 21
-#define T_BAD 30   /* the server's handler refuses it with flow_net_fail */
+/* application types start at FLOW_NET_TYPE_APP_MIN (16) */
+#define T_DATA 40  /* numbered data frame: u32 seq + filler */
+#define T_ECHO 41  /* server answers with T_REPLY, same payload */
+#define T_REPLY 42
+#define T_BAD 43   /* the server's handler refuses it with flow_net_fail */
 #define N_FRAMES 1000
 
 static uv_loop_t *loop;
@@ -296,6 +297,8 @@ static void put_hello(flow_wbuf_t *w, uint8_t role, uint32_t version, const char
   flow_wr_u8(w, role);
   flow_wr_u32(w, version);
   flow_wr_str(w, name);
+  flow_wr_u8(w, 0);                           /* flags: no authentication */
+  for (int i = 0; i < 32; i++) flow_wr_u8(w, 0); /* nonce */
   CHECK_EQ_INT(flow_frame_finish(w, at), 0);
 }
 
@@ -359,6 +362,9 @@ static void test_bidirectional(void) {
   CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, NULL, 0), 0);
   CHECK_EQ_INT(flow_net_send(k.c, 0, "x", 1), FLOW_EINVAL);
   CHECK_EQ_INT(flow_net_send(k.c, FLOW_NET_HELLO, "x", 1), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_net_send(k.c, FLOW_NET_AUTH, "x", 1), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_net_send(k.c, FLOW_NET_REJECT, "x", 1), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_net_send(k.c, FLOW_NET_TYPE_APP_MIN - 1, "x", 1), FLOW_EINVAL);
   CHECK(run_until(p_reply, 5000, "empty echo"));
   CHECK_EQ_INT(k.rx.last_len, 0);
   want_srv_closed = S.closed + 1;
@@ -406,7 +412,7 @@ static void test_hostile(void) {
   size_t at = flow_frame_begin(&r.bytes, T_DATA, 0);
   flow_wr_u32(&r.bytes, 0);
   flow_frame_finish(&r.bytes, at);
-  hostile("data before the handshake", &r, "expected a handshake frame (type 1) first, got frame type 10");
+  hostile("data before the handshake", &r, "expected a handshake frame (type 1) first, got frame type 40");
 
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
