@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cli/cluster_cmd.h"
 #include "cli/log.h"
 #include "cli/options.h"
 #include "cli/repl.h"
@@ -88,6 +89,7 @@ static int run_script(lua_State *L, const char *script, char **argv, int argc, c
   int from_stdin = script == NULL || strcmp(script, "-") == 0;
   set_args(L, from_stdin ? "-" : script, argv, argc);
   add_script_dir(L, from_stdin ? "./stdin" : script);
+  flow_core_set_script(from_stdin ? "-" : script);
   if (explain != NULL) {
     lua_getglobal(L, "require");
     lua_pushliteral(L, "flow");
@@ -140,6 +142,11 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (cli.command == FLOW_CMD_HELP) return flow_cli_help(cli.help_topic);
+  if (cli.command == FLOW_CMD_CLUSTER) {
+    signal(SIGPIPE, SIG_IGN);
+    return flow_cli_cluster(&cli);
+  }
+  if ((rc = flow_cli_setup_remote(&cli)) != 0) return rc;
 
   /* what runs: a script, -e code, and/or the REPL */
   int has_script = cli.script != NULL;

@@ -376,10 +376,15 @@ end
 
 --- A node's payload: { package_path = client's package.path, spec = shipped
 --- operator spec }. The path comes first, so modules the spec refers to are
---- found when it is decoded.
-function M.decode_payload(payload)
+--- found when it is decoded. In cluster mode `blob_dir` holds the modules the
+--- client uploaded with the job (BlobServer): it is searched first.
+function M.decode_payload(payload, blob_dir)
   local p = sbuf.decode(payload)
-  package.path = p.package_path
+  if blob_dir then
+    package.path = blob_dir .. "/?.lua;" .. blob_dir .. "/?/init.lua;" .. p.package_path
+  else
+    package.path = p.package_path
+  end
   return ship.decode(p.spec)
 end
 
@@ -389,7 +394,7 @@ function M.run_task(tp, desc)
   local task = ffi.cast("flow_task_t *", tp)
   local chain = desc.ops
   for i = 1, #chain do
-    chain[i].spec = M.decode_payload(chain[i].payload)
+    chain[i].spec = M.decode_payload(chain[i].payload, desc.blob_dir)
   end
   math.randomseed(desc.subtask * 7919 + desc.vertex)
 
@@ -419,7 +424,7 @@ function M.run_task(tp, desc)
   -- network outputs
   local writers = {}
   for k, out in ipairs(desc.outputs) do
-    local tspec = M.decode_payload(out.target.payload)
+    local tspec = M.decode_payload(out.target.payload, desc.blob_dir)
     local ct = ops.partition_spec(tspec, desc.mode, out.type_number)
     writers[k] = new_writer(task, k, out, desc, ct, ctx)
     writers[k].target_spec = tspec

@@ -16,7 +16,8 @@ static const char *general_help =
     "       flowlua [options]                        the REPL on a terminal; else stdin is the script\n"
     "       flowlua [options] -e CODE [-i]           run CODE (then the REPL with -i)\n"
     "       flowlua [options] -i SCRIPT.lua          run the script, then the REPL\n"
-    "       flowlua help [run|explain|repl]          help of a command\n"
+    "       flowlua help [run|explain|repl|cluster]  help of a command\n"
+    "cluster: flowlua jobmanager | taskmanager | run --jobmanager ADDR SCRIPT | list | cancel ID | savepoint ID\n"
     "\n"
     "options (before the script):\n"
     "  -p, --parallelism N     default parallelism (parallelism.default)\n"
@@ -38,11 +39,32 @@ static const char *general_help =
 
 static const char *run_help =
     "usage: flowlua [options] [run] SCRIPT.lua [args...]\n"
+    "       flowlua [options] run --jobmanager HOST:PORT [--detached] [--secret-file F] SCRIPT.lua [args...]\n"
     "\n"
     "Runs a job script. The script's arguments are in `arg` (arg[0] is the\n"
     "script) and in `...`; flow.params() parses --key value pairs of them.\n"
     "SCRIPT \"-\" reads the script from standard input.\n"
-    "Ctrl-C cancels the running job (exit code 130); a second Ctrl-C exits at once.\n";
+    "Ctrl-C cancels the running job (exit code 130); a second Ctrl-C exits at once.\n"
+    "With --jobmanager the jobs go to that cluster (see `flowlua help cluster`):\n"
+    "the script and the modules it loaded from its directory are uploaded with\n"
+    "each job; --detached returns once the job is accepted.\n";
+
+static const char *cluster_help =
+    "usage: flowlua jobmanager [--bind HOST:PORT] [--rest HOST:PORT|off] [--secret-file F] [--port-file F]\n"
+    "       flowlua taskmanager [--jobmanager HOST:PORT] [--slots N] [--bind HOST] [--secret-file F]\n"
+    "       flowlua run --jobmanager HOST:PORT [--detached] SCRIPT.lua [args...]\n"
+    "       flowlua list [--jobmanager HOST:PORT]\n"
+    "       flowlua cancel [--jobmanager HOST:PORT] JOB_ID\n"
+    "       flowlua savepoint [--jobmanager HOST:PORT] [--stop] JOB_ID [DIR]\n"
+    "\n"
+    "A standalone cluster as Flink's: one jobmanager (RPC on 127.0.0.1:6123, REST\n"
+    "on 127.0.0.1:8081 by default) and taskmanagers that register with it.\n"
+    "scripts/start-cluster.sh / stop-cluster.sh start and stop one locally.\n"
+    "Everything binds to loopback unless told otherwise; binding elsewhere needs\n"
+    "a cluster secret (--secret-file FILE, mode 600, or FLOWLUA_CLUSTER_SECRET)\n"
+    "that taskmanagers and clients prove by challenge-response.\n"
+    "--set heartbeat.interval=10s, heartbeat.timeout=50s, slot.request.timeout=5min\n"
+    "tune the jobmanager and taskmanagers (Flink's keys and defaults).\n";
 
 static const char *explain_help =
     "usage: flowlua [options] explain SCRIPT.lua [--format text|json|dot] [args...]\n"
@@ -69,8 +91,11 @@ int flow_cli_help(const char *topic) {
   else if (strcmp(topic, "run") == 0) fputs(run_help, stdout);
   else if (strcmp(topic, "explain") == 0) fputs(explain_help, stdout);
   else if (strcmp(topic, "repl") == 0) fputs(repl_help, stdout);
+  else if (strcmp(topic, "cluster") == 0 || strcmp(topic, "jobmanager") == 0 || strcmp(topic, "taskmanager") == 0 ||
+           strcmp(topic, "list") == 0 || strcmp(topic, "cancel") == 0 || strcmp(topic, "savepoint") == 0)
+    fputs(cluster_help, stdout);
   else {
-    fprintf(stderr, "flowlua: no help for '%s' (commands: run, explain, repl)\n", topic);
+    fprintf(stderr, "flowlua: no help for '%s' (commands: run, explain, repl, cluster)\n", topic);
     return 2;
   }
   return 0;
@@ -118,6 +143,9 @@ static const struct {
     {"execution.checkpointing.min-pause", K_DURATION},
     {"state.checkpoints.dir", K_STRING},
     {"execution.savepoint.path", K_STRING},
+    {"heartbeat.interval", K_DURATION},
+    {"heartbeat.timeout", K_DURATION},
+    {"slot.request.timeout", K_DURATION},
 };
 
 static int parse_int(const char *s, long long *out) {
@@ -379,10 +407,37 @@ int flow_cli_parse(flow_cli_t *cli, int argc, char **argv) {
     }
     return 0;
   }
+  if (strcmp(cmd, "jobmanager") == 0 || strcmp(cmd, "taskmanager") == 0 || strcmp(cmd, "list") == 0 ||
+      strcmp(cmd, "cancel") == 0 || strcmp(cmd, "savepoint") == 0) {
+    cli->command = FLOW_CMD_CLUSTER;
+    cli->cluster_command = cmd;
+    cli->args = argv + i + 1;
+    cli->nargs = argc - i - 1;
+    return 0;
+  }
   if (strcmp(cmd, "run") == 0) {
     cli->command = FLOW_CMD_RUN;
-    if (i + 1 >= argc) return usage_error("run needs a SCRIPT%s", "");
     i++;
+    /* cluster options of run, before the script */
+    while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
+      const char *a = argv[i], *v;
+      if (matches(a, "--jobmanager") || strcmp(a, "-m") == 0) {
+        v = strcmp(a, "-m") == 0 ? (i + 1 < argc ? argv[++i] : NULL) : option_value(argc, argv, &i, a, "--jobmanager");
+        if (v == NULL) return usage_error("%s needs HOST:PORT", a);
+        cli->jobmanager = v;
+      } else if (strcmp(a, "--detached") == 0 || strcmp(a, "-d") == 0) {
+        cli->detached = 1;
+      } else if (matches(a, "--secret-file")) {
+        v = option_value(argc, argv, &i, a, "--secret-file");
+        if (v == NULL) return usage_error("%s needs a FILE", a);
+        cli->secret_file = v;
+      } else {
+        return usage_error("unknown option of run '%s'", a);
+      }
+      i++;
+    }
+    if (i >= argc) return usage_error("run needs a SCRIPT%s", "");
+    if (cli->detached && cli->jobmanager == NULL) return usage_error("--detached needs --jobmanager%s", "");
   }
   cli->script = argv[i];
   cli->args = argv + i + 1;

@@ -16,6 +16,7 @@ typedef enum {
   FLOW_CMD_REPL,
   FLOW_CMD_HELP,
   FLOW_CMD_VERSION,
+  FLOW_CMD_CLUSTER, /* jobmanager, taskmanager, list, cancel, savepoint: src/cli/cluster_cmd.c */
 } flow_cli_command_t;
 
 typedef struct flow_cli_config {
@@ -36,6 +37,11 @@ typedef struct flow_cli {
   flow_log_level_t log_level;
   flow_cli_config_t config[FLOW_CLI_MAX_CONFIG];
   int nconfig;
+  /* cluster mode */
+  const char *cluster_command; /* FLOW_CMD_CLUSTER: its name; args/nargs its arguments */
+  const char *jobmanager;      /* run --jobmanager HOST:PORT */
+  int detached;                /* run --detached */
+  const char *secret_file;     /* --secret-file FILE */
 } flow_cli_t;
 
 /* Parses argv. Returns 0, or 2 (a usage error, already reported). */

@@ -13,8 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster/cluster_proto.h"
 #include "cluster/minicluster.h"
+#include "cluster/remote_client.h"
 #include "common.h"
+#include "graph/serialize.h"
 #include "graph/explain.h"
 #include "graph/job_graph.h"
 #include "lua/core.h"
@@ -262,6 +265,128 @@ static void parse_checkpoint(lua_State *L, int t, flow_checkpoint_config_t *cp) 
   lua_pop(L, 1);
 }
 
+/* ---- cluster mode: jobs go to a jobmanager instead of a MiniCluster ----- */
+
+static flow_remote_target_t remote;
+static int remote_on, remote_detached;
+static char *script_dir; /* modules found here are uploaded with the job */
+static char *script_path;
+
+void flow_core_set_remote(const char *host, int port, const char *secret, size_t secret_len, int detached) {
+  remote.host = flow_strdup(host);
+  remote.port = port;
+  remote.secret = secret;
+  remote.secret_len = secret_len;
+  remote_on = 1;
+  remote_detached = detached;
+}
+
+void flow_core_set_script(const char *path) {
+  free(script_path);
+  free(script_dir);
+  script_path = flow_strdup(path);
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    script_dir = flow_strdup(".");
+  } else {
+    script_dir = flow_xmalloc((size_t)(slash - path) + 1);
+    memcpy(script_dir, path, (size_t)(slash - path));
+    script_dir[slash - path] = '\0';
+  }
+}
+
+static int read_file(const char *path, flow_wbuf_t *w) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return -1;
+  char buf[8192];
+  size_t n;
+  size_t at = w->len;
+  flow_wr_u32(w, 0); /* length, patched below */
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) flow_wr_raw(w, buf, n);
+  fclose(f);
+  if (w->err == 0) {
+    uint32_t len = (uint32_t)(w->len - at - 4);
+    for (int i = 0; i < 4; i++) w->data[at + (size_t)i] = (uint8_t)(len >> (8 * i));
+  }
+  return 0;
+}
+
+/* The BlobServer upload: the script and every loaded module whose file is
+ * in the script's directory (package.searchpath over that directory only),
+ * as (path relative to it, bytes). Appends i32 n + the blobs to w. */
+static void write_blobs(lua_State *L, flow_wbuf_t *w) {
+  size_t count_at = w->len;
+  flow_wr_i32(w, 0);
+  int32_t n = 0;
+  if (script_path != NULL && strcmp(script_path, "-") != 0) {
+    const char *base = strrchr(script_path, '/');
+    base = base ? base + 1 : script_path;
+    if (flow_cp_blob_path_ok(base)) {
+      flow_wr_str(w, base);
+      if (read_file(script_path, w) == 0) n++;
+      else w->len = count_at + 4; /* unreadable: not uploaded */
+    }
+  }
+  if (script_dir != NULL) {
+    size_t dl = strlen(script_dir);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_getfield(L, -2, "searchpath");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", script_dir, script_dir);
+    int t = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, t - 2) != 0) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) != LUA_TSTRING) continue;
+      lua_pushvalue(L, t - 1);
+      lua_pushvalue(L, -2);
+      lua_pushvalue(L, t);
+      if (lua_pcall(L, 2, 1, 0) == 0 && lua_isstring(L, -1)) {
+        const char *file = lua_tostring(L, -1);
+        const char *rel = strncmp(file, script_dir, dl) == 0 && file[dl] == '/' ? file + dl + 1 : NULL;
+        if (rel != NULL && flow_cp_blob_path_ok(rel)) {
+          size_t at = w->len;
+          flow_wr_str(w, rel);
+          if (read_file(file, w) == 0) n++;
+          else w->len = at;
+        }
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 4);
+  }
+  if (w->err == 0)
+    for (int i = 0; i < 4; i++) w->data[count_at + (size_t)i] = (uint8_t)((uint32_t)n >> (8 * i));
+}
+
+static flow_remote_client_t *submit_remote(lua_State *L, lgraph_t *g, const flow_minicluster_options_t *opt,
+                                           char *err, size_t errlen) {
+  flow_cp_options_t o;
+  memset(&o, 0, sizeof(o));
+  o.buffer_timeout_ms = opt->buffer_timeout_ms;
+  o.restart = opt->restart;
+  o.checkpoint = opt->checkpoint;
+  if (o.checkpoint.retained < 1) o.checkpoint.retained = 1;
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_cp_write_options(&w, &o);
+  flow_wbuf_t gw;
+  flow_wbuf_init(&gw);
+  int rc = flow_sg_encode(g->sg, &gw);
+  if (rc == 0) flow_wr_bytes(&w, gw.data, gw.len);
+  flow_wbuf_free(&gw);
+  write_blobs(L, &w);
+  if (rc != 0 || w.err != 0) {
+    snprintf(err, errlen, "cannot encode the job: %s", flow_strerror(rc != 0 ? rc : w.err));
+    flow_wbuf_free(&w);
+    return NULL;
+  }
+  flow_remote_client_t *c = flow_rc_submit(&remote, w.data, w.len, err, errlen);
+  flow_wbuf_free(&w);
+  if (c != NULL) fprintf(stderr, "Job has been submitted with JobID %s\n", flow_rc_job_id(c));
+  return c;
+}
+
 static void read_options(lua_State *L, int t, flow_minicluster_options_t *opt) {
   flow_minicluster_options_init(opt);
   if (!lua_istable(L, t)) return;
@@ -297,7 +422,7 @@ static int push_result(lua_State *L, flow_job_result_t *r) {
     lua_rawseti(L, -2, ++i);
   }
   lua_setfield(L, -2, "accumulators");
-  if (r->status == FLOW_JOB_FINISHED) return 1;
+  if (r->status == FLOW_JOB_FINISHED || (remote_on && remote_detached)) return 1;
   lua_pushnil(L);
   if (r->status == FLOW_JOB_CANCELED && interrupted) lua_pushliteral(L, "job canceled (interrupted)");
   else lua_pushstring(L, r->failure ? r->failure : flow_job_status_name(r->status));
@@ -360,8 +485,38 @@ static void progress_print(flow_minicluster_t *mc, progress_t *pg) {
   pg->printed = 1;
 }
 
+/* A job running on the MiniCluster (mc) or in a cluster (rc). */
+typedef struct job_handle {
+  flow_minicluster_t *mc;
+  flow_remote_client_t *rc;
+} job_handle_t;
+
+static void jh_cancel(job_handle_t *h) {
+  if (h->mc != NULL) flow_minicluster_cancel(h->mc);
+  else flow_rc_cancel(h->rc);
+}
+
+static int jh_wait(job_handle_t *h, int64_t timeout_ms, flow_job_result_t *r) {
+  if (h->mc != NULL) return flow_minicluster_wait(h->mc, timeout_ms, r);
+  if (remote_detached) { /* submitted: that is all a detached client waits for */
+    memset(r, 0, sizeof(*r));
+    memcpy(r->job_id, flow_rc_job_id(h->rc), 33);
+    r->status = flow_rc_status(h->rc);
+    return 1;
+  }
+  return flow_rc_wait(h->rc, timeout_ms, r);
+}
+
+static void jh_free(job_handle_t *h) {
+  flow_minicluster_free(h->mc);
+  flow_rc_free(h->rc);
+  h->mc = NULL;
+  h->rc = NULL;
+}
+
 /* Waits for the job, cancelling it once if SIGINT arrives meanwhile. */
-static int wait_job(lua_State *L, flow_minicluster_t *mc, int64_t timeout_ms) {
+static int wait_job(lua_State *L, job_handle_t *h, int64_t timeout_ms) {
+  flow_minicluster_t *mc = h->mc;
   uint64_t start = uv_hrtime();
   int canceled = 0;
   flow_job_result_t r;
@@ -370,22 +525,22 @@ static int wait_job(lua_State *L, flow_minicluster_t *mc, int64_t timeout_ms) {
   int ticks = 0;
   waiting = 1;
   for (;;) {
-    if (show && ++ticks % 5 == 0) progress_print(mc, &pg);
+    if (show && mc != NULL && ++ticks % 5 == 0) progress_print(mc, &pg);
     if (interrupted && !canceled) {
-      flow_minicluster_cancel(mc);
+      jh_cancel(h);
       canceled = 1;
     }
     int64_t step = 50;
     if (timeout_ms >= 0) {
       int64_t left = timeout_ms - (int64_t)((uv_hrtime() - start) / 1000000u);
       if (left <= 0) {
-        if (flow_minicluster_wait(mc, 0, &r)) break;
+        if (jh_wait(h, 0, &r)) break;
         waiting = 0;
         return 0;
       }
       if (left < step) step = left;
     }
-    if (flow_minicluster_wait(mc, step, &r)) break;
+    if (jh_wait(h, step, &r)) break;
   }
   waiting = 0;
   if (pg.printed) { /* clear the status line */
@@ -405,11 +560,17 @@ static int l_execute(lua_State *L) {
   read_options(L, 2, &opt);
   flow_job_graph_t *jg = compile(L, g);
   if (jg == NULL) return 2;
-  char err[256];
-  flow_minicluster_t *mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
-  if (mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
-  int n = wait_job(L, mc, -1);
-  flow_minicluster_free(mc);
+  char err[1024];
+  job_handle_t h = {NULL, NULL};
+  if (remote_on) {
+    h.rc = submit_remote(L, g, &opt, err, sizeof(err));
+    if (h.rc == NULL) return luaL_error(L, "%s", err);
+  } else {
+    h.mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
+    if (h.mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
+  }
+  int n = wait_job(L, &h, -1);
+  jh_free(&h);
   return n;
 }
 
@@ -418,12 +579,12 @@ static int l_execute(lua_State *L) {
 #define CLIENT_MT "flow.core.job_client"
 
 typedef struct lclient {
-  flow_minicluster_t *mc;
+  job_handle_t h;
 } lclient_t;
 
 static lclient_t *check_client(lua_State *L) {
   lclient_t *c = luaL_checkudata(L, 1, CLIENT_MT);
-  if (c->mc == NULL) luaL_error(L, "the job client is closed");
+  if (c->h.mc == NULL && c->h.rc == NULL) luaL_error(L, "the job client is closed");
   return c;
 }
 
@@ -435,34 +596,40 @@ static int l_submit(lua_State *L) {
   flow_job_graph_t *jg = compile(L, g);
   if (jg == NULL) return 2;
   lclient_t *c = lua_newuserdata(L, sizeof(*c));
-  c->mc = NULL;
+  c->h.mc = NULL;
+  c->h.rc = NULL;
   luaL_getmetatable(L, CLIENT_MT);
   lua_setmetatable(L, -2);
   lua_createtable(L, 1, 0); /* environment: a reference to the graph */
   lua_pushvalue(L, 1);
   lua_rawseti(L, -2, 1);
   lua_setfenv(L, -2);
-  char err[256];
-  c->mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
-  if (c->mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
+  char err[1024];
+  if (remote_on) {
+    c->h.rc = submit_remote(L, g, &opt, err, sizeof(err));
+    if (c->h.rc == NULL) return luaL_error(L, "%s", err);
+    return 1;
+  }
+  c->h.mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
+  if (c->h.mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
   return 1;
 }
 
 static int l_client_status(lua_State *L) {
   lclient_t *c = check_client(L);
-  lua_pushstring(L, flow_job_status_name(flow_minicluster_status(c->mc)));
+  lua_pushstring(L, flow_job_status_name(c->h.mc ? flow_minicluster_status(c->h.mc) : flow_rc_status(c->h.rc)));
   return 1;
 }
 
 static int l_client_job_id(lua_State *L) {
   lclient_t *c = check_client(L);
-  lua_pushstring(L, flow_minicluster_job_id(c->mc));
+  lua_pushstring(L, c->h.mc ? flow_minicluster_job_id(c->h.mc) : flow_rc_job_id(c->h.rc));
   return 1;
 }
 
 static int l_client_cancel(lua_State *L) {
   lclient_t *c = check_client(L);
-  flow_minicluster_cancel(c->mc);
+  jh_cancel(&c->h);
   return 0;
 }
 
@@ -470,7 +637,7 @@ static int l_client_cancel(lua_State *L) {
 static int l_client_wait(lua_State *L) {
   lclient_t *c = check_client(L);
   int64_t timeout = (int64_t)luaL_optnumber(L, 2, -1);
-  int n = wait_job(L, c->mc, timeout);
+  int n = wait_job(L, &c->h, timeout);
   if (n == 0) {
     lua_pushnil(L);
     lua_pushliteral(L, "timeout");
@@ -486,7 +653,9 @@ static int l_client_savepoint(lua_State *L) {
   int stop = lua_toboolean(L, 3);
   int64_t timeout = (int64_t)luaL_optnumber(L, 4, 600000);
   char out[4096];
-  if (flow_minicluster_savepoint(c->mc, dir, stop, timeout, out, sizeof(out)) != 0) {
+  int rc = c->h.mc ? flow_minicluster_savepoint(c->h.mc, dir, stop, timeout, out, sizeof(out))
+                   : flow_rc_savepoint(c->h.rc, dir, stop, timeout, out, sizeof(out));
+  if (rc != 0) {
     lua_pushnil(L);
     lua_pushstring(L, strncmp(out, "error: ", 7) == 0 ? out + 7 : out);
     return 2;
@@ -497,8 +666,7 @@ static int l_client_savepoint(lua_State *L) {
 
 static int l_client_gc(lua_State *L) {
   lclient_t *c = luaL_checkudata(L, 1, CLIENT_MT);
-  flow_minicluster_free(c->mc); /* cancels a job still running, joins every thread */
-  c->mc = NULL;
+  jh_free(&c->h); /* MiniCluster: cancels a job still running, joins every thread */
   return 0;
 }
 
@@ -534,7 +702,18 @@ static const luaL_Reg client_methods[] = {{"status", l_client_status},
                                           {"close", l_client_gc},
                                           {NULL, NULL}};
 
-static const luaL_Reg core_funcs[] = {{"graph", l_graph_new}, {"cpu_count", l_cpu_count}, {"mkdir", l_mkdir}, {NULL, NULL}};
+/* core.cluster_target() -> "host:port" of the jobmanager jobs go to, or nil */
+static int l_cluster_target(lua_State *L) {
+  if (!remote_on) return 0;
+  lua_pushfstring(L, "%s:%d", remote.host ? remote.host : "127.0.0.1", remote.port);
+  return 1;
+}
+
+static const luaL_Reg core_funcs[] = {{"graph", l_graph_new},
+                                      {"cpu_count", l_cpu_count},
+                                      {"mkdir", l_mkdir},
+                                      {"cluster_target", l_cluster_target},
+                                      {NULL, NULL}};
 
 int luaopen_flow_core(lua_State *L) {
   if (luaL_newmetatable(L, GRAPH_MT)) {

@@ -60,7 +60,50 @@ int flow_gate_push(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
   g->queued++;
   uv_cond_signal(&g->readable);
   uv_mutex_unlock(&g->mu);
+  if (g->on_push != NULL) g->on_push(g, channel, g->hook_data);
   return 0;
+}
+
+int flow_gate_offer(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
+  flow_input_channel_t *ch = &g->channels[channel];
+  uv_mutex_lock(&g->mu);
+  int rc = g->canceled ? FLOW_ECANCELED
+           : ch->queued >= FLOW_CHANNEL_CREDITS && b->kind == FLOW_BUF_DATA ? FLOW_EFULL
+                                                                          : 0;
+  if (rc == 0) {
+    b->next = NULL;
+    b->channel = channel;
+    if (ch->tail != NULL) ch->tail->next = b;
+    else ch->head = b;
+    ch->tail = b;
+    ch->queued++;
+    g->queued++;
+    uv_cond_signal(&g->readable);
+  }
+  uv_mutex_unlock(&g->mu);
+  return rc;
+}
+
+int flow_gate_take_channel(flow_input_gate_t *g, int channel, flow_buffer_t **out) {
+  flow_input_channel_t *ch = &g->channels[channel];
+  uv_mutex_lock(&g->mu);
+  if (g->canceled) {
+    uv_mutex_unlock(&g->mu);
+    return FLOW_ECANCELED;
+  }
+  flow_buffer_t *b = ch->head;
+  if (b != NULL) {
+    ch->head = b->next;
+    if (ch->head == NULL) ch->tail = NULL;
+    b->next = NULL;
+    ch->queued--;
+    g->queued--;
+    uv_cond_broadcast(&g->writable);
+  }
+  uv_mutex_unlock(&g->mu);
+  if (b == NULL) return 0;
+  *out = b;
+  return 1;
 }
 
 /* Called with g->mu held and g->queued > 0: dequeues from the next non-empty
@@ -100,6 +143,7 @@ int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out
         continue;
       }
       uv_mutex_unlock(&g->mu);
+      if (g->on_take != NULL) g->on_take(g, b->channel, g->hook_data);
       *out = b;
       return 1;
     }

@@ -34,6 +34,13 @@ typedef struct flow_input_gate {
   int queued;   /* sum over channels */
   int cursor;   /* next channel to look at (fairness) */
   int canceled;
+  /* cluster mode (set before any thread uses the gate, then immutable):
+   * on_push after a buffer was queued, on_take after one was dequeued by
+   * poll (the channel's credit is free again); both called without mu held,
+   * from whichever thread pushed or polled */
+  void (*on_push)(struct flow_input_gate *g, int channel, void *ud);
+  void (*on_take)(struct flow_input_gate *g, int channel, void *ud);
+  void *hook_data;
 } flow_input_gate_t;
 
 flow_input_gate_t *flow_gate_new(int n_channels);
@@ -55,6 +62,15 @@ int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out
 void flow_gate_block(flow_input_gate_t *g, int channel);
 void flow_gate_unblock_all(flow_input_gate_t *g);
 int flow_gate_channel_finished(flow_input_gate_t *g, int channel);
+/* Cluster mode: a gate standing for a remote consumer is drained channel by
+ * channel by the network thread: the next buffer of channel (events
+ * included) without blocking. 1 and *out, 0 when empty, FLOW_ECANCELED. */
+int flow_gate_take_channel(flow_input_gate_t *g, int channel, flow_buffer_t **out);
+/* Cluster mode, receiving side: queues b without blocking. FLOW_EFULL when
+ * a data buffer finds the channel at its credit (the sender overran the
+ * credits it was granted), FLOW_ECANCELED; b stays the caller's on error. */
+int flow_gate_offer(flow_input_gate_t *g, int channel, flow_buffer_t *b);
+
 /* Wakes every waiter; later pushes and polls return FLOW_ECANCELED. */
 void flow_gate_cancel(flow_input_gate_t *g);
 

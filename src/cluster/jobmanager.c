@@ -1,0 +1,678 @@
+#include "cluster/jobmanager.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster/cluster_proto.h"
+#include "cluster/endpoints.h"
+#include "cluster/jobmanager_internal.h"
+#include "cluster/net_transport.h"
+#include "common.h"
+#include "graph/serialize.h"
+
+/* Everything below runs on the loop thread: the endpoints, the connections,
+ * the timers. Lifetimes: a job record lives from its submission until it is
+ * evicted from the history (JM_HISTORY finished jobs are kept); a
+ * taskmanager proxy lives until the process ends (JobMasters may still hold
+ * its endpoint after it was lost); a connection's context until its on_close. */
+
+#define JM_HISTORY 100
+
+static void jlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void jlog(const char *fmt, ...) {
+  char ts[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s INFO  jobmanager: ", ts);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+void flow_jobmanager_options_init(flow_jobmanager_options_t *o) {
+  memset(o, 0, sizeof(*o));
+  o->bind_port = 6123;
+  o->rest_port = 8081;
+  o->heartbeat_interval_ms = 10000;
+  o->heartbeat_timeout_ms = 50000;
+  o->slot_timeout_ms = 300000;
+}
+
+int flow_parse_host_port(const char *s, char **host, int *port) {
+  if (s == NULL || *s == '\0') return FLOW_EINVAL;
+  const char *colon = strrchr(s, ':');
+  const char *ps = colon ? colon + 1 : s;
+  char *end = NULL;
+  long p = strtol(ps, &end, 10);
+  if (end == ps || *end != '\0' || p < 0 || p > 65535) return FLOW_EINVAL;
+  if (colon == NULL) {
+    *host = flow_strdup("127.0.0.1");
+  } else {
+    size_t n = (size_t)(colon - s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') s++, n -= 2; /* [::1]:6123 */
+    *host = flow_xmalloc(n + 1);
+    memcpy(*host, s, n);
+    (*host)[n] = '\0';
+    if (n == 0) {
+      free(*host);
+      *host = flow_strdup("127.0.0.1");
+    }
+  }
+  *port = (int)p;
+  return 0;
+}
+
+/* ---- the job table ------------------------------------------------------ */
+
+static flow_jm_t *g_jm; /* the process's one jobmanager: for the endpoint callbacks */
+
+flow_jm_job_t *flow_jm_find_job(flow_jm_t *jm, const char *id) {
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next)
+    if (strcmp(j->id, id) == 0) return j;
+  return NULL;
+}
+
+static void job_free(flow_jm_job_t *j) {
+  flow_job_result_clear(&j->result);
+  flow_jg_free(j->jg);
+  flow_sg_free(j->sg);
+  free(j->job_frame);
+  free(j->d.checkpoint.dir);
+  free(j->d.checkpoint.restore_dir);
+  free(j->name);
+  free(j);
+}
+
+/* Keeps at most JM_HISTORY finished jobs (the oldest go first). */
+static void trim_history(flow_jm_t *jm) {
+  int finished = 0;
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) finished += j->done;
+  flow_jm_job_t **pp = &jm->jobs;
+  /* jobs are kept newest first: drop from the tail */
+  while (finished > JM_HISTORY) {
+    flow_jm_job_t **last = NULL;
+    for (pp = &jm->jobs; *pp != NULL; pp = &(*pp)->next)
+      if ((*pp)->done) last = pp;
+    if (last == NULL) break;
+    flow_jm_job_t *j = *last;
+    *last = j->next;
+    job_free(j);
+    finished--;
+  }
+}
+
+static void send_frame(flow_net_conn_t *c, uint8_t type, flow_wbuf_t *w) {
+  if (c == NULL) return;
+  if (w->err == 0) (void)flow_net_send(c, type, w->data, (uint32_t)w->len);
+}
+
+static void push_result(flow_jm_t *jm, flow_jm_job_t *j) {
+  (void)jm;
+  if (j->client == NULL) return;
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_wr_u32(&w, j->client_req);
+  flow_cp_write_result(&w, &j->result);
+  send_frame(j->client, FLOW_CP_RESULT, &w);
+  flow_wbuf_free(&w);
+}
+
+static void release_on_taskmanagers(flow_jm_t *jm, flow_jm_job_t *j) {
+  for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
+    if (tm->ep.lost || tm->conn == NULL) continue;
+    int had = 0;
+    for (int i = 0; i < tm->n_jobs_sent; i++) had |= strcmp(tm->jobs_sent[i], j->id) == 0;
+    if (!had) continue;
+    flow_wbuf_t w;
+    flow_wbuf_init(&w);
+    flow_wr_str(&w, j->id);
+    send_frame(tm->conn, FLOW_CP_JOB_RELEASE, &w);
+    flow_wbuf_free(&w);
+  }
+}
+
+static void on_job_done(flow_dispatcher_t *d) {
+  flow_jm_job_t *j = d->data;
+  flow_jm_t *jm = g_jm;
+  j->done = 1;
+  j->end_ms = flow_now_ms();
+  j->status = (int)j->result.status;
+  jlog("job %s (%s) %s%s%s", j->id, j->name, flow_job_status_name(j->result.status),
+       j->result.failure ? ": " : "", j->result.failure ? j->result.failure : "");
+  push_result(jm, j);
+  release_on_taskmanagers(jm, j);
+  trim_history(jm);
+}
+
+static void on_job_savepoint(flow_dispatcher_t *d, const char *result) {
+  flow_jm_job_t *j = d->data;
+  if (j->savepoint_client == NULL) return;
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_wr_u32(&w, j->savepoint_req);
+  int ok = strncmp(result, "error: ", 7) != 0;
+  flow_wr_u8(&w, (uint8_t)ok);
+  flow_wr_str(&w, ok ? result : result + 7);
+  send_frame(j->savepoint_client, FLOW_CP_SAVEPOINT_REPLY, &w);
+  flow_wbuf_free(&w);
+  j->savepoint_client = NULL;
+}
+
+/* A submission: decoded, compiled, and handed to a Dispatcher of its own
+ * (Flink's JobManagerRunner). 0 or an error message in err. */
+int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, const flow_cp_options_t *opt,
+                   const uint8_t *blobs, size_t blobs_len, int32_t n_blobs, flow_net_conn_t *client,
+                   uint32_t req, char *id_out, char *err, size_t errlen) {
+  flow_stream_graph_t *sg = NULL;
+  char why[512] = "";
+  int rc = flow_sg_decode(graph, graph_len, &sg, why, sizeof(why));
+  if (rc != 0) {
+    snprintf(err, errlen, "the job graph does not decode: %s", why[0] ? why : flow_strerror(rc));
+    return rc;
+  }
+  flow_job_graph_t *jg = flow_jg_build(sg, why, sizeof(why));
+  if (jg == NULL) {
+    snprintf(err, errlen, "invalid job graph: %s", why);
+    flow_sg_free(sg);
+    return FLOW_EGRAPH;
+  }
+  flow_jm_job_t *j = flow_xcalloc(1, sizeof(*j));
+  j->sg = sg;
+  j->jg = jg;
+  j->name = flow_strdup(sg->job_name ? sg->job_name : "job");
+  j->start_ms = flow_now_ms();
+  j->client = client;
+  j->client_req = req;
+  atomic_init(&j->status_atomic, FLOW_JOB_INITIALIZING);
+  flow_new_job_id(j->id);
+  /* the JOB frame every taskmanager running a task of it gets once */
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_wr_str(&w, j->id);
+  flow_wr_bytes(&w, graph, graph_len);
+  flow_wr_i32(&w, n_blobs);
+  flow_wr_raw(&w, blobs, blobs_len);
+  if (w.err != 0) {
+    flow_wbuf_free(&w);
+    job_free(j);
+    snprintf(err, errlen, "out of memory");
+    return FLOW_ENOMEM;
+  }
+  j->job_frame = w.data;
+  j->job_frame_len = w.len;
+  flow_dispatcher_init(&j->d, &jm->rpc, &jm->rm);
+  j->d.result = &j->result;
+  j->d.on_done = on_job_done;
+  j->d.on_savepoint = on_job_savepoint;
+  j->d.data = j;
+  j->d.buffer_timeout_ms = opt->buffer_timeout_ms;
+  j->d.restart = opt->restart;
+  j->d.checkpoint = opt->checkpoint;
+  j->d.checkpoint.dir = flow_strdup(opt->checkpoint.dir);
+  j->d.checkpoint.restore_dir = flow_strdup(opt->checkpoint.restore_dir);
+  j->d.status_out = &j->status_atomic;
+  memcpy(j->d.job_id, j->id, sizeof(j->id));
+  j->next = jm->jobs;
+  jm->jobs = j;
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &j->d.ep);
+  m->ptr = jg;
+  flow_rpc_send(&jm->rpc, m);
+  memcpy(id_out, j->id, 33);
+  jlog("job %s (%s) submitted: %d tasks in %d slots", j->id, j->name, jg->n_vertices, jg->slots_required);
+  return 0;
+}
+
+int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap) {
+  flow_jm_job_t *j = flow_jm_find_job(jm, id);
+  if (j == NULL) {
+    snprintf(msg, cap, "no job %s", id);
+    return FLOW_EINVAL;
+  }
+  if (j->done) {
+    snprintf(msg, cap, "job %s has already ended (%s)", id, flow_job_status_name((flow_job_status_t)j->status));
+    return FLOW_ESTATE;
+  }
+  flow_rpc_send(&jm->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &j->d.ep));
+  snprintf(msg, cap, "cancelling job %s", id);
+  return 0;
+}
+
+/* ---- taskmanager proxies ------------------------------------------------ */
+
+static const char *tm_addr_of(flow_endpoint_t *te) {
+  if (te == NULL || te->handle != flow_jm_tm_handle) return NULL;
+  return ((flow_jm_tm_t *)te)->data_addr;
+}
+
+static void tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
+  for (int i = 0; i < tm->n_jobs_sent; i++)
+    if (strcmp(tm->jobs_sent[i], job_id) == 0) return;
+  flow_jm_job_t *j = flow_jm_find_job(g_jm, job_id);
+  if (j == NULL) return;
+  (void)flow_net_send(tm->conn, FLOW_CP_JOB, j->job_frame, (uint32_t)j->job_frame_len);
+  tm->jobs_sent = flow_xrealloc(tm->jobs_sent, (size_t)(tm->n_jobs_sent + 1) * sizeof(*tm->jobs_sent));
+  memcpy(tm->jobs_sent[tm->n_jobs_sent++], job_id, 33);
+}
+
+/* The proxy's handler: a message for the remote TaskExecutor goes on the wire. */
+void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m) {
+  flow_jm_tm_t *tm = (flow_jm_tm_t *)self;
+  if (self->lost || tm->conn == NULL) return;
+  flow_endpoint_t *job = m->ptr;
+  const char *job_id = job != NULL ? job->id : NULL;
+  if (m->type == FLOW_MSG_SUBMIT_TASK && job_id != NULL) tm_send_job_once(tm, job_id);
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  int rc = flow_cp_write_msg(&w, m, job_id, tm_addr_of);
+  if (rc == 0) rc = flow_net_send(tm->conn, FLOW_CP_RPC, w.data, (uint32_t)w.len);
+  if (rc != 0) jlog("could not send %d to %s: %s", (int)m->type, tm->name, flow_strerror(rc));
+  flow_wbuf_free(&w);
+}
+
+static void tm_lost(flow_jm_t *jm, flow_jm_tm_t *tm, const char *why) {
+  if (tm->ep.lost) return;
+  tm->ep.lost = 1;
+  tm->conn = NULL;
+  jlog("TaskManager %s is lost: %s", tm->name, why);
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &jm->rm.ep);
+  m->ptr = &tm->ep;
+  flow_rpc_send(&jm->rpc, m);
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+    if (j->done || j->d.jm == NULL) continue;
+    flow_msg_t *f = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &j->d.jm->ep);
+    f->ptr = &tm->ep;
+    f->text = flow_strdup(why);
+    flow_rpc_send(&jm->rpc, f);
+  }
+}
+
+static void tm_register(flow_jm_t *jm, flow_net_conn_t *c, flow_rbuf_t *r) {
+  int32_t slots = 0, port = 0;
+  char *host = NULL;
+  flow_rd_i32(r, &slots);
+  flow_rd_str(r, &host, 0);
+  flow_rd_i32(r, &port);
+  if (r->err != 0 || flow_rd_left(r) != 0 || slots < 1 || slots > 4096 || port <= 0 || port > 65535 ||
+      flow_net_conn_data(c) != NULL) {
+    free(host);
+    flow_net_fail(c, "malformed taskmanager registration");
+    return;
+  }
+  flow_jm_tm_t *tm = flow_xcalloc(1, sizeof(*tm));
+  tm->ep.name = "TaskExecutor";
+  tm->ep.rpc = &jm->rpc;
+  tm->ep.handle = flow_jm_tm_handle;
+  tm->conn = c;
+  tm->slots = slots;
+  tm->registered_ms = flow_now_ms();
+  tm->last_heard_ns = uv_hrtime();
+  snprintf(tm->data_addr, sizeof(tm->data_addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, (int)port);
+  snprintf(tm->name, sizeof(tm->name), "tm-%d@%s", ++jm->tm_seq, flow_net_peer(c));
+  snprintf(tm->id, sizeof(tm->id), "%08x%08x", (unsigned)jm->tm_seq, (unsigned)(uv_hrtime() & 0xffffffffu));
+  free(host);
+  tm->next = jm->tms;
+  jm->tms = tm;
+  flow_net_conn_set_data(c, tm);
+  jlog("TaskManager %s registered: %d slots, data at %s", tm->name, slots, tm->data_addr);
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_REGISTER_TE, &tm->ep, &jm->rm.ep);
+  m->ptr = &tm->ep;
+  m->a = slots;
+  flow_rpc_send(&jm->rpc, m);
+}
+
+/* An endpoint message from a taskmanager: to the ResourceManager or to the
+ * JobMaster its job id names. */
+static void tm_rpc(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
+  flow_cp_msg_t cm;
+  if (flow_cp_read_msg(r, &cm) != 0) {
+    flow_net_fail(tm->conn, "malformed endpoint message");
+    return;
+  }
+  flow_msg_t *m = NULL;
+  switch (cm.m.type) {
+  case FLOW_MSG_FREE_SLOTS:
+    m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &tm->ep, &jm->rm.ep);
+    m->ptr = &tm->ep;
+    m->a = cm.m.a;
+    break;
+  case FLOW_MSG_OFFER_SLOTS:
+  case FLOW_MSG_SLOTS_UNAVAILABLE:
+  case FLOW_MSG_TASK_STATE:
+  case FLOW_MSG_ACK_CHECKPOINT:
+  case FLOW_MSG_CANCEL_JOB: {
+    flow_jm_job_t *j = cm.job_id[0] ? flow_jm_find_job(jm, cm.job_id) : NULL;
+    if (j == NULL || j->done || j->d.jm == NULL) {
+      if (cm.m.type == FLOW_MSG_OFFER_SLOTS && cm.job_id[0]) { /* too late: give them back */
+        flow_msg_t f = {0};
+        f.type = FLOW_MSG_FREE_SLOTS;
+        flow_endpoint_t key = {.id = cm.job_id};
+        f.ptr = &key;
+        flow_jm_tm_handle(&tm->ep, &f);
+      }
+      break;
+    }
+    m = flow_msg_new(cm.m.type, &tm->ep, &j->d.jm->ep);
+    m->ptr = &tm->ep;
+    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
+    m->text = cm.m.text, cm.m.text = NULL;
+    m->blob = cm.m.blob, cm.m.blob = NULL;
+    m->ptr2 = cm.m.ptr2, cm.m.ptr2 = NULL;
+    m->free_ptr2 = cm.m.free_ptr2;
+    break;
+  }
+  default: flow_net_fail(tm->conn, "unexpected endpoint message from a taskmanager"); break;
+  }
+  if (m != NULL) flow_rpc_send(&jm->rpc, m);
+  flow_cp_msg_clear(&cm);
+}
+
+/* ---- client requests ---------------------------------------------------- */
+
+static void reply_simple(flow_net_conn_t *c, uint8_t type, uint32_t req, int ok, const char *text) {
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_wr_u32(&w, req);
+  flow_wr_u8(&w, (uint8_t)ok);
+  flow_wr_str(&w, text);
+  send_frame(c, type, &w);
+  flow_wbuf_free(&w);
+}
+
+static void client_submit(flow_jm_t *jm, flow_net_conn_t *c, uint32_t req, flow_rbuf_t *r) {
+  flow_cp_options_t opt;
+  const uint8_t *graph = NULL;
+  uint32_t graph_len = 0;
+  int32_t n_blobs = 0;
+  if (flow_cp_read_options(r, &opt) != 0) {
+    flow_net_fail(c, "malformed job options");
+    return;
+  }
+  flow_rd_bytes(r, &graph, &graph_len);
+  flow_rd_i32(r, &n_blobs);
+  size_t blobs_at = r->pos;
+  /* check the blobs' shape now: taskmanagers trust it */
+  for (int32_t i = 0; i < n_blobs && r->err == 0; i++) {
+    char *path = NULL;
+    const uint8_t *p = NULL;
+    uint32_t n = 0;
+    flow_rd_str(r, &path, 0);
+    flow_rd_bytes(r, &p, &n);
+    if (r->err == 0 && !flow_cp_blob_path_ok(path)) r->err = FLOW_EINVAL;
+    free(path);
+  }
+  if (r->err != 0 || n_blobs < 0 || n_blobs > 10000 || flow_rd_left(r) != 0) {
+    flow_cp_options_clear(&opt);
+    flow_net_fail(c, "malformed job submission");
+    return;
+  }
+  char id[33] = "", err[600] = "";
+  int rc = flow_jm_submit(jm, graph, graph_len, &opt, r->p + blobs_at, r->pos - blobs_at, n_blobs, c, req, id,
+                          err, sizeof(err));
+  flow_cp_options_clear(&opt);
+  reply_simple(c, FLOW_CP_SUBMIT_REPLY, req, rc == 0, rc == 0 ? id : err);
+}
+
+static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_rbuf_t *r) {
+  uint32_t req = 0;
+  if (flow_rd_u32(r, &req) != 0) {
+    flow_net_fail(c, "malformed client request");
+    return;
+  }
+  char id[33];
+  switch (type) {
+  case FLOW_CP_SUBMIT: client_submit(jm, c, req, r); return;
+  case FLOW_CP_STATUS: {
+    if (flow_cp_read_job_id(r, id) != 0) break;
+    flow_jm_job_t *j = flow_jm_find_job(jm, id);
+    reply_simple(c, FLOW_CP_STATUS_REPLY, req, j != NULL,
+                 j ? flow_job_status_name((flow_job_status_t)atomic_load(&j->status_atomic)) : "UNKNOWN");
+    return;
+  }
+  case FLOW_CP_LIST: {
+    if (flow_rd_left(r) != 0) break;
+    flow_wbuf_t w;
+    flow_wbuf_init(&w);
+    flow_wr_u32(&w, req);
+    int n = 0;
+    for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) n++;
+    flow_wr_i32(&w, n);
+    int64_t now = flow_now_ms();
+    for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+      flow_wr_str(&w, j->id);
+      flow_wr_str(&w, j->name);
+      flow_wr_str(&w, flow_job_status_name((flow_job_status_t)atomic_load(&j->status_atomic)));
+      flow_wr_i64(&w, j->start_ms);
+      flow_wr_i64(&w, (j->done ? j->end_ms : now) - j->start_ms);
+    }
+    send_frame(c, FLOW_CP_LIST_REPLY, &w);
+    flow_wbuf_free(&w);
+    return;
+  }
+  case FLOW_CP_CANCEL: {
+    if (flow_cp_read_job_id(r, id) != 0 || flow_rd_left(r) != 0) break;
+    char msg[128];
+    int rc = flow_jm_cancel(jm, id, msg, sizeof(msg));
+    reply_simple(c, FLOW_CP_CANCEL_REPLY, req, rc == 0, msg);
+    return;
+  }
+  case FLOW_CP_SAVEPOINT: {
+    char *dir = NULL;
+    uint8_t stop = 0;
+    flow_cp_read_job_id(r, id);
+    flow_rd_str(r, &dir, 0);
+    flow_rd_u8(r, &stop);
+    if (r->err != 0 || flow_rd_left(r) != 0) {
+      free(dir);
+      break;
+    }
+    flow_jm_job_t *j = flow_jm_find_job(jm, id);
+    if (j == NULL || j->done) {
+      reply_simple(c, FLOW_CP_SAVEPOINT_REPLY, req, 0, j ? "the job has ended" : "no such job");
+    } else if (j->savepoint_client != NULL) {
+      reply_simple(c, FLOW_CP_SAVEPOINT_REPLY, req, 0, "a savepoint of this job is in progress");
+    } else {
+      j->savepoint_client = c;
+      j->savepoint_req = req;
+      flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, NULL, &j->d.ep);
+      m->text = dir;
+      dir = NULL;
+      m->a = stop;
+      flow_rpc_send(&jm->rpc, m);
+    }
+    free(dir);
+    return;
+  }
+  default: break;
+  }
+  flow_net_fail(c, "malformed client request");
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  flow_jm_t *jm = g_jm;
+  flow_rbuf_t r;
+  flow_rbuf_init(&r, p, len);
+  int role = flow_net_peer_role(c);
+  if (role == FLOW_NET_ROLE_TASKMANAGER) {
+    flow_jm_tm_t *tm = flow_net_conn_data(c);
+    if (tm != NULL) tm->last_heard_ns = uv_hrtime();
+    if (type == FLOW_CP_REGISTER) tm_register(jm, c, &r);
+    else if (tm == NULL) flow_net_fail(c, "a taskmanager must register first");
+    else if (type == FLOW_CP_HEARTBEAT) return;
+    else if (type == FLOW_CP_RPC) tm_rpc(jm, tm, &r);
+    else flow_net_fail(c, "unexpected frame type from a taskmanager");
+  } else if (role == FLOW_NET_ROLE_CLIENT) {
+    if (type == FLOW_CP_SUBMIT || type == FLOW_CP_STATUS || type == FLOW_CP_LIST || type == FLOW_CP_CANCEL ||
+        type == FLOW_CP_SAVEPOINT)
+      client_frame(jm, c, type, &r);
+    else flow_net_fail(c, "unexpected frame type from a client");
+  } else {
+    flow_net_fail(c, "only clients and taskmanagers may connect to a jobmanager");
+  }
+}
+
+static void on_close(flow_net_conn_t *c, const char *reason) {
+  flow_jm_t *jm = g_jm;
+  if (jm == NULL) return;
+  flow_jm_tm_t *tm = flow_net_peer_role(c) == FLOW_NET_ROLE_TASKMANAGER ? flow_net_conn_data(c) : NULL;
+  if (tm != NULL) tm_lost(jm, tm, reason);
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+    if (j->client == c) j->client = NULL;
+    if (j->savepoint_client == c) j->savepoint_client = NULL;
+  }
+}
+
+/* Pushes status changes to the clients that submitted the jobs. */
+static void on_check(uv_check_t *h) {
+  flow_jm_t *jm = h->data;
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+    int s = atomic_load(&j->status_atomic);
+    if (s == j->status_sent || j->client == NULL) continue;
+    j->status_sent = s;
+    reply_simple(j->client, FLOW_CP_STATUS_REPLY, 0, 1, flow_job_status_name((flow_job_status_t)s));
+  }
+}
+
+static void on_heartbeat(uv_timer_t *h) {
+  flow_jm_t *jm = h->data;
+  uint64_t now = uv_hrtime();
+  for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
+    if (tm->ep.lost || tm->conn == NULL) continue;
+    if (now - tm->last_heard_ns > (uint64_t)jm->opt.heartbeat_timeout_ms * 1000000u) {
+      char why[96];
+      snprintf(why, sizeof(why), "no heartbeat for %lld ms", (long long)jm->opt.heartbeat_timeout_ms);
+      flow_net_conn_t *c = tm->conn;
+      tm_lost(jm, tm, why);
+      flow_net_fail(c, why);
+      continue;
+    }
+    (void)flow_net_send(tm->conn, FLOW_CP_HEARTBEAT, NULL, 0);
+  }
+}
+
+static void on_signal(uv_signal_t *h, int sig) {
+  flow_jm_t *jm = h->data;
+  jlog("received signal %d: shutting down", sig);
+  jm->stopping = 1;
+  int running = 0;
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next)
+    if (!j->done) {
+      running++;
+      flow_rpc_send(&jm->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &j->d.ep));
+    }
+  uv_timer_start(&jm->stop_timer, flow_jm_stop_poll, running ? 50 : 0, 50);
+}
+
+void flow_jm_stop_poll(uv_timer_t *h) {
+  flow_jm_t *jm = h->data;
+  int running = 0;
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) running += !j->done;
+  if (running > 0 && ++jm->stop_polls < 200) return; /* at most 10 s */
+  uv_timer_stop(h);
+  uv_stop(h->loop);
+}
+
+int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
+  flow_jm_t *jm = flow_xcalloc(1, sizeof(*jm));
+  g_jm = jm;
+  jm->opt = *o;
+  uv_loop_init(&jm->loop);
+  flow_rpc_init(&jm->rpc, &jm->loop);
+  flow_resource_manager_init(&jm->rm, &jm->rpc);
+  jm->rm.slot_timeout_ms = o->slot_timeout_ms;
+  int code = 0;
+  flow_net_opts_t no;
+  memset(&no, 0, sizeof(no));
+  no.role = FLOW_NET_ROLE_JOBMANAGER;
+  no.name = "jobmanager";
+  no.on_frame = on_frame;
+  no.on_close = on_close;
+  FLOW_NET_SET_SECRET(&no, o->secret, o->secret_len);
+  if (flow_net_listen(&jm->loop, o->bind_host, o->bind_port, &no, &jm->server) != 0) {
+    fprintf(stderr, "flowlua: jobmanager: cannot listen on %s:%d\n", o->bind_host ? o->bind_host : "127.0.0.1",
+            o->bind_port);
+    code = 1;
+    goto out;
+  }
+  int rest_port = -1;
+  if (o->rest_port >= 0) {
+    if (flow_jm_rest_start(jm, o->rest_host, o->rest_port, &rest_port) != 0) {
+      fprintf(stderr, "flowlua: jobmanager: cannot serve REST on %s:%d\n",
+              o->rest_host ? o->rest_host : "127.0.0.1", o->rest_port);
+      code = 1;
+      goto out;
+    }
+  }
+  jlog("listening for RPC on %s:%d%s", o->bind_host ? o->bind_host : "127.0.0.1", flow_net_server_port(jm->server),
+       o->secret ? " (cluster secret required)" : "");
+  if (rest_port >= 0)
+    jlog("REST endpoint on http://%s:%d", o->rest_host ? o->rest_host : "127.0.0.1", rest_port);
+  if (o->port_file != NULL) {
+    FILE *f = fopen(o->port_file, "w");
+    if (f != NULL) {
+      fprintf(f, "%d %d\n", flow_net_server_port(jm->server), rest_port);
+      fclose(f);
+    }
+  }
+  uv_check_init(&jm->loop, &jm->check);
+  jm->check.data = jm;
+  uv_check_start(&jm->check, on_check);
+  uv_timer_init(&jm->loop, &jm->heartbeat);
+  jm->heartbeat.data = jm;
+  uint64_t hb = (uint64_t)(o->heartbeat_interval_ms > 0 ? o->heartbeat_interval_ms : 10000);
+  uv_timer_start(&jm->heartbeat, on_heartbeat, hb, hb);
+  uv_timer_init(&jm->loop, &jm->stop_timer);
+  jm->stop_timer.data = jm;
+  uv_signal_init(&jm->loop, &jm->sigint);
+  uv_signal_init(&jm->loop, &jm->sigterm);
+  jm->sigint.data = jm->sigterm.data = jm;
+  uv_signal_start(&jm->sigint, on_signal, SIGINT);
+  uv_signal_start(&jm->sigterm, on_signal, SIGTERM);
+  uv_run(&jm->loop, UV_RUN_DEFAULT);
+out:
+  /* tear down: every JobMaster and connection, then the handles */
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+    if (j->d.jm != NULL) {
+      flow_job_master_free(j->d.jm);
+      j->d.jm = NULL;
+    }
+  }
+  g_jm = NULL;
+  if (jm->server != NULL) flow_net_server_close(jm->server);
+  flow_jm_rest_stop(jm);
+  flow_resource_manager_destroy(&jm->rm);
+  flow_rpc_close(&jm->rpc);
+  if (jm->check.loop != NULL) {
+    uv_close((uv_handle_t *)&jm->check, NULL);
+    uv_close((uv_handle_t *)&jm->heartbeat, NULL);
+    uv_close((uv_handle_t *)&jm->stop_timer, NULL);
+    uv_close((uv_handle_t *)&jm->sigint, NULL);
+    uv_close((uv_handle_t *)&jm->sigterm, NULL);
+  }
+  uv_run(&jm->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&jm->loop);
+  uv_mutex_destroy(&jm->rpc.mu);
+  while (jm->jobs != NULL) {
+    flow_jm_job_t *j = jm->jobs;
+    jm->jobs = j->next;
+    job_free(j);
+  }
+  while (jm->tms != NULL) {
+    flow_jm_tm_t *tm = jm->tms;
+    jm->tms = tm->next;
+    free(tm->jobs_sent);
+    free(tm);
+  }
+  free(jm);
+  return code;
+}

@@ -1,0 +1,82 @@
+/* The jobmanager process's state, shared by jobmanager.c (the job table,
+ * the taskmanager proxies, RPC) and jobmanager_rest.c (the REST endpoint).
+ * Loop thread only. */
+#ifndef FLOW_CLUSTER_JOBMANAGER_INTERNAL_H
+#define FLOW_CLUSTER_JOBMANAGER_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "cluster/cluster_proto.h"
+#include "cluster/endpoints.h"
+#include "cluster/jobmanager.h"
+#include "cluster/net_transport.h"
+
+/* A job: its graphs, its Dispatcher (a JobManagerRunner: one JobMaster) and
+ * its result once it ended. */
+typedef struct flow_jm_job {
+  char id[33];
+  char *name;
+  flow_stream_graph_t *sg;
+  flow_job_graph_t *jg;
+  flow_dispatcher_t d;
+  flow_job_result_t result;
+  _Atomic int status_atomic; /* the JobMaster's status mirror */
+  int status;                /* final status once done */
+  int status_sent;           /* last status pushed to the client */
+  int done;
+  int64_t start_ms, end_ms;
+  uint8_t *job_frame;        /* the FLOW_CP_JOB payload (graph + blobs) */
+  size_t job_frame_len;
+  flow_net_conn_t *client;   /* the submitting client while connected */
+  uint32_t client_req;
+  flow_net_conn_t *savepoint_client; /* a savepoint request in progress */
+  uint32_t savepoint_req;
+  struct flow_jm_job *next;  /* newest first */
+} flow_jm_job_t;
+
+/* The proxy of a remote TaskExecutor: its endpoint encodes messages onto conn. */
+typedef struct flow_jm_tm {
+  flow_endpoint_t ep;        /* first: JobMasters and the ResourceManager hold &ep */
+  flow_net_conn_t *conn;     /* NULL once lost */
+  char name[96];
+  char id[24];
+  char data_addr[80];        /* "host:port" of its data plane */
+  int slots;
+  int64_t registered_ms;
+  uint64_t last_heard_ns;
+  char (*jobs_sent)[33];     /* jobs whose FLOW_CP_JOB it got */
+  int n_jobs_sent;
+  struct flow_jm_tm *next;
+} flow_jm_tm_t;
+
+typedef struct flow_jm {
+  flow_jobmanager_options_t opt;
+  uv_loop_t loop;
+  flow_rpc_t rpc;
+  flow_resource_manager_t rm;
+  flow_net_server_t *server;
+  struct flow_http_server *rest;
+  flow_jm_job_t *jobs;
+  flow_jm_tm_t *tms;
+  int tm_seq;
+  uv_check_t check;
+  uv_timer_t heartbeat, stop_timer;
+  uv_signal_t sigint, sigterm;
+  int stopping, stop_polls;
+} flow_jm_t;
+
+#define FLOW_NET_SET_SECRET(o, s, n) do { (o)->secret = (s); (o)->secret_len = (n); } while (0)
+
+flow_jm_job_t *flow_jm_find_job(flow_jm_t *jm, const char *id);
+int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, const flow_cp_options_t *opt,
+                   const uint8_t *blobs, size_t blobs_len, int32_t n_blobs, flow_net_conn_t *client,
+                   uint32_t req, char *id_out, char *err, size_t errlen);
+int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap);
+void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m);
+void flow_jm_stop_poll(uv_timer_t *h);
+
+/* jobmanager_rest.c */
+int flow_jm_rest_start(flow_jm_t *jm, const char *host, int port, int *bound_port);
+void flow_jm_rest_stop(flow_jm_t *jm);
+
+#endif

@@ -1,0 +1,281 @@
+/* The jobmanager's REST endpoint (Flink's WebMonitorEndpoint, REST API v1
+ * shapes): JSON built with cJSON, HTTP by cluster/http_server.c.
+ *
+ *   GET   /overview            cluster overview
+ *   GET   /jobs                {"jobs":[{"id","status"}]}
+ *   GET   /jobs/overview       {"jobs":[{"jid","name","state","start-time",...}]}
+ *   GET   /jobs/:jobid         one job with its vertices (and the failure cause)
+ *   GET   /taskmanagers        {"taskmanagers":[{"id","path","slotsNumber","freeSlots",...}]}
+ *   PATCH /jobs/:jobid?mode=cancel   202 {} (Flink's job cancellation)
+ *   POST  /jobs                submission: the body is a FLOW_CP_SUBMIT payload
+ *                              without its request id (docs/wire.md); 202 {"jobid"}
+ *
+ * With a cluster secret every non-GET request must be signed (the HTTP layer
+ * checks it: docs/rest.md); without one the endpoint binds to loopback only. */
+#include <cjson/cJSON.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/http_server.h"
+#include "cluster/jobmanager_internal.h"
+#include "common.h"
+
+#define REST_MAX_BODY (64u << 20)
+
+static void respond_json(flow_http_response_t *res, int status, cJSON *j) {
+  char *s = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  res->status = status;
+  res->content_type = "application/json";
+  res->body = s != NULL ? s : flow_strdup("{}");
+  res->body_len = strlen(res->body);
+}
+
+static void respond_error(flow_http_response_t *res, int status, const char *msg) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON *errs = cJSON_AddArrayToObject(j, "errors");
+  cJSON_AddItemToArray(errs, cJSON_CreateString(msg));
+  respond_json(res, status, j);
+}
+
+static int job_status(const flow_jm_job_t *j) { return atomic_load(&((flow_jm_job_t *)j)->status_atomic); }
+
+static int free_slots_of(flow_jm_t *jm, flow_jm_tm_t *tm) {
+  for (int i = 0; i < jm->rm.n_tes; i++)
+    if (jm->rm.tes[i] == &tm->ep) return jm->rm.te_slots[i];
+  return 0;
+}
+
+static cJSON *task_counts(const flow_jm_job_t *j, int vertex_index) {
+  static const char *const names[] = {"CREATED", "SCHEDULED", "DEPLOYING", "INITIALIZING", "RUNNING",
+                                      "FINISHED", "CANCELING", "CANCELED", "FAILED"};
+  int counts[FLOW_EXEC__COUNT] = {0};
+  const flow_job_master_t *m = j->d.jm;
+  if (m != NULL && m->eg != NULL) {
+    for (int v = 0; v < m->eg->n_ejv; v++) {
+      if (vertex_index >= 0 && v != vertex_index) continue;
+      for (int s = 0; s < m->eg->ejv[v].parallelism; s++) counts[m->eg->ejv[v].subtasks[s].current.state]++;
+    }
+  }
+  cJSON *o = cJSON_CreateObject();
+  int total = 0;
+  for (int i = 0; i < FLOW_EXEC__COUNT; i++) {
+    const char *n = flow_execution_state_name((flow_execution_state_t)i);
+    (void)names;
+    cJSON_AddNumberToObject(o, n, counts[i]);
+    total += counts[i];
+  }
+  (void)total;
+  return o;
+}
+
+static void add_times(cJSON *o, const flow_jm_job_t *j) {
+  int64_t now = flow_now_ms();
+  cJSON_AddNumberToObject(o, "start-time", (double)j->start_ms);
+  cJSON_AddNumberToObject(o, "end-time", j->done ? (double)j->end_ms : -1);
+  cJSON_AddNumberToObject(o, "duration", (double)((j->done ? j->end_ms : now) - j->start_ms));
+  cJSON_AddNumberToObject(o, "last-modification", (double)(j->done ? j->end_ms : now));
+}
+
+static cJSON *overview(flow_jm_t *jm) {
+  int tms = 0, total = 0, avail = 0, running = 0, finished = 0, canceled = 0, failed = 0;
+  for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
+    if (tm->ep.lost) continue;
+    tms++;
+    total += tm->slots;
+    avail += free_slots_of(jm, tm);
+  }
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+    int s = job_status(j);
+    if (!j->done) running++;
+    else if (s == FLOW_JOB_FINISHED) finished++;
+    else if (s == FLOW_JOB_CANCELED) canceled++;
+    else failed++;
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "taskmanagers", tms);
+  cJSON_AddNumberToObject(o, "slots-total", total);
+  cJSON_AddNumberToObject(o, "slots-available", avail);
+  cJSON_AddNumberToObject(o, "jobs-running", running);
+  cJSON_AddNumberToObject(o, "jobs-finished", finished);
+  cJSON_AddNumberToObject(o, "jobs-cancelled", canceled);
+  cJSON_AddNumberToObject(o, "jobs-failed", failed);
+  cJSON_AddStringToObject(o, "flink-version", "flowlua " FLOWLUA_VERSION);
+  cJSON_AddStringToObject(o, "flink-commit", "");
+  return o;
+}
+
+static cJSON *job_overview(const flow_jm_job_t *j) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "jid", j->id);
+  cJSON_AddStringToObject(o, "name", j->name);
+  cJSON_AddStringToObject(o, "state", flow_job_status_name((flow_job_status_t)job_status(j)));
+  add_times(o, j);
+  cJSON *tasks = task_counts(j, -1);
+  int total = 0;
+  for (int v = 0; v < j->jg->n_vertices; v++) total += j->jg->vertices[v].parallelism;
+  cJSON_AddNumberToObject(tasks, "total", total);
+  cJSON_AddItemToObject(o, "tasks", tasks);
+  return o;
+}
+
+static cJSON *job_details(const flow_jm_job_t *j) {
+  cJSON *o = job_overview(j);
+  cJSON_DeleteItemFromObject(o, "tasks");
+  cJSON_AddBoolToObject(o, "isStoppable", 0);
+  cJSON_AddNumberToObject(o, "now", (double)flow_now_ms());
+  cJSON_AddNumberToObject(o, "maxParallelism", j->jg->sg->max_parallelism);
+  cJSON *vs = cJSON_AddArrayToObject(o, "vertices");
+  for (int v = 0; v < j->jg->n_vertices; v++) {
+    const flow_job_vertex_t *jv = &j->jg->vertices[v];
+    cJSON *x = cJSON_CreateObject();
+    char id[16];
+    snprintf(id, sizeof(id), "%d", jv->id);
+    cJSON_AddStringToObject(x, "id", id);
+    cJSON_AddStringToObject(x, "name", jv->name);
+    cJSON_AddNumberToObject(x, "parallelism", jv->parallelism);
+    cJSON_AddNumberToObject(x, "maxParallelism", jv->max_parallelism);
+    cJSON_AddStringToObject(x, "slotSharingGroup", jv->slot_sharing_group);
+    cJSON_AddItemToObject(x, "tasks", task_counts(j, v));
+    cJSON_AddItemToArray(vs, x);
+  }
+  if (j->done) {
+    cJSON_AddNumberToObject(o, "restarts", j->result.restarts);
+    if (j->result.failure != NULL) cJSON_AddStringToObject(o, "failure-cause", j->result.failure);
+  } else if (j->d.jm != NULL) {
+    cJSON_AddNumberToObject(o, "restarts", j->d.jm->restarts);
+    cJSON_AddNumberToObject(o, "completed-checkpoints", (double)j->d.jm->cc.completed);
+  }
+  return o;
+}
+
+static cJSON *taskmanagers(flow_jm_t *jm) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *a = cJSON_AddArrayToObject(o, "taskmanagers");
+  uint64_t now = uv_hrtime();
+  for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
+    if (tm->ep.lost) continue;
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddStringToObject(x, "id", tm->name);
+    cJSON_AddStringToObject(x, "path", tm->conn ? flow_net_peer(tm->conn) : "");
+    cJSON_AddStringToObject(x, "dataAddress", tm->data_addr);
+    const char *colon = strrchr(tm->data_addr, ':');
+    cJSON_AddNumberToObject(x, "dataPort", colon ? atoi(colon + 1) : 0);
+    cJSON_AddNumberToObject(x, "timeSinceLastHeartbeat", (double)((now - tm->last_heard_ns) / 1000000u));
+    cJSON_AddNumberToObject(x, "slotsNumber", tm->slots);
+    cJSON_AddNumberToObject(x, "freeSlots", free_slots_of(jm, tm));
+    cJSON_AddNumberToObject(x, "registered", (double)tm->registered_ms);
+    cJSON_AddItemToArray(a, x);
+  }
+  return o;
+}
+
+static void submit(flow_jm_t *jm, const flow_http_request_t *req, flow_http_response_t *res) {
+  if (jm->opt.secret != NULL && !req->authenticated) { /* the HTTP layer refuses this already */
+    respond_error(res, 401, "authentication required: sign the request with the cluster secret");
+    return;
+  }
+  flow_rbuf_t r;
+  flow_rbuf_init(&r, req->body, req->body_len);
+  flow_cp_options_t opt;
+  if (flow_cp_read_options(&r, &opt) != 0) {
+    respond_error(res, 400, "malformed job options");
+    return;
+  }
+  const uint8_t *graph = NULL;
+  uint32_t graph_len = 0;
+  int32_t n_blobs = 0;
+  flow_rd_bytes(&r, &graph, &graph_len);
+  flow_rd_i32(&r, &n_blobs);
+  size_t at = r.pos;
+  for (int32_t i = 0; i < n_blobs && r.err == 0; i++) {
+    char *path = NULL;
+    const uint8_t *p = NULL;
+    uint32_t n = 0;
+    flow_rd_str(&r, &path, 0);
+    flow_rd_bytes(&r, &p, &n);
+    if (r.err == 0 && !flow_cp_blob_path_ok(path)) r.err = FLOW_EINVAL;
+    free(path);
+  }
+  if (r.err != 0 || n_blobs < 0 || n_blobs > 10000 || flow_rd_left(&r) != 0) {
+    flow_cp_options_clear(&opt);
+    respond_error(res, 400, "malformed job submission");
+    return;
+  }
+  char id[33], err[600];
+  int rc = flow_jm_submit(jm, graph, graph_len, &opt, r.p + at, r.pos - at, n_blobs, NULL, 0, id, err,
+                          sizeof(err));
+  flow_cp_options_clear(&opt);
+  if (rc != 0) {
+    respond_error(res, 400, err);
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "jobid", id);
+  respond_json(res, 202, o);
+}
+
+static void handle(void *ud, const flow_http_request_t *req, flow_http_response_t *res) {
+  flow_jm_t *jm = ud;
+  const char *p = req->path;
+  int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+  if (strncmp(p, "/v1/", 4) == 0) p += 3; /* Flink serves /v1/... too */
+  if (get && strcmp(p, "/overview") == 0) return respond_json(res, 200, overview(jm));
+  if (get && strcmp(p, "/taskmanagers") == 0) return respond_json(res, 200, taskmanagers(jm));
+  if (get && strcmp(p, "/jobs/overview") == 0) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_AddArrayToObject(o, "jobs");
+    for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) cJSON_AddItemToArray(a, job_overview(j));
+    return respond_json(res, 200, o);
+  }
+  if (strcmp(p, "/jobs") == 0 || strcmp(p, "/jobs/") == 0) {
+    if (strcmp(req->method, "POST") == 0) return submit(jm, req, res);
+    if (!get) return respond_error(res, 405, "method not allowed");
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_AddArrayToObject(o, "jobs");
+    for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+      cJSON *x = cJSON_CreateObject();
+      cJSON_AddStringToObject(x, "id", j->id);
+      cJSON_AddStringToObject(x, "status", flow_job_status_name((flow_job_status_t)job_status(j)));
+      cJSON_AddItemToArray(a, x);
+    }
+    return respond_json(res, 200, o);
+  }
+  if (strncmp(p, "/jobs/", 6) == 0) {
+    const char *id = p + 6;
+    if (strlen(id) != 32) return respond_error(res, 404, "no such job");
+    flow_jm_job_t *j = flow_jm_find_job(jm, id);
+    if (j == NULL) return respond_error(res, 404, "no such job");
+    if (get) return respond_json(res, 200, job_details(j));
+    if (strcmp(req->method, "PATCH") == 0) {
+      if (strcmp(req->query, "mode=cancel") != 0 && req->query[0] != '\0')
+        return respond_error(res, 400, "only mode=cancel is supported");
+      char msg[128];
+      int rc = flow_jm_cancel(jm, id, msg, sizeof(msg));
+      if (rc != 0 && rc != FLOW_ESTATE) return respond_error(res, 404, msg);
+      return respond_json(res, 202, cJSON_CreateObject());
+    }
+    return respond_error(res, 405, "method not allowed");
+  }
+  respond_error(res, 404, "not found");
+}
+
+int flow_jm_rest_start(flow_jm_t *jm, const char *host, int port, int *bound_port) {
+  flow_http_opts_t ho;
+  memset(&ho, 0, sizeof(ho));
+  ho.max_body_bytes = REST_MAX_BODY;
+  ho.secret = jm->opt.secret;
+  ho.secret_len = jm->opt.secret_len;
+  ho.handler = handle;
+  ho.data = jm;
+  int rc = flow_http_listen(&jm->loop, host, port, &ho, &jm->rest);
+  if (rc != 0) return rc;
+  *bound_port = flow_http_server_port(jm->rest);
+  return 0;
+}
+
+void flow_jm_rest_stop(flow_jm_t *jm) {
+  if (jm->rest != NULL) flow_http_server_close(jm->rest);
+  jm->rest = NULL;
+}

@@ -1,0 +1,900 @@
+#include "cluster/taskmanager.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster/cluster_proto.h"
+#include "cluster/endpoints.h"
+#include "cluster/jobmanager.h"
+#include "cluster/jobmanager_internal.h"
+#include "cluster/net_transport.h"
+#include "common.h"
+#include "graph/serialize.h"
+
+/* Threads: the loop thread runs the TaskExecutor, the proxies and the data
+ * plane; task threads only push/poll gates and post messages. The gate hooks
+ * (task threads) touch only atomics and uv_async_send. */
+
+#define EARLY_CREDITS_MAX 65536
+
+typedef struct tm_job tm_job_t;
+typedef struct flow_tm tm_t;
+
+/* One attempt's network here, with what the data plane needs to know. */
+typedef struct dp_net {
+  tm_job_t *job;
+  int attempt;
+  flow_job_network_t *net;
+  int n_exec;
+  int *vert_base;    /* [vertex id - 1]: first execution index of the vertex */
+  int *exec_vertex;  /* [exec]: vertex id */
+  char **exec_addr;  /* [exec]: data address of the taskmanager running it */
+  unsigned char *exec_local;
+  struct gate_ctx *gctx; /* [exec]: hook data of its gate */
+  int **credits;     /* [exec of a remote consumer][channel]: buffers we may still send */
+  int **prod;        /* [exec with a hooked gate][channel]: the producer's execution index */
+  _Atomic int **owed; /* [exec of a local consumer][channel]: credits to give back */
+} dp_net_t;
+
+typedef struct gate_ctx {
+  tm_t *tm;
+  dp_net_t *dp;
+  int exec;
+} gate_ctx_t;
+
+struct tm_job {
+  flow_endpoint_t ep; /* first: the TaskExecutor holds &ep as the job's JobMaster */
+  tm_t *tm;
+  char id[33];
+  flow_stream_graph_t *sg;
+  flow_job_graph_t *jg;
+  char *blob_dir;
+  dp_net_t *dp;       /* the newest attempt's network, or NULL */
+  tm_job_t *next;
+};
+
+typedef struct peer {
+  char addr[80];
+  flow_net_conn_t *conn;
+  struct peer *next;
+} peer_t;
+
+typedef struct early_credit {
+  flow_cp_channel_t ch;
+  int32_t n;
+  struct early_credit *next;
+} early_credit_t;
+
+struct flow_tm {
+  flow_taskmanager_options_t opt;
+  uv_loop_t loop;
+  flow_rpc_t rpc;
+  flow_resource_manager_t rm_proxy; /* its ep encodes for the real ResourceManager */
+  flow_task_executor_t te;
+  flow_net_conn_t *jm_conn;
+  int registered;    /* the jobmanager accepted us once */
+  uint64_t jm_heard_ns;
+  uint64_t started_ns;
+  flow_net_server_t *data_server;
+  char data_addr[80];
+  peer_t *peers;
+  tm_job_t *jobs;
+  early_credit_t *early;
+  int n_early;
+  uv_async_t pump_async;
+  _Atomic int pump_pending;
+  uv_timer_t heartbeat, reconnect;
+  uv_signal_t sigint, sigterm;
+  char *base_dir;    /* blob cache: <tmp>/flowlua-tm-<pid> */
+  int exit_code;
+  int stopping;
+};
+
+static tm_t *g_tm;
+
+static void tlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void tlog(const char *fmt, ...) {
+  char ts[32];
+  time_t now = time(NULL);
+  struct tm tmv;
+  localtime_r(&now, &tmv);
+  strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tmv);
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s INFO  taskmanager: ", ts);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+void flow_taskmanager_options_init(flow_taskmanager_options_t *o) {
+  memset(o, 0, sizeof(*o));
+  o->jobmanager_port = 6123;
+  o->slots = 1;
+  o->heartbeat_interval_ms = 10000;
+  o->heartbeat_timeout_ms = 50000;
+  o->connect_timeout_ms = 60000;
+}
+
+static int rm_path(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  remove(p);
+  return 0;
+}
+
+static void remove_tree(const char *dir) {
+  if (dir != NULL) nftw(dir, rm_path, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- the data plane ----------------------------------------------------- */
+
+static void pump(tm_t *tm);
+
+static void on_pump_async(uv_async_t *h) {
+  tm_t *tm = h->data;
+  atomic_store(&tm->pump_pending, 0);
+  pump(tm);
+}
+
+static void wake_pump(tm_t *tm) {
+  if (atomic_exchange(&tm->pump_pending, 1) == 0) uv_async_send(&tm->pump_async);
+}
+
+/* Task threads: a buffer went into a proxy gate. */
+static void hook_push(flow_input_gate_t *g, int channel, void *ud) {
+  (void)g, (void)channel;
+  gate_ctx_t *gc = ud;
+  wake_pump(gc->tm);
+}
+
+/* Task threads: a local consumer took a data buffer; a remote channel's
+ * credit is owed back to its producer. */
+static void hook_take(flow_input_gate_t *g, int channel, void *ud) {
+  (void)g;
+  gate_ctx_t *gc = ud;
+  _Atomic int *owed = gc->dp->owed[gc->exec];
+  if (owed == NULL || channel < 0 || channel >= gc->dp->net->n_channels[gc->dp->exec_vertex[gc->exec] - 1])
+    return;
+  atomic_fetch_add(&owed[channel], 1);
+  wake_pump(gc->tm);
+}
+
+/* The producer (execution index) of channel ch of vertex v's gates. */
+static int producer_exec(const dp_net_t *dp, int v, int ch) {
+  const flow_job_graph_t *jg = dp->job->jg;
+  for (int e = 0; e < jg->n_edges; e++) {
+    const flow_job_edge_t *je = &jg->edges[e];
+    if (je->target != v) continue;
+    int off = dp->net->edge_offset[e], ps = jg->vertices[je->source - 1].parallelism;
+    if (ch >= off && ch < off + ps) return dp->vert_base[je->source - 1] + (ch - off);
+  }
+  return -1;
+}
+
+static void peer_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len);
+static void peer_on_close(flow_net_conn_t *c, const char *reason);
+
+static flow_net_conn_t *peer_conn(tm_t *tm, const char *addr) {
+  for (peer_t *p = tm->peers; p != NULL; p = p->next)
+    if (strcmp(p->addr, addr) == 0) return p->conn;
+  char *host = NULL;
+  int port = 0;
+  if (flow_parse_host_port(addr, &host, &port) != 0) return NULL;
+  flow_net_opts_t no;
+  memset(&no, 0, sizeof(no));
+  no.role = FLOW_NET_ROLE_TASKMANAGER;
+  no.name = tm->data_addr;
+  no.max_queued = 256u << 20; /* credits bound what is queued; this is a safety net */
+  no.on_frame = peer_on_frame;
+  no.on_close = peer_on_close;
+  FLOW_NET_SET_SECRET(&no, tm->opt.secret, tm->opt.secret_len);
+  flow_net_conn_t *c = NULL;
+  int rc = flow_net_connect(&tm->loop, host, port, &no, &c);
+  free(host);
+  if (rc != 0) return NULL;
+  peer_t *p = flow_xcalloc(1, sizeof(*p));
+  snprintf(p->addr, sizeof(p->addr), "%s", addr);
+  p->conn = c;
+  p->next = tm->peers;
+  tm->peers = p;
+  flow_net_conn_set_data(c, p);
+  return c;
+}
+
+static void send_credit(tm_t *tm, dp_net_t *dp, int exec, int ch, int n) {
+  int prod = dp->prod[exec][ch];
+  if (prod < 0 || dp->exec_local[prod]) return; /* local channels need no credit */
+  flow_net_conn_t *c = peer_conn(tm, dp->exec_addr[prod]);
+  if (c == NULL) return;
+  flow_cp_channel_t cc;
+  memcpy(cc.job_id, dp->job->id, 33);
+  cc.attempt = dp->attempt;
+  cc.vertex = dp->exec_vertex[exec];
+  cc.subtask = exec - dp->vert_base[cc.vertex - 1];
+  cc.channel = ch;
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_cp_write_channel(&w, &cc);
+  flow_wr_i32(&w, n);
+  if (w.err == 0) (void)flow_net_send(c, FLOW_CP_CREDIT, w.data, (uint32_t)w.len);
+  flow_wbuf_free(&w);
+}
+
+static void pump_net(tm_t *tm, dp_net_t *dp) {
+  for (int e = 0; e < dp->n_exec; e++) {
+    int v = dp->exec_vertex[e];
+    int nch = dp->net->n_channels[v - 1];
+    if (nch == 0) continue;
+    flow_input_gate_t *g = flow_net_gate(dp->net, v, e - dp->vert_base[v - 1]);
+    if (dp->exec_local[e]) { /* give credits back */
+      if (dp->owed[e] == NULL) continue;
+      for (int ch = 0; ch < nch; ch++) {
+        int n = atomic_exchange(&dp->owed[e][ch], 0);
+        if (n > 0) send_credit(tm, dp, e, ch, n);
+      }
+      continue;
+    }
+    /* a proxy gate: forward what its local producers queued, one buffer per credit */
+    flow_net_conn_t *c = NULL;
+    for (int ch = 0; ch < nch; ch++) {
+      if (dp->prod[e][ch] < 0 || !dp->exec_local[dp->prod[e][ch]]) continue;
+      while (dp->credits[e][ch] > 0) {
+        flow_buffer_t *b = NULL;
+        if (flow_gate_take_channel(g, ch, &b) != 1) break;
+        if (c == NULL) c = peer_conn(tm, dp->exec_addr[e]);
+        if (c == NULL) {
+          flow_buffer_free(b);
+          break;
+        }
+        flow_cp_channel_t cc;
+        memcpy(cc.job_id, dp->job->id, 33);
+        cc.attempt = dp->attempt;
+        cc.vertex = v;
+        cc.subtask = e - dp->vert_base[v - 1];
+        cc.channel = ch;
+        flow_wbuf_t w;
+        flow_wbuf_init(&w);
+        flow_cp_write_channel(&w, &cc);
+        flow_wr_u8(&w, (uint8_t)b->kind);
+        flow_wr_bytes(&w, b->data, b->size);
+        if (w.err == 0 && flow_net_send(c, FLOW_CP_DATA, w.data, (uint32_t)w.len) == 0) dp->credits[e][ch]--;
+        else flow_net_fail(c, "cannot queue a data buffer");
+        flow_wbuf_free(&w);
+        flow_buffer_free(b);
+      }
+    }
+  }
+}
+
+static void pump(tm_t *tm) {
+  for (tm_job_t *j = tm->jobs; j != NULL; j = j->next)
+    if (j->dp != NULL) pump_net(tm, j->dp);
+}
+
+static void dp_free(dp_net_t *dp) {
+  if (dp == NULL) return;
+  flow_net_cancel(dp->net);
+  for (int e = 0; e < dp->n_exec; e++) {
+    free(dp->exec_addr[e]);
+    free(dp->credits[e]);
+    free(dp->prod[e]);
+    free((void *)dp->owed[e]);
+  }
+  flow_net_free(dp->net);
+  free(dp->vert_base);
+  free(dp->exec_vertex);
+  free(dp->exec_addr);
+  free(dp->exec_local);
+  free(dp->gctx);
+  free(dp->credits);
+  free(dp->prod);
+  free(dp->owed);
+  free(dp);
+}
+
+static void apply_early_credits(tm_t *tm, dp_net_t *dp);
+static int channel_exec(const dp_net_t *dp, const flow_cp_channel_t *ch);
+
+/* The network of a new attempt, from the deployment's location map. */
+static dp_net_t *dp_new(tm_t *tm, tm_job_t *j, int attempt, const flow_cp_msg_t *cm) {
+  const flow_job_graph_t *jg = j->jg;
+  int n_exec = 0;
+  for (int v = 0; v < jg->n_vertices; v++) n_exec += jg->vertices[v].parallelism;
+  if (cm->n_exec != n_exec) return NULL;
+  dp_net_t *dp = flow_xcalloc(1, sizeof(*dp));
+  dp->job = j;
+  dp->attempt = attempt;
+  dp->n_exec = n_exec;
+  dp->net = flow_net_new(jg);
+  dp->vert_base = flow_xcalloc((size_t)jg->n_vertices, sizeof(int));
+  dp->exec_vertex = flow_xcalloc((size_t)n_exec, sizeof(int));
+  dp->exec_addr = flow_xcalloc((size_t)n_exec, sizeof(char *));
+  dp->exec_local = flow_xcalloc((size_t)n_exec, 1);
+  dp->gctx = flow_xcalloc((size_t)n_exec, sizeof(gate_ctx_t));
+  dp->credits = flow_xcalloc((size_t)n_exec, sizeof(int *));
+  dp->prod = flow_xcalloc((size_t)n_exec, sizeof(int *));
+  dp->owed = flow_xcalloc((size_t)n_exec, sizeof(_Atomic int *));
+  int e = 0;
+  for (int v = 0; v < jg->n_vertices; v++) {
+    dp->vert_base[v] = e;
+    for (int s = 0; s < jg->vertices[v].parallelism; s++, e++) {
+      dp->exec_vertex[e] = v + 1;
+      dp->exec_addr[e] = flow_strdup(cm->addrs[cm->exec_addr[e]]);
+      dp->exec_local[e] = strcmp(dp->exec_addr[e], tm->data_addr) == 0;
+    }
+  }
+  for (e = 0; e < n_exec; e++) {
+    int v = dp->exec_vertex[e];
+    int nch = dp->net->n_channels[v - 1];
+    if (nch == 0) continue;
+    flow_input_gate_t *g = flow_net_gate(dp->net, v, e - dp->vert_base[v - 1]);
+    dp->gctx[e] = (gate_ctx_t){tm, dp, e};
+    int any_remote = 0;
+    dp->prod[e] = flow_xcalloc((size_t)nch, sizeof(int));
+    for (int ch = 0; ch < nch; ch++) {
+      dp->prod[e][ch] = producer_exec(dp, v, ch);
+      any_remote |= dp->prod[e][ch] >= 0 && !dp->exec_local[dp->prod[e][ch]];
+    }
+    if (dp->exec_local[e]) {
+      if (!any_remote) continue;
+      dp->owed[e] = flow_xcalloc((size_t)nch, sizeof(_Atomic int));
+      g->on_take = hook_take;
+    } else {
+      dp->credits[e] = flow_xcalloc((size_t)nch, sizeof(int));
+      g->on_push = hook_push;
+    }
+    g->hook_data = &dp->gctx[e];
+  }
+  /* grant the initial credits of every remote channel into our consumers */
+  for (e = 0; e < n_exec; e++) {
+    if (!dp->exec_local[e] || dp->owed[e] == NULL) continue;
+    int v = dp->exec_vertex[e];
+    for (int ch = 0; ch < dp->net->n_channels[v - 1]; ch++) send_credit(tm, dp, e, ch, FLOW_CHANNEL_CREDITS);
+  }
+  (void)attempt;
+  return dp;
+}
+
+/* Credits that came before the attempt's first deployment here. */
+static void apply_early_credits(tm_t *tm, dp_net_t *dp) {
+  early_credit_t **pp = &tm->early;
+  while (*pp != NULL) {
+    early_credit_t *ec = *pp;
+    int same_job = strcmp(ec->ch.job_id, dp->job->id) == 0;
+    if (same_job && ec->ch.attempt <= dp->attempt) {
+      int e = ec->ch.attempt == dp->attempt ? channel_exec(dp, &ec->ch) : -1;
+      if (e >= 0 && dp->credits[e] != NULL) dp->credits[e][ec->ch.channel] += ec->n;
+      *pp = ec->next;
+      free(ec);
+      tm->n_early--;
+      continue;
+    }
+    pp = &ec->next;
+  }
+}
+
+static tm_job_t *find_job(tm_t *tm, const char *id) {
+  for (tm_job_t *j = tm->jobs; j != NULL; j = j->next)
+    if (strcmp(j->id, id) == 0) return j;
+  return NULL;
+}
+
+/* Checks a channel address against the attempt's network: the execution
+ * index, or -1. */
+static int channel_exec(const dp_net_t *dp, const flow_cp_channel_t *ch) {
+  const flow_job_graph_t *jg = dp->job->jg;
+  if (ch->vertex < 1 || ch->vertex > jg->n_vertices) return -1;
+  if (ch->subtask < 0 || ch->subtask >= jg->vertices[ch->vertex - 1].parallelism) return -1;
+  if (ch->channel < 0 || ch->channel >= dp->net->n_channels[ch->vertex - 1]) return -1;
+  return dp->vert_base[ch->vertex - 1] + ch->subtask;
+}
+
+static void on_data(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
+  flow_cp_channel_t ch;
+  uint8_t kind = 0;
+  const uint8_t *p = NULL;
+  uint32_t n = 0;
+  flow_cp_read_channel(r, &ch);
+  flow_rd_u8(r, &kind);
+  flow_rd_bytes(r, &p, &n);
+  if (r->err != 0 || flow_rd_left(r) != 0 || kind > FLOW_BUF_END_OF_PARTITION) {
+    flow_net_fail(c, "malformed data buffer");
+    return;
+  }
+  tm_job_t *j = find_job(tm, ch.job_id);
+  if (j == NULL || j->dp == NULL || j->dp->attempt != ch.attempt) return; /* an old attempt's */
+  int e = channel_exec(j->dp, &ch);
+  if (e < 0 || !j->dp->exec_local[e] || j->dp->owed[e] == NULL || j->dp->prod[e][ch.channel] < 0 ||
+      j->dp->exec_local[j->dp->prod[e][ch.channel]]) {
+    flow_net_fail(c, "data buffer for a channel that is not remote here");
+    return;
+  }
+  flow_buffer_t *b = flow_buffer_from(p, n);
+  if (b == NULL) return;
+  b->kind = kind;
+  flow_input_gate_t *g = flow_net_gate(j->dp->net, ch.vertex, ch.subtask);
+  int rc = flow_gate_offer(g, ch.channel, b);
+  if (rc != 0) {
+    flow_buffer_free(b);
+    if (rc == FLOW_EFULL) flow_net_fail(c, "the sender overran its credits");
+  }
+}
+
+static void on_credit(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
+  flow_cp_channel_t ch;
+  int32_t n = 0;
+  flow_cp_read_channel(r, &ch);
+  flow_rd_i32(r, &n);
+  if (r->err != 0 || flow_rd_left(r) != 0 || n <= 0 || n > 1 << 20) {
+    flow_net_fail(c, "malformed credit");
+    return;
+  }
+  tm_job_t *j = find_job(tm, ch.job_id);
+  if (j == NULL || j->dp == NULL || j->dp->attempt < ch.attempt) {
+    if (tm->n_early >= EARLY_CREDITS_MAX) {
+      flow_net_fail(c, "too many credits for networks that do not exist");
+      return;
+    }
+    early_credit_t *ec = flow_xcalloc(1, sizeof(*ec));
+    ec->ch = ch;
+    ec->n = n;
+    ec->next = tm->early;
+    tm->early = ec;
+    tm->n_early++;
+    return;
+  }
+  if (j->dp->attempt != ch.attempt) return;
+  int e = channel_exec(j->dp, &ch);
+  if (e < 0 || j->dp->credits[e] == NULL || j->dp->prod[e][ch.channel] < 0 ||
+      !j->dp->exec_local[j->dp->prod[e][ch.channel]]) {
+    flow_net_fail(c, "credit for a channel that is not remote here");
+    return;
+  }
+  j->dp->credits[e][ch.channel] += n;
+  pump_net(tm, j->dp);
+}
+
+static void peer_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  tm_t *tm = g_tm;
+  flow_rbuf_t r;
+  flow_rbuf_init(&r, p, len);
+  if (flow_net_peer_role(c) != FLOW_NET_ROLE_TASKMANAGER) flow_net_fail(c, "only taskmanagers send data");
+  else if (type == FLOW_CP_DATA) on_data(tm, c, &r);
+  else if (type == FLOW_CP_CREDIT) on_credit(tm, c, &r);
+  else flow_net_fail(c, "unexpected frame type on a data connection");
+}
+
+static void fail_jobs_using(tm_t *tm, const char *addr, const char *why);
+
+static void peer_on_close(flow_net_conn_t *c, const char *reason) {
+  tm_t *tm = g_tm;
+  if (tm == NULL || flow_net_conn_server(c) != NULL) return; /* accepted: the sender reconnects */
+  peer_t **pp = &tm->peers;
+  while (*pp != NULL && (*pp)->conn != c) pp = &(*pp)->next;
+  if (*pp == NULL) return;
+  peer_t *p = *pp;
+  *pp = p->next;
+  if (!tm->stopping) fail_jobs_using(tm, p->addr, reason);
+  free(p);
+}
+
+/* ---- the jobmanager connection ------------------------------------------ */
+
+static void send_jm(tm_t *tm, uint8_t type, flow_wbuf_t *w) {
+  if (tm->jm_conn == NULL || w->err != 0) return;
+  (void)flow_net_send(tm->jm_conn, type, w->data, (uint32_t)w->len);
+}
+
+/* Endpoint messages the TaskExecutor sends to the JobMaster (a job's proxy)
+ * or to the ResourceManager (the rm proxy) go to the jobmanager. */
+static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
+  tm_t *tm = g_tm;
+  if (m->type == FLOW_MSG_REGISTER_TE) return; /* sent as FLOW_CP_REGISTER on connect */
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_cp_write_msg(&w, m, self->id, NULL);
+  send_jm(tm, FLOW_CP_RPC, &w);
+  flow_wbuf_free(&w);
+}
+
+/* A data connection to addr broke: the jobs exchanging data with it cannot
+ * go on; one of their tasks here reports the failure so the JobMaster
+ * fails over, and the others are canceled. */
+static void fail_jobs_using(tm_t *tm, const char *addr, const char *why) {
+  for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) {
+    dp_net_t *dp = j->dp;
+    if (dp == NULL) continue;
+    int uses = 0;
+    for (int e = 0; e < dp->n_exec && !uses; e++) uses = strcmp(dp->exec_addr[e], addr) == 0;
+    if (!uses) continue;
+    int reported = 0;
+    for (flow_te_task_t *t = tm->te.tasks; t != NULL; t = t->next) {
+      if (t->jm != &j->ep) continue;
+      if (!reported) {
+        flow_msg_t f;
+        memset(&f, 0, sizeof(f));
+        f.type = FLOW_MSG_TASK_STATE;
+        f.a = t->task->vertex;
+        f.b = t->task->subtask;
+        f.c = t->task->attempt;
+        f.d = FLOW_EXEC_FAILED;
+        char text[400];
+        snprintf(text, sizeof(text), "%s (attempt %d): lost the data connection to the taskmanager at %s: %s",
+                 t->task->name, t->task->attempt, addr, why);
+        f.text = text;
+        proxy_handle(&j->ep, &f);
+        reported = 1;
+      }
+      flow_task_cancel(t->task);
+    }
+  }
+}
+
+static void job_free(tm_job_t *j) {
+  dp_free(j->dp);
+  flow_jg_free(j->jg);
+  flow_sg_free(j->sg);
+  remove_tree(j->blob_dir);
+  free(j->blob_dir);
+  free(j);
+}
+
+static tm_job_t *job_get(tm_t *tm, const char *id) {
+  tm_job_t *j = find_job(tm, id);
+  if (j != NULL) return j;
+  j = flow_xcalloc(1, sizeof(*j));
+  memcpy(j->id, id, 33);
+  j->tm = tm;
+  j->ep.name = "JobMaster";
+  j->ep.rpc = &tm->rpc;
+  j->ep.handle = proxy_handle;
+  j->ep.id = j->id;
+  j->next = tm->jobs;
+  tm->jobs = j;
+  return j;
+}
+
+static int write_file(const char *path, const uint8_t *p, size_t n) {
+  char *dir = flow_strdup(path);
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL) {
+    *slash = '\0';
+    flow_mkdir_p(dir);
+  }
+  free(dir);
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) return -1;
+  size_t w = fwrite(p, 1, n, f);
+  return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* FLOW_CP_JOB: the graph and the modules (BlobCache). */
+static void on_job(tm_t *tm, flow_rbuf_t *r) {
+  char id[33];
+  const uint8_t *graph = NULL;
+  uint32_t graph_len = 0;
+  int32_t n = 0;
+  flow_cp_read_job_id(r, id);
+  flow_rd_bytes(r, &graph, &graph_len);
+  flow_rd_i32(r, &n);
+  if (r->err != 0) {
+    flow_net_fail(tm->jm_conn, "malformed job");
+    return;
+  }
+  tm_job_t *j = job_get(tm, id);
+  if (j->jg != NULL) return;
+  char why[512] = "";
+  if (flow_sg_decode(graph, graph_len, &j->sg, why, sizeof(why)) != 0 ||
+      (j->jg = flow_jg_build(j->sg, why, sizeof(why))) == NULL) {
+    tlog("job %s: the graph does not decode: %s", id, why);
+    return;
+  }
+  size_t cap = strlen(tm->base_dir) + 40;
+  j->blob_dir = flow_xmalloc(cap);
+  snprintf(j->blob_dir, cap, "%s/%s", tm->base_dir, id);
+  flow_mkdir_p(j->blob_dir);
+  for (int32_t i = 0; i < n && r->err == 0; i++) {
+    char *path = NULL;
+    const uint8_t *p = NULL;
+    uint32_t len = 0;
+    flow_rd_str(r, &path, 0);
+    flow_rd_bytes(r, &p, &len);
+    if (r->err == 0 && flow_cp_blob_path_ok(path)) {
+      size_t fcap = strlen(j->blob_dir) + strlen(path) + 2;
+      char *file = flow_xmalloc(fcap);
+      snprintf(file, fcap, "%s/%s", j->blob_dir, path);
+      if (write_file(file, p, len) != 0) tlog("job %s: cannot write %s: %s", id, file, strerror(errno));
+      free(file);
+    }
+    free(path);
+  }
+  tlog("job %s (%s): %d module file%s cached in %s", id, j->sg->job_name ? j->sg->job_name : "job", (int)n,
+       n == 1 ? "" : "s", j->blob_dir);
+}
+
+static void on_job_release(tm_t *tm, flow_rbuf_t *r) {
+  char id[33];
+  if (flow_cp_read_job_id(r, id) != 0) return;
+  for (tm_job_t **pp = &tm->jobs; *pp != NULL; pp = &(*pp)->next) {
+    tm_job_t *j = *pp;
+    if (strcmp(j->id, id) != 0) continue;
+    for (flow_te_task_t *t = tm->te.tasks; t != NULL; t = t->next)
+      if (t->jm == &j->ep) return; /* still running here: kept until the process ends */
+    *pp = j->next;
+    job_free(j);
+    return;
+  }
+}
+
+static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
+  flow_cp_msg_t cm;
+  if (flow_cp_read_msg(r, &cm) != 0 || cm.job_id[0] == '\0') {
+    if (cm.job_id[0] == '\0') flow_cp_msg_clear(&cm);
+    flow_net_fail(tm->jm_conn, "malformed endpoint message");
+    return;
+  }
+  flow_msg_type_t type = cm.m.type;
+  tm_job_t *j = type == FLOW_MSG_ALLOCATE_SLOTS ? job_get(tm, cm.job_id) : find_job(tm, cm.job_id);
+  flow_msg_t *m = NULL;
+  switch (type) {
+  case FLOW_MSG_ALLOCATE_SLOTS:
+  case FLOW_MSG_CANCEL_TASK:
+  case FLOW_MSG_TRIGGER_CHECKPOINT:
+  case FLOW_MSG_NOTIFY_CHECKPOINT:
+  case FLOW_MSG_FREE_SLOTS:
+    if (j == NULL) break;
+    m = flow_msg_new(type, NULL, &tm->te.ep);
+    m->ptr = &j->ep;
+    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
+    m->text = cm.m.text, cm.m.text = NULL;
+    break;
+  case FLOW_MSG_SUBMIT_TASK: {
+    if (j == NULL || j->jg == NULL) {
+      tlog("job %s: a task came before its graph", cm.job_id);
+      break;
+    }
+    if (cm.m.a < 1 || cm.m.a > j->jg->n_vertices || cm.m.b < 0 ||
+        cm.m.b >= j->jg->vertices[cm.m.a - 1].parallelism || cm.m.d < 0 || cm.m.d >= tm->te.slots.n_slots) {
+      flow_net_fail(tm->jm_conn, "task deployment out of range");
+      break;
+    }
+    if (j->dp == NULL || j->dp->attempt < cm.m.c) {
+      dp_net_t *dp = dp_new(tm, j, cm.m.c, &cm);
+      if (dp == NULL) {
+        flow_net_fail(tm->jm_conn, "task deployment with a bad location map");
+        break;
+      }
+      dp_free(j->dp);
+      j->dp = dp;
+      apply_early_credits(tm, dp);
+    } else if (j->dp->attempt > cm.m.c) {
+      break; /* stale */
+    }
+    flow_task_deployment_t *d = flow_xcalloc(1, sizeof(*d));
+    d->job = &j->ep;
+    d->jg = j->jg;
+    d->net = j->dp->net;
+    d->buffer_timeout_ms = cm.buffer_timeout_ms;
+    d->exactly_once = cm.exactly_once;
+    d->restore_dir = cm.restore_dir, cm.restore_dir = NULL;
+    d->checkpoint_dir = cm.checkpoint_dir, cm.checkpoint_dir = NULL;
+    d->blob_dir = flow_strdup(j->blob_dir);
+    m = flow_msg_new(type, NULL, &tm->te.ep);
+    m->ptr = &j->ep;
+    m->ptr2 = d;
+    m->free_ptr2 = flow_task_deployment_free;
+    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
+    break;
+  }
+  default: flow_net_fail(tm->jm_conn, "unexpected endpoint message from the jobmanager"); break;
+  }
+  if (m != NULL) flow_rpc_send(&tm->rpc, m);
+  flow_cp_msg_clear(&cm);
+  pump(tm); /* a new network may have early credits to use */
+}
+
+static void jm_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  tm_t *tm = g_tm;
+  (void)c;
+  tm->jm_heard_ns = uv_hrtime();
+  flow_rbuf_t r;
+  flow_rbuf_init(&r, p, len);
+  switch (type) {
+  case FLOW_CP_HEARTBEAT: break;
+  case FLOW_CP_RPC: on_rpc(tm, &r); break;
+  case FLOW_CP_JOB: on_job(tm, &r); break;
+  case FLOW_CP_JOB_RELEASE: on_job_release(tm, &r); break;
+  default: flow_net_fail(c, "unexpected frame type from the jobmanager"); break;
+  }
+}
+
+static void jm_on_open(flow_net_conn_t *c) {
+  tm_t *tm = g_tm;
+  tm->registered = 1;
+  tm->jm_heard_ns = uv_hrtime();
+  tlog("registered at the jobmanager %s with %d slots", flow_net_peer(c), tm->opt.slots);
+}
+
+static void stop(tm_t *tm, int code);
+static void connect_jm(tm_t *tm);
+
+static void jm_on_close(flow_net_conn_t *c, const char *reason) {
+  tm_t *tm = g_tm;
+  if (tm == NULL || tm->jm_conn != c) return;
+  tm->jm_conn = NULL;
+  if (tm->stopping) return;
+  if (!tm->registered) {
+    uint64_t waited = (uv_hrtime() - tm->started_ns) / 1000000u;
+    if (strstr(reason, "authentication") != NULL || strstr(reason, "secret") != NULL) {
+      fprintf(stderr, "flowlua: taskmanager: the jobmanager refused us: %s\n", reason);
+      stop(tm, 1);
+    } else if ((int64_t)waited >= tm->opt.connect_timeout_ms) {
+      fprintf(stderr, "flowlua: taskmanager: cannot reach the jobmanager at %s:%d: %s\n",
+              tm->opt.jobmanager_host ? tm->opt.jobmanager_host : "127.0.0.1", tm->opt.jobmanager_port, reason);
+      stop(tm, 1);
+    } else {
+      uv_timer_start(&tm->reconnect, (uv_timer_cb)connect_jm, 500, 0);
+    }
+    return;
+  }
+  fprintf(stderr, "flowlua: taskmanager: lost the jobmanager: %s\n", reason);
+  stop(tm, 1);
+}
+
+static void connect_jm(tm_t *tm) {
+  if (tm == NULL || tm->stopping) return;
+  if ((void *)tm == (void *)&g_tm->reconnect) tm = g_tm; /* called as a timer callback */
+  flow_net_opts_t no;
+  memset(&no, 0, sizeof(no));
+  no.role = FLOW_NET_ROLE_TASKMANAGER;
+  no.name = tm->data_addr;
+  no.on_open = jm_on_open;
+  no.on_frame = jm_on_frame;
+  no.on_close = jm_on_close;
+  FLOW_NET_SET_SECRET(&no, tm->opt.secret, tm->opt.secret_len);
+  if (flow_net_connect(&tm->loop, tm->opt.jobmanager_host, tm->opt.jobmanager_port, &no, &tm->jm_conn) != 0) {
+    fprintf(stderr, "flowlua: taskmanager: bad jobmanager address\n");
+    stop(tm, 1);
+    return;
+  }
+  /* queued behind the handshake */
+  char *colon = strrchr(tm->data_addr, ':');
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_wr_i32(&w, tm->opt.slots);
+  char host[80];
+  snprintf(host, sizeof(host), "%.*s", (int)(colon - tm->data_addr), tm->data_addr);
+  if (host[0] == '[') { /* [::1] */
+    memmove(host, host + 1, strlen(host));
+    host[strlen(host) - 1] = '\0';
+  }
+  flow_wr_str(&w, host);
+  flow_wr_i32(&w, atoi(colon + 1));
+  send_jm(tm, FLOW_CP_REGISTER, &w);
+  flow_wbuf_free(&w);
+}
+
+static void on_heartbeat(uv_timer_t *h) {
+  tm_t *tm = h->data;
+  if (tm->jm_conn == NULL || !tm->registered) return;
+  if (uv_hrtime() - tm->jm_heard_ns > (uint64_t)tm->opt.heartbeat_timeout_ms * 1000000u) {
+    char why[96];
+    snprintf(why, sizeof(why), "no heartbeat from the jobmanager for %lld ms", (long long)tm->opt.heartbeat_timeout_ms);
+    flow_net_fail(tm->jm_conn, why);
+    return;
+  }
+  (void)flow_net_send(tm->jm_conn, FLOW_CP_HEARTBEAT, NULL, 0);
+}
+
+static void stop(tm_t *tm, int code) {
+  if (tm->stopping) return;
+  tm->stopping = 1;
+  tm->exit_code = code;
+  uv_stop(&tm->loop);
+}
+
+static void on_signal(uv_signal_t *h, int sig) {
+  tm_t *tm = h->data;
+  tlog("received signal %d: shutting down", sig);
+  stop(tm, 0);
+}
+
+int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
+  tm_t *tm = flow_xcalloc(1, sizeof(*tm));
+  g_tm = tm;
+  tm->opt = *o;
+  if (tm->opt.connect_timeout_ms <= 0) tm->opt.connect_timeout_ms = 60000;
+  tm->started_ns = uv_hrtime();
+  uv_loop_init(&tm->loop);
+  flow_rpc_init(&tm->rpc, &tm->loop);
+  uv_async_init(&tm->loop, &tm->pump_async, on_pump_async);
+  tm->pump_async.data = tm;
+  atomic_init(&tm->pump_pending, 0);
+  const char *tmp = getenv("TMPDIR");
+  size_t cap = strlen(tmp ? tmp : "/tmp") + 64;
+  tm->base_dir = flow_xmalloc(cap);
+  snprintf(tm->base_dir, cap, "%s/flowlua-tm-%ld", tmp ? tmp : "/tmp", (long)getpid());
+  int code = 0;
+  flow_net_opts_t no;
+  memset(&no, 0, sizeof(no));
+  no.role = FLOW_NET_ROLE_TASKMANAGER;
+  no.name = "taskmanager";
+  no.on_frame = peer_on_frame;
+  no.on_close = peer_on_close;
+  FLOW_NET_SET_SECRET(&no, o->secret, o->secret_len);
+  const char *bind = o->bind_host ? o->bind_host : "127.0.0.1";
+  if (flow_net_listen(&tm->loop, bind, o->data_port, &no, &tm->data_server) != 0) {
+    fprintf(stderr, "flowlua: taskmanager: cannot listen on %s:%d\n", bind, o->data_port);
+    code = 1;
+    goto out;
+  }
+  snprintf(tm->data_addr, sizeof(tm->data_addr), strchr(bind, ':') ? "[%s]:%d" : "%s:%d", bind,
+           flow_net_server_port(tm->data_server));
+  flow_resource_manager_init(&tm->rm_proxy, &tm->rpc);
+  tm->rm_proxy.ep.handle = proxy_handle;
+  if (flow_task_executor_init(&tm->te, &tm->rpc, &tm->rm_proxy, o->slots) != 0) {
+    fprintf(stderr, "flowlua: taskmanager: cannot create %d slots\n", o->slots);
+    code = 1;
+    goto out;
+  }
+  uv_timer_init(&tm->loop, &tm->heartbeat);
+  tm->heartbeat.data = tm;
+  uint64_t hb = (uint64_t)(o->heartbeat_interval_ms > 0 ? o->heartbeat_interval_ms : 10000);
+  uv_timer_start(&tm->heartbeat, on_heartbeat, hb, hb);
+  uv_timer_init(&tm->loop, &tm->reconnect);
+  tm->reconnect.data = tm;
+  uv_signal_init(&tm->loop, &tm->sigint);
+  uv_signal_init(&tm->loop, &tm->sigterm);
+  tm->sigint.data = tm->sigterm.data = tm;
+  uv_signal_start(&tm->sigint, on_signal, SIGINT);
+  uv_signal_start(&tm->sigterm, on_signal, SIGTERM);
+  tlog("data plane on %s, %d slots, connecting to the jobmanager at %s:%d", tm->data_addr, o->slots,
+       o->jobmanager_host ? o->jobmanager_host : "127.0.0.1", o->jobmanager_port);
+  connect_jm(tm);
+  uv_run(&tm->loop, UV_RUN_DEFAULT);
+  code = tm->exit_code;
+  /* every task: canceled and joined before the networks go */
+  flow_task_executor_destroy(&tm->te);
+  uv_close((uv_handle_t *)&tm->heartbeat, NULL);
+  uv_close((uv_handle_t *)&tm->reconnect, NULL);
+  uv_close((uv_handle_t *)&tm->sigint, NULL);
+  uv_close((uv_handle_t *)&tm->sigterm, NULL);
+out:
+  tm->stopping = 1;
+  if (tm->jm_conn != NULL) flow_net_close(tm->jm_conn);
+  for (peer_t *p = tm->peers; p != NULL; p = p->next) flow_net_close(p->conn);
+  if (tm->data_server != NULL) flow_net_server_close(tm->data_server);
+  flow_rpc_close(&tm->rpc);
+  uv_close((uv_handle_t *)&tm->pump_async, NULL);
+  uv_run(&tm->loop, UV_RUN_DEFAULT);
+  g_tm = NULL;
+  uv_loop_close(&tm->loop);
+  uv_mutex_destroy(&tm->rpc.mu);
+  while (tm->jobs != NULL) {
+    tm_job_t *j = tm->jobs;
+    tm->jobs = j->next;
+    job_free(j);
+  }
+  while (tm->peers != NULL) {
+    peer_t *p = tm->peers;
+    tm->peers = p->next;
+    free(p);
+  }
+  while (tm->early != NULL) {
+    early_credit_t *ec = tm->early;
+    tm->early = ec->next;
+    free(ec);
+  }
+  remove_tree(tm->base_dir);
+  free(tm->base_dir);
+  free(tm);
+  return code;
+}
