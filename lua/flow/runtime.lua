@@ -376,12 +376,14 @@ end
 
 --- A node's payload: { package_path = client's package.path, spec = shipped
 --- operator spec }. The path comes first, so modules the spec refers to are
---- found when it is decoded. In cluster mode `blob_dir` holds the modules the
---- client uploaded with the job (BlobServer): it is searched first.
+--- found when it is decoded. In cluster mode the client's directories mean
+--- nothing here: `blob_dir` holds the modules the client uploaded with the
+--- job (BlobServer), searched before this process's own path.
+local own_path = package.path
 function M.decode_payload(payload, blob_dir)
   local p = sbuf.decode(payload)
   if blob_dir then
-    package.path = blob_dir .. "/?.lua;" .. blob_dir .. "/?/init.lua;" .. p.package_path
+    package.path = blob_dir .. "/?.lua;" .. blob_dir .. "/?/init.lua;" .. own_path
   else
     package.path = p.package_path
   end

@@ -1,0 +1,316 @@
+-- Cluster mode: a jobmanager and taskmanagers as separate processes on
+-- loopback (scripts/start-cluster.sh), jobs submitted with
+-- `flowlua run --jobmanager`, list / cancel, the REST endpoint's JSON (curl),
+-- failover when a taskmanager is killed, malformed input, the cluster secret.
+local h = require("helpers.flowlua")
+local hc = require("helpers.cluster")
+local cjson = require("cjson")
+local socket = require("socket")
+
+local sh, wait_for = hc.sh, hc.wait_for
+local conformance = h.conformance
+local have_conformance = h.read(conformance .. "/wordcount_text.txt") ~= nil
+
+local function succeeds(cmd)
+  local r = os.execute(cmd)
+  return r == true or r == 0
+end
+
+local function tmpdir()
+  local d = h.tmpname(".d")
+  os.execute("mkdir -p " .. h.quote(d))
+  return d
+end
+
+local function part_lines(dir)
+  return h.sorted_lines(sh("cat " .. h.quote(dir) .. "/* 2>/dev/null"))
+end
+
+-- an endless source: runs until canceled
+local ENDLESS = [[
+local flow = require("flow")
+local env = flow.env()
+env:add_source(function(ctx)
+  local i = 0
+  while true do i = i + 1; ctx:collect(i); ctx:sleep(5) end
+end, { name = "ticks", bounded = false }):filter(function() return false end):print()
+env:execute(arg[1] or "endless")
+]]
+
+local function submit_detached(c, source, name)
+  local path = h.write(h.tmpname(".lua"), source)
+  local out, err, code = c:flowlua({ "run", "--detached", path, name })
+  os.remove(path)
+  assert.are.equal(0, code, err)
+  local id = err:match("JobID (%x+)")
+  assert.truthy(id, err)
+  return id
+end
+
+describe("cluster mode", function()
+  local c, dir
+  setup(function()
+    c = hc.start { n = 2, slots = 2 }
+    dir = tmpdir()
+  end)
+  teardown(function()
+    if c then c:stop() end
+    os.execute("rm -rf " .. h.quote(dir))
+  end)
+
+  it("starts a jobmanager and two taskmanagers with pid files and logs", function()
+    assert.truthy(c:pid("jobmanager"), c.start_log)
+    assert.truthy(c:pid("taskmanager-1"))
+    assert.truthy(c:pid("taskmanager-2"))
+    local o = c:json("/overview")
+    assert.are.equal(2, o.taskmanagers)
+    assert.are.equal(4, o["slots-total"])
+    assert.truthy(c:log("jobmanager"):find("REST endpoint", 1, true))
+  end)
+
+  it("runs WordCount at parallelism 4 across both taskmanagers with Flink's output", function()
+    if not have_conformance then return pending("no conformance data") end
+    local out_dir = dir .. "/wc4"
+    local _, err, code = c:flowlua({ "run", h.source_dir .. "/examples/wordcount.lua", "--input",
+      conformance .. "/wordcount_text.txt", "--parallelism", "4", "--output", out_dir }, { timeout = 120 })
+    assert.are.equal(0, code, err .. c:logs())
+    assert.are.same(h.file_lines(conformance .. "/wordcount_expected_tuples.txt"), part_lines(out_dir))
+    -- both taskmanagers ran tasks of it: each fetched the job's files
+    local id = err:match("JobID (%x+)")
+    assert.truthy(c:log("taskmanager-1"):find(id, 1, true), c:logs())
+    assert.truthy(c:log("taskmanager-2"):find(id, 1, true), c:logs())
+    -- and the slots are free again
+    local o = c:json("/overview")
+    assert.are.equal(4, o["slots-available"])
+  end)
+
+  it("ships the modules a script requires from its directory (BlobServer)", function()
+    local sdir = tmpdir()
+    h.write(sdir .. "/shout_helper.lua", [[
+local M = {}
+function M.shout(s) return s:upper() .. "!" end
+return M
+]])
+    local script = h.write(sdir .. "/job.lua", [[
+local flow = require("flow")
+local helper = require("shout_helper")
+local env = flow.env{ parallelism = 2 }
+env:from_collection({ "a", "b", "c", "d" })
+  :map(function(s) return helper.shout(s) end)
+  :write_as_text(arg[1])
+env:execute("modules")
+]])
+    local out_dir = dir .. "/modules"
+    local _, err, code = c:flowlua({ "run", script, out_dir }, { timeout = 60 })
+    os.execute("rm -rf " .. h.quote(sdir))
+    assert.are.equal(0, code, err .. c:logs())
+    assert.are.same({ "A!", "B!", "C!", "D!" }, part_lines(out_dir))
+  end)
+
+  it("lists jobs and serves Flink-shaped REST JSON", function()
+    local out, err, code = c:flowlua({ "list" })
+    assert.are.equal(0, code, err)
+    assert.truthy(out:find("WordCount (FINISHED)", 1, true), out)
+    local jobs = c:json("/jobs/overview").jobs
+    assert.truthy(#jobs >= 1)
+    local wc
+    for _, j in ipairs(jobs) do if j.name == "WordCount" then wc = j end end
+    assert.truthy(wc)
+    assert.are.equal("FINISHED", wc.state)
+    assert.are.equal(32, #wc.jid)
+    assert.truthy(wc["start-time"] > 0 and wc["end-time"] >= wc["start-time"])
+    assert.truthy(wc.tasks.total > 0)
+    local d = c:json("/jobs/" .. wc.jid)
+    assert.are.equal(wc.jid, d.jid)
+    assert.are.equal("FINISHED", d.state)
+    assert.truthy(#d.vertices >= 2)
+    assert.are.equal(4, d.vertices[#d.vertices].parallelism)
+    local tms = c:json("/taskmanagers").taskmanagers
+    assert.are.equal(2, #tms)
+    for _, t in ipairs(tms) do
+      assert.are.equal(2, t.slotsNumber)
+      assert.truthy(t.dataPort > 0)
+    end
+    assert.truthy(c:json("/jobs").jobs[1].status)
+    local body, status = c:curl("/jobs/" .. string.rep("0", 32))
+    assert.are.equal(404, status)
+    assert.truthy(cjson.decode(body).errors[1])
+  end)
+
+  it("cancels a running job with `flowlua cancel` and with PATCH ?mode=cancel", function()
+    local a = submit_detached(c, ENDLESS, "endless-a")
+    wait_for(function() return c:job_state(a) == "RUNNING" end, 20, "job a RUNNING")
+    local out, err, code = c:flowlua({ "cancel", a })
+    assert.are.equal(0, code, err)
+    assert.truthy(out:find("Cancelled job " .. a, 1, true), out)
+    wait_for(function() return c:job_state(a) == "CANCELED" end, 20, "job a CANCELED")
+
+    local b = submit_detached(c, ENDLESS, "endless-b")
+    wait_for(function() return c:job_state(b) == "RUNNING" end, 20, "job b RUNNING")
+    local _, status = c:curl("/jobs/" .. b .. "?mode=cancel", "PATCH")
+    assert.are.equal(202, status)
+    wait_for(function() return c:job_state(b) == "CANCELED" end, 20, "job b CANCELED")
+    local listed = c:flowlua({ "list" })
+    assert.truthy(listed:find(a .. " : endless-a (CANCELED)", 1, true), listed)
+    -- the slots came back
+    wait_for(function() return c:json("/overview")["slots-available"] == 4 end, 10, "free slots")
+    -- an unknown job is a clear error
+    local _, err2, code2 = c:flowlua({ "cancel", string.rep("a", 32) })
+    assert.are.equal(1, code2)
+    assert.truthy(err2:find("no job", 1, true), err2)
+  end)
+
+  it("keeps serving after garbage, truncated and oversized frames and HTTP requests", function()
+    local function send(port, bytes, read)
+      local s = assert(socket.connect("127.0.0.1", port))
+      s:settimeout(2)
+      s:send(bytes)
+      local got = read and s:receive("*a") or nil
+      s:close()
+      return got
+    end
+    local tm_port = c:json("/taskmanagers").taskmanagers[1].dataPort
+    local hello_hdr = "FLW1\1\1\0\0" -- magic, version, type 1 (hello), flags
+    for _, port in ipairs { c.rpc, tm_port } do
+      send(port, "GET / HTTP/1.1\r\n\r\n") -- not our protocol
+      send(port, string.rep("\0", 64)) -- zeros
+      send(port, "FLW1\1\1\0\0\255\255\255\127") -- an oversized frame announced
+      send(port, hello_hdr .. "\100\0\0\0" .. "abc") -- truncated, then closed
+      send(port, "FLW1\9\1\0\0\0\0\0\0") -- a wrong version
+    end
+    -- HTTP: garbage, oversized headers, a huge body, truncated
+    local r1 = send(c.rest, "\1\2\3 garbage\r\n\r\n", true)
+    assert.truthy(r1 and r1:find("400", 1, true), r1)
+    local r2 = send(c.rest, "GET /overview HTTP/1.1\r\nX: " .. string.rep("a", 40000) .. "\r\n\r\n", true)
+    assert.truthy(r2 and r2:find("431", 1, true), r2)
+    local r3 = send(c.rest, "POST /jobs HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n", true)
+    assert.truthy(r3 and r3:find("413", 1, true), r3)
+    send(c.rest, "GET /overv")
+    local body, status = c:curl("/jobs", "POST", "not a job")
+    assert.are.equal(400, status, body)
+    -- everything still serves: REST, RPC (list), and a job across both taskmanagers
+    assert.are.equal(2, c:json("/overview").taskmanagers)
+    local _, err, code = c:flowlua({ "list" })
+    assert.are.equal(0, code, err)
+    local out_dir = dir .. "/after-garbage"
+    local _, err2, code2 = c:flowlua({ "run", h.source_dir .. "/examples/wordcount.lua", "--parallelism", "4",
+      "--output", out_dir }, { timeout = 120 })
+    assert.are.equal(0, code2, err2 .. c:logs())
+    assert.truthy(#part_lines(out_dir) > 100)
+    for _, name in ipairs { "jobmanager", "taskmanager-1", "taskmanager-2" } do
+      assert.is_true(succeeds("kill -0 " .. c:pid(name)), name .. " died")
+    end
+    assert.truthy(c:log("jobmanager"):find("flowlua: net:", 1, true))
+  end)
+end)
+
+-- streaming WordCount with checkpoints and the exactly-once file sink (as in
+-- checkpoint_spec), slowed down so that a taskmanager can be killed mid-job
+local CHECKPOINTED = [[
+local flow = require("flow")
+local params = flow.params()
+local env = flow.env{ parallelism = params:get_number("p", 2) }
+env:set_runtime_mode("streaming")
+env:enable_checkpointing(100, { dir = params:get("ck"), mode = "exactly_once" })
+env:set_restart_strategy("fixed_delay", { attempts = 3, delay_ms = 200 })
+env:read_text_file(params:get("input"))
+  :flat_map(function(line, out)
+    for w in line:gmatch("%S+") do out:collect({ w, 1 }) end
+    local t = os.clock() + 0.003 while os.clock() < t do end
+  end):name("tokenizer")
+  :key_by(1):sum(2):name("counter")
+  :sink_to(flow.sinks.file{ path = params:get("out") })
+local r = env:execute("checkpointed wordcount")
+print("restarts " .. r.restarts)
+]]
+
+describe("cluster failover", function()
+  it("a taskmanager killed with SIGKILL mid-job: restart from the checkpoint, exactly-once output", function()
+    local c = hc.start { n = 2, slots = 2 }
+    local dir = tmpdir()
+    local ok, e = pcall(function()
+      -- input: 3000 lines of 4 words out of 40; the expected running counts
+      local lines, seed, counts, expected = {}, 7, {}, {}
+      for i = 1, 3000 do
+        local ws = {}
+        for j = 1, 4 do
+          seed = (seed * 1103515245 + 12345) % 2147483648
+          ws[j] = "w" .. (math.floor(seed / 65536) % 40)
+          counts[ws[j]] = (counts[ws[j]] or 0) + 1
+          expected[#expected + 1] = "(" .. ws[j] .. "," .. counts[ws[j]] .. ")"
+        end
+        lines[i] = table.concat(ws, " ")
+      end
+      table.sort(expected)
+      local input = h.write(dir .. "/in.txt", table.concat(lines, "\n") .. "\n")
+      local script = h.write(dir .. "/wc.lua", CHECKPOINTED)
+      local ck, out = dir .. "/ck", dir .. "/out"
+      local run = ("timeout 120 %s run --jobmanager %s %s --input %s --out %s --ck %s --p 2 > %s 2>&1; echo $? > %s")
+        :format(h.quote(h.bin), c.address, h.quote(script), h.quote(input), h.quote(out), h.quote(ck),
+          h.quote(dir .. "/client.log"), h.quote(dir .. "/client.exit"))
+      os.execute("(" .. run .. ") &")
+      -- both taskmanagers run a subtask (slots are spread); kill one after a completed checkpoint
+      wait_for(function() return sh("find " .. h.quote(ck) .. " -name _metadata 2>/dev/null || true") ~= "" end, 60,
+        "a completed checkpoint")
+      local victim = c:pid("taskmanager-2")
+      assert.is_true(succeeds("kill -9 " .. victim))
+      local exit = wait_for(function() return (h.read(dir .. "/client.exit") or ""):match("%d+") end, 120,
+        "the job's end")
+      local log = h.read(dir .. "/client.log")
+      assert.truthy(log:find("restarts 1", 1, true), log .. c:logs())
+      assert.are.equal("0", exit, log)
+      assert.truthy(c:log("jobmanager"):find("is lost", 1, true), c:logs())
+      assert.are.same(expected, part_lines(out))
+    end)
+    c:stop()
+    os.execute("rm -rf " .. h.quote(dir))
+    assert(ok, e)
+  end)
+end)
+
+describe("cluster security", function()
+  it("refuses to bind beyond loopback without a cluster secret", function()
+    local _, err, code = h.run({ "jobmanager", "--bind", "0.0.0.0:0", "--rest", "off" }, { timeout = 10 })
+    assert.are.equal(1, code)
+    assert.truthy(err:find("cluster secret", 1, true), err)
+    local _, err2, code2 = h.run({ "jobmanager", "--bind", "127.0.0.1:0", "--rest", "0.0.0.0:0" }, { timeout = 10 })
+    assert.are.equal(1, code2)
+    assert.truthy(err2:find("cluster secret", 1, true), err2)
+  end)
+
+  it("taskmanagers and clients must prove the secret (challenge-response)", function()
+    local dir = tmpdir()
+    local secret = h.write(dir .. "/secret", "correct horse battery staple 42\n")
+    os.execute("chmod 600 " .. h.quote(secret))
+    local c = hc.start { n = 1, slots = 2, secret_file = secret }
+    local ok, e = pcall(function()
+      -- the taskmanager with the secret registered
+      assert.are.equal(1, c:json("/overview").taskmanagers)
+      -- a taskmanager without it is refused with a clear message
+      local _, err, code = h.run({ "taskmanager", "--jobmanager", c.address }, { timeout = 20 })
+      assert.are.equal(1, code)
+      assert.truthy(err:find("secret", 1, true), err)
+      -- a client without it cannot submit or list
+      local _, err2, code2 = h.run({ "list", "--jobmanager", c.address }, { timeout = 20 })
+      assert.are.equal(1, code2)
+      assert.truthy(err2:find("secret", 1, true), err2)
+      -- a wrong secret fails, the right one works
+      local wrong = h.write(dir .. "/wrong", "the wrong secret, quite long\n")
+      os.execute("chmod 600 " .. h.quote(wrong))
+      local _, err3, code3 = h.run({ "list", "--jobmanager", c.address, "--secret-file", wrong }, { timeout = 20 })
+      assert.are.equal(1, code3)
+      assert.truthy(err3:find("authentication failed", 1, true), err3)
+      local out_dir = dir .. "/out"
+      local _, err4, code4 = h.run({ "run", "--jobmanager", c.address, "--secret-file", secret,
+        h.source_dir .. "/examples/wordcount.lua", "--output", out_dir }, { timeout = 60 })
+      assert.are.equal(0, code4, err4 .. c:logs())
+      assert.truthy(#part_lines(out_dir) > 100)
+      -- REST: reads are open, a submission must be signed
+      local body, status = c:curl("/jobs", "POST", "x")
+      assert.are.equal(401, status, body)
+    end)
+    c:stop()
+    os.execute("rm -rf " .. h.quote(dir))
+    assert(ok, e)
+  end)
+end)
