@@ -210,7 +210,12 @@ static void log_reason(flow_net_conn_t *c) {
 static void begin_close(flow_net_conn_t *c, const char *reason, int log) {
   if (c->state == ST_CLOSED) return;
   c->state = ST_CLOSED;
-  if (c->reason[0] == '\0') snprintf(c->reason, sizeof c->reason, "%s", reason);
+  if (c->reason[0] == '\0' && reason != c->reason) { /* reason may be c->reason itself */
+    size_t n = strlen(reason);
+    if (n >= sizeof c->reason) n = sizeof c->reason - 1;
+    memmove(c->reason, reason, n);
+    c->reason[n] = '\0';
+  }
   if (log) log_reason(c);
   uv_timer_stop(&c->timer);
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
