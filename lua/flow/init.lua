@@ -1898,6 +1898,11 @@ function DataStream:execute_and_collect(job_name, opts)
   if limit ~= nil and (type(limit) ~= "number" or limit < 1) then
     error("execute_and_collect: limit must be a positive number", 2)
   end
+  local target = core.cluster_target and core.cluster_target()
+  if target then
+    error("execute_and_collect runs on the local MiniCluster only: in cluster mode (" .. target ..
+      ") results stay on the taskmanagers; write them with a sink instead", 2)
+  end
   sink(self, "Sink: Collect Stream Sink", { kind = "collect", limit = limit })
   if not limit then
     for _, n in ipairs(reachable(self.env)) do

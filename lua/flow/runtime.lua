@@ -525,8 +525,17 @@ function M.run_task(tp, desc)
     -- belongs before the barrier
     for i = 1, #ctx.flushers do ctx.flushers[i]() end
     local dir
+    -- the barrier may come (from another taskmanager) before the
+    -- coordinator's word on where checkpoint id goes: wait for it a little
+    local waited = 0
+    while C.flow_task_checkpoint_dir(task, id, dirbuf, 4096) ~= 1 and waited < 5000
+        and C.flow_task_canceled(task) == 0 do
+      C.flow_sleep_ms(1)
+      waited = waited + 1
+    end
     if C.flow_task_checkpoint_dir(task, id, dirbuf, 4096) == 1 then dir = ffi.string(dirbuf)
-    else dir = desc.checkpoint_dir .. "/chk-" .. id end
+    elseif desc.checkpoint_dir then dir = desc.checkpoint_dir .. "/chk-" .. id
+    else error("no directory for checkpoint " .. id .. " arrived from the coordinator", 0) end
     local states = {}
     for i = 1, #chain do
       local op = chain[i]

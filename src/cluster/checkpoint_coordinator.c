@@ -207,6 +207,20 @@ static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
   cc->acked = flow_xcalloc((size_t)total, 1);
   cc->files = flow_xcalloc((size_t)total, sizeof(char *));
   cc->n_acked = 0;
+  /* every TaskExecutor of the job learns the directory first: tasks that
+   * see the barrier arrive (on another taskmanager than the source) write
+   * there (a = 0: no task, the job's network only) */
+  for (int i = 0; i < total; i++) {
+    flow_endpoint_t *te = jm->exec_te[i];
+    int seen = te == NULL || te->lost;
+    for (int k = 0; k < i && !seen; k++) seen = jm->exec_te[k] == te;
+    if (seen) continue;
+    flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_CHECKPOINT, &jm->ep, te);
+    m->ptr = jm;
+    m->d = (int)cc->pending_id;
+    m->text = flow_strdup(dir);
+    flow_rpc_send(jm->ep.rpc, m);
+  }
   int idx = 0, sources = 0;
   for (int v = 0; v < jm->eg->n_ejv; v++) {
     flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];

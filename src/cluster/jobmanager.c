@@ -14,6 +14,7 @@
 #include "cluster/net_transport.h"
 #include "common.h"
 #include "graph/serialize.h"
+#include "runtime/task.h"
 
 /* Everything below runs on the loop thread: the endpoints, the connections,
  * the timers. Lifetimes: a job record lives from its submission until it is
@@ -327,6 +328,7 @@ static void tm_register(flow_jm_t *jm, flow_net_conn_t *c, flow_rbuf_t *r) {
   m->ptr = &tm->ep;
   m->a = slots;
   flow_rpc_send(&jm->rpc, m);
+  (void)flow_net_send(c, FLOW_CP_HEARTBEAT, NULL, 0); /* the acknowledgement */
 }
 
 /* An endpoint message from a taskmanager: to the ResourceManager or to the
@@ -617,12 +619,11 @@ int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
        o->secret ? " (cluster secret required)" : "");
   if (rest_port >= 0)
     jlog("REST endpoint on http://%s:%d", o->rest_host ? o->rest_host : "127.0.0.1", rest_port);
-  if (o->port_file != NULL) {
-    FILE *f = fopen(o->port_file, "w");
-    if (f != NULL) {
-      fprintf(f, "%d %d\n", flow_net_server_port(jm->server), rest_port);
-      fclose(f);
-    }
+  if (o->port_file != NULL) { /* atomically: readers poll for it */
+    char line[64], err[256];
+    int n = snprintf(line, sizeof(line), "%d %d\n", flow_net_server_port(jm->server), rest_port);
+    if (flow_file_write_atomic(o->port_file, line, (size_t)n, err, sizeof(err)) != 0)
+      fprintf(stderr, "flowlua: jobmanager: %s\n", err);
   }
   uv_check_init(&jm->loop, &jm->check);
   jm->check.data = jm;

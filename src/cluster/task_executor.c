@@ -117,6 +117,16 @@ static void task_state(flow_task_executor_t *te, flow_msg_t *m) {
   flow_rpc_send(te->ep.rpc, r);
 }
 
+static void set_checkpoint_dir(flow_job_network_t *net, int id, const char *dir) {
+  uv_mutex_lock(&net->cp_mu);
+  if (net->cp_id != id) {
+    net->cp_id = id;
+    free(net->cp_dir);
+    net->cp_dir = flow_strdup(dir);
+  }
+  uv_mutex_unlock(&net->cp_mu);
+}
+
 static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
   flow_task_executor_t *te = (flow_task_executor_t *)self;
   switch (m->type) {
@@ -144,16 +154,14 @@ static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
   }
   case FLOW_MSG_TASK_STATE: task_state(te, m); break;
   case FLOW_MSG_TRIGGER_CHECKPOINT: {
+    if (m->a == 0) { /* the directory of checkpoint d, for the job's networks here */
+      for (flow_te_task_t *e = te->tasks; e != NULL; e = e->next)
+        if (e->jm == m->ptr) set_checkpoint_dir(e->task->net, m->d, m->text);
+      break;
+    }
     flow_te_task_t *e = find_task(te, m->ptr, m->a, m->b);
     if (e == NULL || e->task->attempt != m->c) break;
-    flow_job_network_t *net = e->task->net;
-    uv_mutex_lock(&net->cp_mu);
-    if (net->cp_id != m->d) {
-      net->cp_id = m->d;
-      free(net->cp_dir);
-      net->cp_dir = flow_strdup(m->text);
-    }
-    uv_mutex_unlock(&net->cp_mu);
+    set_checkpoint_dir(e->task->net, m->d, m->text);
     atomic_store(&e->task->checkpoint_request, (int64_t)m->d);
     break;
   }

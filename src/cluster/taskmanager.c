@@ -703,8 +703,11 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
 
 static void jm_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
   tm_t *tm = g_tm;
-  (void)c;
   tm->jm_heard_ns = uv_hrtime();
+  if (!tm->registered) { /* the jobmanager's first frame acknowledges our registration */
+    tm->registered = 1;
+    tlog("registered at the jobmanager %s with %d slots", flow_net_peer(c), tm->opt.slots);
+  }
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
   switch (type) {
@@ -717,10 +720,8 @@ static void jm_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint
 }
 
 static void jm_on_open(flow_net_conn_t *c) {
-  tm_t *tm = g_tm;
-  tm->registered = 1;
-  tm->jm_heard_ns = uv_hrtime();
-  tlog("registered at the jobmanager %s with %d slots", flow_net_peer(c), tm->opt.slots);
+  (void)c;
+  g_tm->jm_heard_ns = uv_hrtime();
 }
 
 static void stop(tm_t *tm, int code);
