@@ -58,7 +58,8 @@ int flow_cp_write_msg(flow_wbuf_t *w, const flow_msg_t *m, const char *job_id,
   flow_wr_str(w, m->text);
   flow_wr_u8(w, m->blob != NULL);
   if (m->blob != NULL) flow_wr_bytes(w, m->blob->data, m->blob->size);
-  if (m->type == FLOW_MSG_OFFER_SLOTS) {
+  if (m->type == FLOW_MSG_FREE_SLOTS) flow_wr_u8(w, m->ptr2 != NULL);
+  if (m->type == FLOW_MSG_OFFER_SLOTS || (m->type == FLOW_MSG_FREE_SLOTS && m->ptr2 != NULL)) {
     const int *idx = m->ptr2;
     for (int i = 0; i < m->b; i++) flow_wr_i32(w, idx[i]);
   } else if (m->type == FLOW_MSG_SUBMIT_TASK) {
@@ -67,7 +68,7 @@ int flow_cp_write_msg(flow_wbuf_t *w, const flow_msg_t *m, const char *job_id,
     flow_wr_u8(w, (uint8_t)(d->exactly_once != 0));
     flow_wr_str(w, d->restore_dir);
     flow_wr_str(w, d->checkpoint_dir);
-    int n_exec = d->jg != NULL ? 0 : 0;
+    int n_exec = 0;
     for (int v = 0; d->jg != NULL && v < d->jg->n_vertices; v++) n_exec += d->jg->vertices[v].parallelism;
     /* distinct addresses, then an index per execution vertex */
     const char **addrs = flow_xcalloc((size_t)(n_exec > 0 ? n_exec : 1), sizeof(char *));
@@ -120,7 +121,9 @@ int flow_cp_read_msg(flow_rbuf_t *r, flow_cp_msg_t *out) {
       if (out->m.blob == NULL) r->err = FLOW_ENOMEM;
     }
   }
-  if (r->err == 0 && out->m.type == FLOW_MSG_OFFER_SLOTS) {
+  uint8_t has_idx = out->m.type == FLOW_MSG_OFFER_SLOTS;
+  if (out->m.type == FLOW_MSG_FREE_SLOTS) flow_rd_u8(r, &has_idx);
+  if (r->err == 0 && has_idx) {
     if (b < 0 || b > MAX_INDICES || (size_t)b * 4 > flow_rd_left(r)) {
       r->err = FLOW_EINVAL;
     } else {

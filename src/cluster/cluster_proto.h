@@ -51,7 +51,7 @@ int flow_cp_read_channel(flow_rbuf_t *r, flow_cp_channel_t *ch);
 
 /* An endpoint message: u8 type, str job id (nullable), i32 a b c d, str text
  * (nullable), u8 has blob [bytes blob], then by type: OFFER_SLOTS i32 x b
- * slot indices (ptr2); SUBMIT_TASK the deployment (i64 buffer timeout, u8
+ * slot indices (ptr2); FREE_SLOTS u8 has indices [i32 x b]; SUBMIT_TASK the deployment (i64 buffer timeout, u8
  * exactly once, str restore dir, str checkpoint dir, i32 n addresses, n x str
  * "host:port", i32 n executions, n x i32 address index). `addr_of` maps a
  * location endpoint to its data address (NULL: unknown). */
@@ -59,7 +59,7 @@ int flow_cp_write_msg(flow_wbuf_t *w, const flow_msg_t *m, const char *job_id,
                       const char *(*addr_of)(flow_endpoint_t *te));
 
 /* A decoded endpoint message: the message (ptr/ptr2/to/from unset, except
- * ptr2 = int[b] for OFFER_SLOTS), the job id, and for SUBMIT_TASK the
+ * ptr2 = int[b] for OFFER_SLOTS and FREE_SLOTS with indices), the job id, and for SUBMIT_TASK the
  * deployment fields below. flow_cp_msg_clear frees what is left. */
 typedef struct flow_cp_msg {
   flow_msg_t m;

@@ -91,6 +91,7 @@ typedef struct flow_job_master {
   int n_slots;
   int n_offered;       /* shared slots offered so far (deploy once n_offered == n_slots) */
   int awaiting_slots;  /* a slot request is out (first deployment or after a lost TaskExecutor) */
+  int slot_gen;        /* generation of the latest request: older offers are given back */
   flow_endpoint_t **exec_te; /* per execution vertex (vertex-major): where the attempt runs */
   int *slot_base;      /* per vertex: first shared slot of its sharing group */
   int n_terminal, n_failed, n_canceled;
@@ -131,6 +132,7 @@ struct flow_dispatcher {
 typedef struct flow_slot_request {
   flow_endpoint_t *jm;
   int slots;
+  int gen;
   uint64_t deadline_ns;
   struct flow_slot_request *next;
 } flow_slot_request_t;

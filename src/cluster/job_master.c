@@ -145,8 +145,10 @@ static int plan_slots(flow_job_master_t *jm) {
 static void request_slots(flow_job_master_t *jm) {
   jm->n_offered = 0;
   jm->awaiting_slots = 1;
+  jm->slot_gen++;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_REQUEST_SLOTS, &jm->ep, &jm->rm->ep);
   m->a = jm->n_slots;
+  m->c = jm->slot_gen;
   m->ptr = &jm->ep;
   flow_rpc_send(jm->ep.rpc, m);
 }
@@ -339,7 +341,16 @@ static void request_slots_again(flow_job_master_t *jm) {
  * current attempt there failed with that cause (Flink: the heartbeat
  * timeout's TaskManager-lost failure), which starts the failover. */
 static void te_lost(flow_job_master_t *jm, flow_endpoint_t *te, const char *why) {
-  if (jm->eg == NULL || jm->awaiting_slots) return;
+  if (jm->eg == NULL) return;
+  if (jm->awaiting_slots) { /* its offer may never come: ask again (late offers go back) */
+    if (jm->cancel_requested) return;
+    int mine = 0;
+    for (int i = 0; i < jm->n_offered; i++) mine |= jm->slot_te[i] == te;
+    free_all_slots(jm);
+    request_slots(jm);
+    (void)mine;
+    return;
+  }
   int idx = 0;
   for (int v = 0; v < jm->eg->n_ejv; v++) {
     flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
@@ -370,6 +381,18 @@ static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   switch (m->type) {
   case FLOW_MSG_OFFER_SLOTS: {
     int *idx = m->ptr2;
+    if (m->c != jm->slot_gen || !jm->awaiting_slots) { /* a stale offer: give the slots back */
+      flow_endpoint_t *te = m->ptr;
+      if (te->lost) break;
+      flow_msg_t *f = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, te);
+      f->ptr = jm;
+      f->ptr2 = m->ptr2;
+      f->free_ptr2 = m->free_ptr2;
+      f->b = m->b;
+      m->ptr2 = NULL;
+      flow_rpc_send(jm->ep.rpc, f);
+      break;
+    }
     for (int i = 0; i < m->b && jm->n_offered < jm->n_slots; i++) {
       jm->slot_te[jm->n_offered] = m->ptr;
       jm->slots[jm->n_offered] = idx[i];

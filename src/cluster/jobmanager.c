@@ -151,6 +151,9 @@ static void on_job_done(flow_dispatcher_t *d) {
        j->result.failure ? ": " : "", j->result.failure ? j->result.failure : "");
   push_result(jm, j);
   release_on_taskmanagers(jm, j);
+  free(j->job_frame); /* no taskmanager needs the graph and the modules any more */
+  j->job_frame = NULL;
+  j->job_frame_len = 0;
   trim_history(jm);
 }
 
@@ -258,7 +261,7 @@ static void tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
   for (int i = 0; i < tm->n_jobs_sent; i++)
     if (strcmp(tm->jobs_sent[i], job_id) == 0) return;
   flow_jm_job_t *j = flow_jm_find_job(g_jm, job_id);
-  if (j == NULL) return;
+  if (j == NULL || j->job_frame == NULL) return;
   (void)flow_net_send(tm->conn, FLOW_CP_JOB, j->job_frame, (uint32_t)j->job_frame_len);
   tm->jobs_sent = flow_xrealloc(tm->jobs_sent, (size_t)(tm->n_jobs_sent + 1) * sizeof(*tm->jobs_sent));
   memcpy(tm->jobs_sent[tm->n_jobs_sent++], job_id, 33);

@@ -589,7 +589,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     if (rc != 0 && c->state == ST_CONNECTED) decoder_failed(c, rc);
     return;
   }
-  if (n != UV_EOF) {
+  if (n == UV_ECONNRESET && c->verified && !c->dec.in_payload && c->dec.hdr_have == 0) {
+    /* a reset between frames (e.g. a peer that exited with our last frame
+     * unread) is an ordinary close: nothing was cut */
+    begin_close(c, "peer closed the connection", 0);
+  } else if (n != UV_EOF) {
     failf(c, "read failed: %s", uv_strerror((int)n));
   } else if (c->dec.in_payload) {
     failf(c, "truncated frame: the peer disconnected after %u of %u payload bytes",

@@ -35,7 +35,7 @@ static void unavailable(flow_resource_manager_t *rm, flow_endpoint_t *jm, int wa
 }
 
 /* Serves the request if the free slots suffice: 1, else 0. */
-static int try_allocate(flow_resource_manager_t *rm, flow_endpoint_t *jm, int want) {
+static int try_allocate(flow_resource_manager_t *rm, flow_endpoint_t *jm, int want, int gen) {
   if (total_free(rm) < want || rm->n_tes == 0) return 0;
   int *take = flow_xcalloc((size_t)rm->n_tes, sizeof(int));
   for (int k = 0; k < want; k++) {
@@ -49,6 +49,7 @@ static int try_allocate(flow_resource_manager_t *rm, flow_endpoint_t *jm, int wa
     if (take[i] == 0) continue;
     flow_msg_t *r = flow_msg_new(FLOW_MSG_ALLOCATE_SLOTS, &rm->ep, rm->tes[i]);
     r->a = take[i];
+    r->c = gen;
     r->ptr = jm;
     flow_rpc_send(rm->ep.rpc, r);
   }
@@ -58,7 +59,7 @@ static int try_allocate(flow_resource_manager_t *rm, flow_endpoint_t *jm, int wa
 
 /* Serves waiting requests in order while they fit. */
 static void serve_pending(flow_resource_manager_t *rm) {
-  while (rm->pending != NULL && try_allocate(rm, rm->pending->jm, rm->pending->slots)) {
+  while (rm->pending != NULL && try_allocate(rm, rm->pending->jm, rm->pending->slots, rm->pending->gen)) {
     flow_slot_request_t *q = rm->pending;
     rm->pending = q->next;
     free(q);
@@ -120,7 +121,7 @@ static void rm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   case FLOW_MSG_TE_LOST: remove_te(rm, m->ptr); break;
   case FLOW_MSG_REQUEST_SLOTS: {
     flow_endpoint_t *jm = m->ptr;
-    if ((rm->pending == NULL && try_allocate(rm, jm, m->a)) ) break;
+    if (rm->pending == NULL && try_allocate(rm, jm, m->a, m->c)) break;
     if (rm->slot_timeout_ms <= 0) {
       unavailable(rm, jm, m->a, NULL);
       break;
@@ -128,6 +129,7 @@ static void rm_handle(flow_endpoint_t *self, flow_msg_t *m) {
     flow_slot_request_t *q = flow_xcalloc(1, sizeof(*q));
     q->jm = jm;
     q->slots = m->a;
+    q->gen = m->c;
     q->deadline_ns = uv_hrtime() + (uint64_t)rm->slot_timeout_ms * 1000000u;
     flow_slot_request_t **pp = &rm->pending;
     while (*pp != NULL) pp = &(*pp)->next;

@@ -15,18 +15,21 @@ typedef enum {
   FLOW_MSG_SUBMIT_JOB,        /* client -> Dispatcher: ptr = job graph */
   FLOW_MSG_JOB_RESULT,        /* JobMaster -> Dispatcher: ptr = job master */
   FLOW_MSG_REGISTER_TE,       /* TaskExecutor -> ResourceManager: a = slots, ptr = te */
-  FLOW_MSG_REQUEST_SLOTS,     /* JobMaster -> ResourceManager: a = slots, ptr = jm */
-  FLOW_MSG_ALLOCATE_SLOTS,    /* ResourceManager -> TaskExecutor: a = slots, ptr = jm (one request
-                                 may be spread over several TaskExecutors) */
-  FLOW_MSG_OFFER_SLOTS,       /* TaskExecutor -> JobMaster: b = count, ptr = te, ptr2 = int[b]
-                                 slot indices */
+  FLOW_MSG_REQUEST_SLOTS,     /* JobMaster -> ResourceManager: a = slots, c = request generation,
+                                 ptr = jm */
+  FLOW_MSG_ALLOCATE_SLOTS,    /* ResourceManager -> TaskExecutor: a = slots, c = generation, ptr = jm
+                                 (one request may be spread over several TaskExecutors) */
+  FLOW_MSG_OFFER_SLOTS,       /* TaskExecutor -> JobMaster: b = count, c = generation, ptr = te,
+                                 ptr2 = int[b] slot indices */
   FLOW_MSG_SLOTS_UNAVAILABLE, /* ResourceManager -> JobMaster: text = reason */
   FLOW_MSG_SUBMIT_TASK,       /* JobMaster -> TaskExecutor: ptr = jm, a = vertex, b = subtask,
                                  c = attempt, d = slot, ptr2 = flow_task_deployment_t */
   FLOW_MSG_CANCEL_TASK,       /* JobMaster -> TaskExecutor: ptr = jm, a/b/c as above */
   FLOW_MSG_TASK_STATE,        /* task thread -> TaskExecutor (ptr = task), then
                                  TaskExecutor -> JobMaster (a/b/c, d = state, text = error) */
-  FLOW_MSG_FREE_SLOTS,        /* JobMaster -> TaskExecutor: ptr = jm */
+  FLOW_MSG_FREE_SLOTS,        /* JobMaster -> TaskExecutor: ptr = jm; every slot of the job, or
+                                 only ptr2 = int[b] slot indices (a stale offer given back);
+                                 TaskExecutor -> ResourceManager: a = slots freed */
   FLOW_MSG_CANCEL_JOB,        /* client -> JobMaster */
   FLOW_MSG_TRIGGER_CHECKPOINT, /* JobMaster -> TaskExecutor: ptr = jm, a/b/c = vertex/subtask/attempt,
                                   d = checkpoint id */

@@ -134,6 +134,7 @@ static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
     int *idx = flow_xcalloc((size_t)m->a, sizeof(int));
     flow_msg_t *r = flow_msg_new(FLOW_MSG_OFFER_SLOTS, self, m->ptr);
     r->ptr = te;
+    r->c = m->c;
     if (flow_slot_table_allocate(&te->slots, m->ptr, m->a, idx) == 0) {
       r->ptr2 = idx; /* the JobMaster takes the array */
       r->free_ptr2 = free;
@@ -178,7 +179,8 @@ static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
       if (e->jm == m->ptr) atomic_store(&e->task->checkpoint_complete, (int64_t)m->d);
     break;
   case FLOW_MSG_FREE_SLOTS: {
-    int n = flow_slot_table_free_owner(&te->slots, m->ptr);
+    int n = m->ptr2 != NULL ? flow_slot_table_free_slots(&te->slots, m->ptr, m->ptr2, m->b)
+                            : flow_slot_table_free_owner(&te->slots, m->ptr);
     flow_msg_t *r = flow_msg_new(FLOW_MSG_FREE_SLOTS, self, &te->rm->ep);
     r->ptr = te;
     r->a = n;

@@ -655,6 +655,8 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
     m->ptr = &j->ep;
     m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
     m->text = cm.m.text, cm.m.text = NULL;
+    m->ptr2 = cm.m.ptr2, cm.m.ptr2 = NULL; /* FREE_SLOTS: the slots given back */
+    m->free_ptr2 = cm.m.free_ptr2;
     break;
   case FLOW_MSG_SUBMIT_TASK: {
     if (j == NULL || j->jg == NULL) {

@@ -61,3 +61,16 @@ int flow_slot_table_free_owner(flow_task_slot_table_t *st, const void *owner) {
   }
   return n;
 }
+
+int flow_slot_table_free_slots(flow_task_slot_table_t *st, const void *owner, const int *idx, int n) {
+  int freed = 0;
+  for (int k = 0; k < n; k++) {
+    if (idx[k] < 0 || idx[k] >= st->n_slots) continue;
+    flow_task_slot_t *s = &st->slots[idx[k]];
+    if (s->state == FLOW_SLOT_FREE || s->owner != owner || s->tasks > 0) continue;
+    s->state = FLOW_SLOT_FREE;
+    s->owner = NULL;
+    freed++;
+  }
+  return freed;
+}

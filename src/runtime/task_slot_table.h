@@ -28,5 +28,7 @@ int flow_slot_table_add_task(flow_task_slot_table_t *st, int i, const void *owne
 void flow_slot_table_remove_task(flow_task_slot_table_t *st, int i);
 /* Frees every slot of owner; returns how many. Slots with running tasks stay. */
 int flow_slot_table_free_owner(flow_task_slot_table_t *st, const void *owner);
+/* Frees the listed slots that owner holds (without tasks); returns how many. */
+int flow_slot_table_free_slots(flow_task_slot_table_t *st, const void *owner, const int *idx, int n);
 
 #endif
