@@ -250,43 +250,85 @@ local r = env:execute("checkpointed wordcount")
 print("restarts " .. r.restarts)
 ]]
 
+-- input: 3000 lines of 4 words out of 40, and WordCount's running counts
+local function failover_input(dir)
+  local lines, seed, counts, expected = {}, 7, {}, {}
+  for i = 1, 3000 do
+    local ws = {}
+    for j = 1, 4 do
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      ws[j] = "w" .. (math.floor(seed / 65536) % 40)
+      counts[ws[j]] = (counts[ws[j]] or 0) + 1
+      expected[#expected + 1] = "(" .. ws[j] .. "," .. counts[ws[j]] .. ")"
+    end
+    lines[i] = table.concat(ws, " ")
+  end
+  table.sort(expected)
+  return h.write(dir .. "/in.txt", table.concat(lines, "\n") .. "\n"), expected
+end
+
+-- starts the checkpointed job in the background; returns a function that
+-- waits for its end and gives (exit code, client output)
+local function start_checkpointed(c, dir, input)
+  local script = h.write(dir .. "/wc.lua", CHECKPOINTED)
+  local run = ("timeout 180 %s run --jobmanager %s %s --input %s --out %s --ck %s --p 2 > %s 2>&1; echo $? > %s")
+    :format(h.quote(h.bin), c.address, h.quote(script), h.quote(input), h.quote(dir .. "/out"),
+      h.quote(dir .. "/ck"), h.quote(dir .. "/client.log"), h.quote(dir .. "/client.exit"))
+  os.execute("(" .. run .. ") &")
+  return function()
+    local exit = wait_for(function() return (h.read(dir .. "/client.exit") or ""):match("%d+") end, 180,
+      "the job's end")
+    return exit, h.read(dir .. "/client.log")
+  end
+end
+
+local function wait_checkpoint(dir)
+  wait_for(function() return sh("find " .. h.quote(dir .. "/ck") .. " -name _metadata 2>/dev/null || true") ~= "" end,
+    60, "a completed checkpoint")
+end
+
 describe("cluster failover", function()
+  it("waits for a new taskmanager when the remaining slots do not suffice", function()
+    local c = hc.start { n = 2, slots = 1 }
+    local dir = tmpdir()
+    local extra_pid
+    local ok, e = pcall(function()
+      local input, expected = failover_input(dir)
+      local finish = start_checkpointed(c, dir, input)
+      wait_checkpoint(dir)
+      assert.is_true(succeeds("kill -9 " .. c:pid("taskmanager-1")))
+      -- one slot is left for a job that needs two: it waits (RESTARTING / CREATED) ...
+      wait_for(function() return c:json("/overview").taskmanagers == 1 end, 20, "the loss")
+      socket.sleep(0.5)
+      assert.are.equal(1, c:json("/overview")["jobs-running"])
+      -- ... until a new taskmanager registers
+      extra_pid = tonumber(sh(("%s taskmanager --jobmanager %s --slots 1 > %s 2>&1 & echo $!"):format(
+        h.quote(h.bin), c.address, h.quote(dir .. "/tm3.log"))):match("%d+"))
+      local exit, log = finish()
+      assert.are.equal("0", exit, log .. c:logs())
+      assert.truthy(log:find("restarts 1", 1, true), log)
+      assert.are.same(expected, part_lines(dir .. "/out"))
+    end)
+    if extra_pid then os.execute("kill " .. extra_pid .. " 2>/dev/null") end
+    c:stop()
+    os.execute("rm -rf " .. h.quote(dir))
+    assert(ok, e)
+  end)
+
   it("a taskmanager killed with SIGKILL mid-job: restart from the checkpoint, exactly-once output", function()
     local c = hc.start { n = 2, slots = 2 }
     local dir = tmpdir()
     local ok, e = pcall(function()
-      -- input: 3000 lines of 4 words out of 40; the expected running counts
-      local lines, seed, counts, expected = {}, 7, {}, {}
-      for i = 1, 3000 do
-        local ws = {}
-        for j = 1, 4 do
-          seed = (seed * 1103515245 + 12345) % 2147483648
-          ws[j] = "w" .. (math.floor(seed / 65536) % 40)
-          counts[ws[j]] = (counts[ws[j]] or 0) + 1
-          expected[#expected + 1] = "(" .. ws[j] .. "," .. counts[ws[j]] .. ")"
-        end
-        lines[i] = table.concat(ws, " ")
-      end
-      table.sort(expected)
-      local input = h.write(dir .. "/in.txt", table.concat(lines, "\n") .. "\n")
-      local script = h.write(dir .. "/wc.lua", CHECKPOINTED)
-      local ck, out = dir .. "/ck", dir .. "/out"
-      local run = ("timeout 120 %s run --jobmanager %s %s --input %s --out %s --ck %s --p 2 > %s 2>&1; echo $? > %s")
-        :format(h.quote(h.bin), c.address, h.quote(script), h.quote(input), h.quote(out), h.quote(ck),
-          h.quote(dir .. "/client.log"), h.quote(dir .. "/client.exit"))
-      os.execute("(" .. run .. ") &")
+      local input, expected = failover_input(dir)
+      local finish = start_checkpointed(c, dir, input)
       -- both taskmanagers run a subtask (slots are spread); kill one after a completed checkpoint
-      wait_for(function() return sh("find " .. h.quote(ck) .. " -name _metadata 2>/dev/null || true") ~= "" end, 60,
-        "a completed checkpoint")
-      local victim = c:pid("taskmanager-2")
-      assert.is_true(succeeds("kill -9 " .. victim))
-      local exit = wait_for(function() return (h.read(dir .. "/client.exit") or ""):match("%d+") end, 120,
-        "the job's end")
-      local log = h.read(dir .. "/client.log")
+      wait_checkpoint(dir)
+      assert.is_true(succeeds("kill -9 " .. c:pid("taskmanager-2")))
+      local exit, log = finish()
+      assert.are.equal("0", exit, log .. c:logs())
       assert.truthy(log:find("restarts 1", 1, true), log .. c:logs())
-      assert.are.equal("0", exit, log)
       assert.truthy(c:log("jobmanager"):find("is lost", 1, true), c:logs())
-      assert.are.same(expected, part_lines(out))
+      assert.are.same(expected, part_lines(dir .. "/out"))
     end)
     c:stop()
     os.execute("rm -rf " .. h.quote(dir))
