@@ -398,3 +398,78 @@ describe("cluster security", function()
     assert(ok, e)
   end)
 end)
+
+-- Optional: taskmanagers in their own network namespaces (separate "hosts"
+-- on a bridge), the jobmanager bound to the bridge address, which needs the
+-- cluster secret. Pending where `ip netns` is not permitted.
+describe("cluster across network namespaces", function()
+  it("runs WordCount p4 with taskmanagers in two namespaces", function()
+    if not have_conformance then return pending("no conformance data") end
+    local tag = tostring(math.random(1000, 9999)) .. tostring(os.time() % 1000)
+    local br, ns = "flbr" .. tag, { "fla" .. tag, "flb" .. tag }
+    local net = "10.213." .. (tonumber(tag) % 200 + 20)
+    local setup = {
+      "ip link add " .. br .. " type bridge", "ip addr add " .. net .. ".1/24 dev " .. br, "ip link set " .. br .. " up" }
+    for i, n in ipairs(ns) do
+      local v = "v" .. tag .. i
+      for _, cmd in ipairs {
+        "ip netns add " .. n, "ip link add " .. v .. " type veth peer name " .. v .. "p",
+        "ip link set " .. v .. "p netns " .. n, "ip link set " .. v .. " master " .. br, "ip link set " .. v .. " up",
+        "ip netns exec " .. n .. " ip addr add " .. net .. "." .. (i + 1) .. "/24 dev " .. v .. "p",
+        "ip netns exec " .. n .. " ip link set " .. v .. "p up", "ip netns exec " .. n .. " ip link set lo up" } do
+        setup[#setup + 1] = cmd
+      end
+    end
+    local function teardown_net()
+      for _, n in ipairs(ns) do os.execute("ip netns del " .. n .. " 2>/dev/null") end
+      os.execute("ip link del " .. br .. " 2>/dev/null")
+    end
+    for _, cmd in ipairs(setup) do
+      if not succeeds(cmd .. " 2>/dev/null") then
+        teardown_net()
+        return pending("network namespaces are not available here (" .. cmd .. ")")
+      end
+    end
+    local dir = tmpdir()
+    local pids = {}
+    local ok, e = pcall(function()
+      local secret = h.write(dir .. "/secret", "a cluster secret for namespaces\n")
+      os.execute("chmod 600 " .. h.quote(secret))
+      local function spawn(prefix, args, log)
+        local pid = sh(("%s %s %s > %s 2>&1 & echo $!"):format(prefix, h.quote(h.bin), args, h.quote(log)))
+        pids[#pids + 1] = pid:match("%d+")
+      end
+      spawn("", ("jobmanager --bind %s.1:0 --rest 127.0.0.1:0 --secret-file %s --port-file %s"):format(
+        net, h.quote(secret), h.quote(dir .. "/ports")), dir .. "/jm.log")
+      local ports = wait_for(function() return h.read(dir .. "/ports") end, 10, "the jobmanager")
+      local rpc, rest = ports:match("(%d+)%s+(%d+)")
+      local address = net .. ".1:" .. rpc
+      for i, n in ipairs(ns) do
+        spawn("ip netns exec " .. n, ("taskmanager --jobmanager %s --bind %s.%d --slots 2 --secret-file %s"):format(
+          address, net, i + 1, h.quote(secret)), dir .. "/tm" .. i .. ".log")
+      end
+      wait_for(function()
+        local o = sh(("curl -s -m 5 http://127.0.0.1:%s/overview"):format(rest))
+        return o:find('"taskmanagers":2', 1, true)
+      end, 20, "two taskmanagers")
+      local out_dir = dir .. "/out"
+      local _, err, code = h.run({ "run", "--jobmanager", address, "--secret-file", secret,
+        h.source_dir .. "/examples/wordcount.lua", "--input", conformance .. "/wordcount_text.txt",
+        "--parallelism", "4", "--output", out_dir }, { timeout = 120 })
+      assert.are.equal(0, code, err .. sh("tail -n 20 " .. h.quote(dir) .. "/*.log"))
+      assert.are.same(h.file_lines(conformance .. "/wordcount_expected_tuples.txt"), part_lines(out_dir))
+      -- the taskmanagers talked to each other over the bridge
+      local tms = cjson.decode(sh(("curl -s -m 5 http://127.0.0.1:%s/taskmanagers"):format(rest))).taskmanagers
+      local addrs = {}
+      for _, t in ipairs(tms) do addrs[#addrs + 1] = t.dataAddress end
+      table.sort(addrs)
+      assert.truthy(addrs[1]:find(net .. ".2:", 1, true) and addrs[2]:find(net .. ".3:", 1, true),
+        table.concat(addrs, " "))
+    end)
+    for i = #pids, 1, -1 do os.execute("kill " .. pids[i] .. " 2>/dev/null") end
+    socket.sleep(0.3)
+    teardown_net()
+    os.execute("rm -rf " .. h.quote(dir))
+    assert(ok, e)
+  end)
+end)
