@@ -131,7 +131,11 @@ static void release_on_taskmanagers(flow_jm_t *jm, flow_jm_job_t *j) {
   for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
     if (tm->ep.lost || tm->conn == NULL) continue;
     int had = 0;
-    for (int i = 0; i < tm->n_jobs_sent; i++) had |= strcmp(tm->jobs_sent[i], j->id) == 0;
+    for (int i = 0; i < tm->n_jobs_sent && !had; i++) {
+      if (strcmp(tm->jobs_sent[i], j->id) != 0) continue;
+      had = 1;
+      memcpy(tm->jobs_sent[i], tm->jobs_sent[--tm->n_jobs_sent], 33); /* forget it */
+    }
     if (!had) continue;
     flow_wbuf_t w;
     flow_wbuf_init(&w);

@@ -659,8 +659,16 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
     m->free_ptr2 = cm.m.free_ptr2;
     break;
   case FLOW_MSG_SUBMIT_TASK: {
-    if (j == NULL || j->jg == NULL) {
-      tlog("job %s: a task came before its graph", cm.job_id);
+    if (j == NULL || j->jg == NULL) { /* its graph did not decode here: the task fails */
+      tlog("job %s: a task without a usable graph", cm.job_id);
+      if (j == NULL) break;
+      flow_msg_t f;
+      memset(&f, 0, sizeof(f));
+      f.type = FLOW_MSG_TASK_STATE;
+      f.a = cm.m.a, f.b = cm.m.b, f.c = cm.m.c;
+      f.d = FLOW_EXEC_FAILED;
+      f.text = "the taskmanager could not decode the job's graph";
+      proxy_handle(&j->ep, &f);
       break;
     }
     if (cm.m.a < 1 || cm.m.a > j->jg->n_vertices || cm.m.b < 0 ||
