@@ -336,6 +336,58 @@ describe("cluster failover", function()
   end)
 end)
 
+describe("cluster robustness", function()
+  it("a taskmanager lost while a job waits for slots: the job fails after slot.request.timeout", function()
+    local c = hc.start { n = 2, slots = 1, extra = "--set slot.request.timeout=2s" }
+    local ok, e = pcall(function()
+      -- three slots wanted, two there: the request waits; then one of the two goes
+      local id = submit_detached(c, ENDLESS:gsub("flow.env%(%)", "flow.env{ parallelism = 3 }"), "too-wide")
+      socket.sleep(0.3)
+      assert.is_true(succeeds("kill -9 " .. c:pid("taskmanager-2")))
+      wait_for(function() return c:job_state(id) == "FAILED" end, 20, "FAILED")
+      local d = c:json("/jobs/" .. id)
+      assert.truthy(d["failure-cause"]:find("could not acquire the minimum required resources", 1, true),
+        d["failure-cause"])
+      socket.sleep(2.5) -- a second (stale) request would expire now
+      assert.is_true(succeeds("kill -0 " .. c:pid("jobmanager")), "the jobmanager died\n" .. c:logs())
+      assert.are.equal(1, c:json("/overview")["slots-available"])
+    end)
+    c:stop()
+    assert(ok, e)
+  end)
+
+  it("concurrent jobs with multi-megabyte modules all run (nothing is dropped)", function()
+    local c = hc.start { n = 1, slots = 8 }
+    local sdir = tmpdir()
+    local ok, e = pcall(function()
+      h.write(sdir .. "/bigmod.lua", "local M = {}\nM.pad = [[" .. string.rep("x", 2500000) ..
+        "]]\nfunction M.n() return #M.pad end\nreturn M\n")
+      h.write(sdir .. "/job.lua", [[
+local flow = require("flow")
+local big = require("bigmod")
+local env = flow.env{ parallelism = 2 }
+env:from_collection({ 1, 2, 3 }):map(function(x) return x + big.n() end):write_as_text(arg[1])
+env:execute("big module")
+]])
+      local runs = {}
+      for k = 1, 3 do
+        runs[k] = ("(timeout 120 %s run --jobmanager %s %s %s > %s 2>&1; echo $? > %s) &"):format(
+          h.quote(h.bin), c.address, h.quote(sdir .. "/job.lua"), h.quote(sdir .. "/out" .. k),
+          h.quote(sdir .. "/log" .. k), h.quote(sdir .. "/exit" .. k))
+      end
+      os.execute(table.concat(runs, " "))
+      for k = 1, 3 do
+        local code = wait_for(function() return (h.read(sdir .. "/exit" .. k) or ""):match("%d+") end, 120, "run " .. k)
+        assert.are.equal("0", code, (h.read(sdir .. "/log" .. k) or "") .. c:logs())
+        assert.are.same({ "2500001", "2500002", "2500003" }, part_lines(sdir .. "/out" .. k))
+      end
+    end)
+    c:stop()
+    os.execute("rm -rf " .. h.quote(sdir))
+    assert(ok, e)
+  end)
+end)
+
 describe("cluster heartbeats", function()
   it("a taskmanager that stops answering is lost after heartbeat.timeout", function()
     local c = hc.start { n = 2, slots = 1, extra = "--set heartbeat.interval=100ms --set heartbeat.timeout=1s" }

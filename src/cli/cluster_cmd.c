@@ -111,6 +111,7 @@ static int cmd_taskmanager(const flow_cli_t *cli) {
   int rc = 2;
   for (int i = 0; i < cli->nconfig; i++)
     if (strcmp(cli->config[i].key, "taskmanager.numberOfTaskSlots") == 0) o.slots = atoi(cli->config[i].value);
+  if (o.slots < 1 || o.slots > 4096) return usage("taskmanager.numberOfTaskSlots must be 1 to 4096%s", "");
   for (int i = 0; i < cli->nargs; i++) {
     const char *a = cli->args[i], *v;
     if (is(a, "--jobmanager") || strcmp(a, "-m") == 0) {
@@ -123,6 +124,9 @@ static int cmd_taskmanager(const flow_cli_t *cli) {
         return usage("--slots needs a number from 1 to 4096%s", "");
     } else if (is(a, "--bind")) {
       if ((o.bind_host = opt(cli->nargs, cli->args, &i, "--bind")) == NULL) return usage("--bind needs a HOST%s", "");
+    } else if (is(a, "--advertise")) {
+      if ((o.advertise_host = opt(cli->nargs, cli->args, &i, "--advertise")) == NULL)
+        return usage("--advertise needs a HOST%s", "");
     } else if (is(a, "--secret-file")) {
       if ((secret_file = opt(cli->nargs, cli->args, &i, "--secret-file")) == NULL) return usage("--secret-file needs a FILE%s", "");
     } else {

@@ -51,7 +51,8 @@ static const char *run_help =
 
 static const char *cluster_help =
     "usage: flowlua jobmanager [--bind HOST:PORT] [--rest HOST:PORT|off] [--secret-file F] [--port-file F]\n"
-    "       flowlua taskmanager [--jobmanager HOST:PORT] [--slots N] [--bind HOST] [--secret-file F]\n"
+    "       flowlua taskmanager [--jobmanager HOST:PORT] [--slots N] [--bind HOST] [--advertise HOST]\n"
+    "                           [--secret-file F]\n"
     "       flowlua run --jobmanager HOST:PORT [--detached] SCRIPT.lua [args...]\n"
     "       flowlua list [--jobmanager HOST:PORT]\n"
     "       flowlua cancel [--jobmanager HOST:PORT] JOB_ID\n"

@@ -163,6 +163,8 @@ struct flow_task_executor {
 void flow_dispatcher_init(flow_dispatcher_t *d, flow_rpc_t *rpc, flow_resource_manager_t *rm);
 void flow_resource_manager_init(flow_resource_manager_t *rm, flow_rpc_t *rpc);
 void flow_resource_manager_destroy(flow_resource_manager_t *rm);
+/* Drops every waiting slot request of jm (loop thread: a JobMaster being freed). */
+void flow_rm_forget(flow_resource_manager_t *rm, const flow_endpoint_t *jm);
 int flow_task_executor_init(flow_task_executor_t *te, flow_rpc_t *rpc, flow_resource_manager_t *rm,
                             int n_slots);
 void flow_task_executor_destroy(flow_task_executor_t *te);

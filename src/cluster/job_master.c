@@ -73,6 +73,7 @@ flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_grap
 
 void flow_job_master_free(flow_job_master_t *jm) {
   if (jm == NULL) return;
+  flow_rm_forget(jm->rm, &jm->ep); /* no waiting request may name a freed JobMaster */
   flow_cc_free(jm); /* first: it reads the execution graph */
   flow_eg_free(jm->eg);
   flow_net_free(jm->net);
@@ -342,13 +343,16 @@ static void request_slots_again(flow_job_master_t *jm) {
  * timeout's TaskManager-lost failure), which starts the failover. */
 static void te_lost(flow_job_master_t *jm, flow_endpoint_t *te, const char *why) {
   if (jm->eg == NULL) return;
-  if (jm->awaiting_slots) { /* its offer may never come: ask again (late offers go back) */
-    if (jm->cancel_requested) return;
-    int mine = 0;
-    for (int i = 0; i < jm->n_offered; i++) mine |= jm->slot_te[i] == te;
+  if (jm->awaiting_slots) {
+    /* its offer may never come: a canceled job ends now; otherwise ask again
+     * (the new request replaces a waiting one; late offers go back) */
     free_all_slots(jm);
-    request_slots(jm);
-    (void)mine;
+    if (jm->cancel_requested) {
+      jm->awaiting_slots = 0;
+      finish_job(jm, FLOW_JOB_CANCELED);
+    } else {
+      request_slots(jm);
+    }
     return;
   }
   int idx = 0;
@@ -406,7 +410,7 @@ static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
     break;
   }
   case FLOW_MSG_SLOTS_UNAVAILABLE:
-    if (!jm->awaiting_slots) break;
+    if (!jm->awaiting_slots || (m->c != 0 && m->c != jm->slot_gen)) break; /* a stale answer */
     jm->awaiting_slots = 0;
     if (jm->cancel_requested) finish_job(jm, FLOW_JOB_CANCELED);
     else fail_before_deploy(jm, m->text ? m->text : "no slots");

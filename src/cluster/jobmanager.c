@@ -130,13 +130,12 @@ static void push_result(flow_jm_t *jm, flow_jm_job_t *j) {
 static void release_on_taskmanagers(flow_jm_t *jm, flow_jm_job_t *j) {
   for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
     if (tm->ep.lost || tm->conn == NULL) continue;
-    int had = 0;
-    for (int i = 0; i < tm->n_jobs_sent && !had; i++) {
+    /* every live taskmanager: also those that only held slots of it */
+    for (int i = 0; i < tm->n_jobs_sent; i++) {
       if (strcmp(tm->jobs_sent[i], j->id) != 0) continue;
-      had = 1;
       memcpy(tm->jobs_sent[i], tm->jobs_sent[--tm->n_jobs_sent], 33); /* forget it */
+      break;
     }
-    if (!had) continue;
     flow_wbuf_t w;
     flow_wbuf_init(&w);
     flow_wr_str(&w, j->id);
@@ -256,19 +255,24 @@ int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap) {
 
 /* ---- taskmanager proxies ------------------------------------------------ */
 
+static void tm_lost(flow_jm_t *jm, flow_jm_tm_t *tm, const char *why);
+
 static const char *tm_addr_of(flow_endpoint_t *te) {
   if (te == NULL || te->handle != flow_jm_tm_handle) return NULL;
   return ((flow_jm_tm_t *)te)->data_addr;
 }
 
-static void tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
+/* 0, or the send's error (the connection is then failed by the caller). */
+static int tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
   for (int i = 0; i < tm->n_jobs_sent; i++)
-    if (strcmp(tm->jobs_sent[i], job_id) == 0) return;
+    if (strcmp(tm->jobs_sent[i], job_id) == 0) return 0;
   flow_jm_job_t *j = flow_jm_find_job(g_jm, job_id);
-  if (j == NULL || j->job_frame == NULL) return;
-  (void)flow_net_send(tm->conn, FLOW_CP_JOB, j->job_frame, (uint32_t)j->job_frame_len);
+  if (j == NULL || j->job_frame == NULL) return 0;
+  int rc = flow_net_send(tm->conn, FLOW_CP_JOB, j->job_frame, (uint32_t)j->job_frame_len);
+  if (rc != 0) return rc;
   tm->jobs_sent = flow_xrealloc(tm->jobs_sent, (size_t)(tm->n_jobs_sent + 1) * sizeof(*tm->jobs_sent));
   memcpy(tm->jobs_sent[tm->n_jobs_sent++], job_id, 33);
+  return 0;
 }
 
 /* The proxy's handler: a message for the remote TaskExecutor goes on the wire. */
@@ -277,13 +281,19 @@ void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   if (self->lost || tm->conn == NULL) return;
   flow_endpoint_t *job = m->ptr;
   const char *job_id = job != NULL ? job->id : NULL;
-  if (m->type == FLOW_MSG_SUBMIT_TASK && job_id != NULL) tm_send_job_once(tm, job_id);
+  int rc = m->type == FLOW_MSG_SUBMIT_TASK && job_id != NULL ? tm_send_job_once(tm, job_id) : 0;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  int rc = flow_cp_write_msg(&w, m, job_id, tm_addr_of);
+  if (rc == 0) rc = flow_cp_write_msg(&w, m, job_id, tm_addr_of);
   if (rc == 0) rc = flow_net_send(tm->conn, FLOW_CP_RPC, w.data, (uint32_t)w.len);
-  if (rc != 0) jlog("could not send %d to %s: %s", (int)m->type, tm->name, flow_strerror(rc));
   flow_wbuf_free(&w);
+  if (rc != 0) { /* an endpoint message is never dropped: the taskmanager is lost instead */
+    char why[160];
+    snprintf(why, sizeof(why), "cannot queue a message for it: %s", flow_strerror(rc));
+    flow_net_conn_t *c = tm->conn;
+    tm_lost(g_jm, tm, why);
+    flow_net_fail(c, why);
+  }
 }
 
 static void tm_lost(flow_jm_t *jm, flow_jm_tm_t *tm, const char *why) {
@@ -604,6 +614,9 @@ int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
   memset(&no, 0, sizeof(no));
   no.role = FLOW_NET_ROLE_JOBMANAGER;
   no.name = "jobmanager";
+  /* control connections: what is queued is ours (endpoint messages, job
+   * graphs with modules), never dropped; the bound only catches runaways */
+  no.max_queued = (size_t)1 << 30;
   no.on_frame = on_frame;
   no.on_close = on_close;
   FLOW_NET_SET_SECRET(&no, o->secret, o->secret_len);

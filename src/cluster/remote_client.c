@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cluster/cluster_proto.h"
+#include "cluster/frame.h"
 #include "cluster/net_transport.h"
 #include "common.h"
 
@@ -12,6 +13,7 @@ static void set_opts(flow_net_opts_t *no, const flow_remote_target_t *t) {
   memset(no, 0, sizeof(*no));
   no->role = FLOW_NET_ROLE_CLIENT;
   no->name = "client";
+  no->max_queued = (size_t)FLOW_FRAME_MAX + 4096; /* a submission is one frame */
   no->secret = t->secret;
   no->secret_len = t->secret_len;
 }

@@ -19,8 +19,9 @@ static int total_free(const flow_resource_manager_t *rm) {
   return total;
 }
 
-static void unavailable(flow_resource_manager_t *rm, flow_endpoint_t *jm, int want, const char *why) {
+static void unavailable(flow_resource_manager_t *rm, flow_endpoint_t *jm, int want, int gen, const char *why) {
   flow_msg_t *r = flow_msg_new(FLOW_MSG_SLOTS_UNAVAILABLE, &rm->ep, jm);
+  r->c = gen;
   char buf[256];
   if (why != NULL) {
     snprintf(buf, sizeof(buf), "%s", why);
@@ -84,7 +85,7 @@ static void expire_pending(uv_timer_t *h) {
              "could not acquire the minimum required resources within %lld ms: the job needs %d "
              "task slots, %d are free",
              (long long)rm->slot_timeout_ms, q->slots, total_free(rm));
-    unavailable(rm, q->jm, q->slots, why);
+    unavailable(rm, q->jm, q->slots, q->gen, why);
     free(q);
   }
   if (rm->pending == NULL) uv_timer_stop(h);
@@ -121,9 +122,10 @@ static void rm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   case FLOW_MSG_TE_LOST: remove_te(rm, m->ptr); break;
   case FLOW_MSG_REQUEST_SLOTS: {
     flow_endpoint_t *jm = m->ptr;
+    flow_rm_forget(rm, jm); /* a new request replaces a waiting one of the same JobMaster */
     if (rm->pending == NULL && try_allocate(rm, jm, m->a, m->c)) break;
     if (rm->slot_timeout_ms <= 0) {
-      unavailable(rm, jm, m->a, NULL);
+      unavailable(rm, jm, m->a, m->c, NULL);
       break;
     }
     flow_slot_request_t *q = flow_xcalloc(1, sizeof(*q));
@@ -143,22 +145,35 @@ static void rm_handle(flow_endpoint_t *self, flow_msg_t *m) {
     if (!uv_is_active((uv_handle_t *)rm->timer)) uv_timer_start(rm->timer, expire_pending, tick, tick);
     break;
   }
-  case FLOW_MSG_CANCEL_SLOT_REQUEST:
-    for (flow_slot_request_t **pp = &rm->pending; *pp != NULL; pp = &(*pp)->next) {
-      if ((*pp)->jm != m->ptr) continue;
-      flow_slot_request_t *q = *pp;
-      *pp = q->next;
-      unavailable(rm, q->jm, q->slots, "the slot request was withdrawn");
-      free(q);
-      break;
+  case FLOW_MSG_CANCEL_SLOT_REQUEST: {
+    int gen = 0, slots = 0, found = 0;
+    for (flow_slot_request_t *q = rm->pending; q != NULL; q = q->next)
+      if (q->jm == m->ptr) gen = q->gen, slots = q->slots, found = 1;
+    if (found) {
+      flow_rm_forget(rm, m->ptr);
+      unavailable(rm, m->ptr, slots, gen, "the slot request was withdrawn");
     }
     break;
+  }
   case FLOW_MSG_FREE_SLOTS: /* a TaskExecutor reports slots freed: a = count */
     for (int i = 0; i < rm->n_tes; i++)
       if (rm->tes[i] == m->ptr) rm->te_slots[i] += m->a;
     serve_pending(rm);
     break;
   default: break;
+  }
+}
+
+void flow_rm_forget(flow_resource_manager_t *rm, const flow_endpoint_t *jm) {
+  flow_slot_request_t **pp = &rm->pending;
+  while (*pp != NULL) {
+    flow_slot_request_t *q = *pp;
+    if (q->jm == jm) {
+      *pp = q->next;
+      free(q);
+    } else {
+      pp = &q->next;
+    }
   }
 }
 

@@ -42,6 +42,7 @@ typedef struct dp_net {
   int **credits;     /* [exec of a remote consumer][channel]: buffers we may still send */
   int **prod;        /* [exec with a hooked gate][channel]: the producer's execution index */
   _Atomic int **owed; /* [exec of a local consumer][channel]: credits to give back */
+  struct dp_net *next; /* in the job's retired list */
 } dp_net_t;
 
 typedef struct gate_ctx {
@@ -58,6 +59,8 @@ struct tm_job {
   flow_job_graph_t *jg;
   char *blob_dir;
   dp_net_t *dp;       /* the newest attempt's network, or NULL */
+  dp_net_t *retired;  /* older attempts' networks that a task still uses (a task
+                         failed from here ends after the JobMaster moved on) */
   tm_job_t *next;
 };
 
@@ -181,6 +184,7 @@ static int producer_exec(const dp_net_t *dp, int v, int ch) {
 
 static void peer_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len);
 static void peer_on_close(flow_net_conn_t *c, const char *reason);
+static void fail_jobs_using(tm_t *tm, const char *addr, const char *why);
 
 static flow_net_conn_t *peer_conn(tm_t *tm, const char *addr) {
   for (peer_t *p = tm->peers; p != NULL; p = p->next)
@@ -250,9 +254,10 @@ static void pump_net(tm_t *tm, dp_net_t *dp) {
         flow_buffer_t *b = NULL;
         if (flow_gate_take_channel(g, ch, &b) != 1) break;
         if (c == NULL) c = peer_conn(tm, dp->exec_addr[e]);
-        if (c == NULL) {
+        if (c == NULL) { /* cannot even connect: the job fails (fail_jobs_using) */
           flow_buffer_free(b);
-          break;
+          fail_jobs_using(tm, dp->exec_addr[e], "cannot connect to it");
+          return;
         }
         flow_cp_channel_t cc;
         memcpy(cc.job_id, dp->job->id, 33);
@@ -265,10 +270,14 @@ static void pump_net(tm_t *tm, dp_net_t *dp) {
         flow_cp_write_channel(&w, &cc);
         flow_wr_u8(&w, (uint8_t)b->kind);
         flow_wr_bytes(&w, b->data, b->size);
-        if (w.err == 0 && flow_net_send(c, FLOW_CP_DATA, w.data, (uint32_t)w.len) == 0) dp->credits[e][ch]--;
-        else flow_net_fail(c, "cannot queue a data buffer");
+        int rc = w.err == 0 ? flow_net_send(c, FLOW_CP_DATA, w.data, (uint32_t)w.len) : w.err;
         flow_wbuf_free(&w);
         flow_buffer_free(b);
+        if (rc != 0) { /* the connection is failed; its close fails the jobs using it */
+          flow_net_fail(c, "cannot queue a data buffer");
+          return;
+        }
+        dp->credits[e][ch]--;
       }
     }
   }
@@ -371,13 +380,29 @@ static void apply_early_credits(tm_t *tm, dp_net_t *dp) {
     int same_job = strcmp(ec->ch.job_id, dp->job->id) == 0;
     if (same_job && ec->ch.attempt <= dp->attempt) {
       int e = ec->ch.attempt == dp->attempt ? channel_exec(dp, &ec->ch) : -1;
-      if (e >= 0 && dp->credits[e] != NULL) dp->credits[e][ec->ch.channel] += ec->n;
+      if (e >= 0 && dp->credits[e] != NULL && dp->credits[e][ec->ch.channel] <= (1 << 24) - ec->n)
+        dp->credits[e][ec->ch.channel] += ec->n;
       *pp = ec->next;
       free(ec);
       tm->n_early--;
       continue;
     }
     pp = &ec->next;
+  }
+}
+
+/* Drops the early credits of job id (it ended here). */
+static void drop_early_credits(tm_t *tm, const char *id) {
+  early_credit_t **pp = &tm->early;
+  while (*pp != NULL) {
+    early_credit_t *ec = *pp;
+    if (strcmp(ec->ch.job_id, id) == 0) {
+      *pp = ec->next;
+      free(ec);
+      tm->n_early--;
+    } else {
+      pp = &ec->next;
+    }
   }
 }
 
@@ -425,6 +450,7 @@ static void on_data(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
   if (rc != 0) {
     flow_buffer_free(b);
     if (rc == FLOW_EFULL) flow_net_fail(c, "the sender overran its credits");
+    else if (rc == FLOW_EINVAL) flow_net_fail(c, "a buffer after the channel's end of partition");
   }
 }
 
@@ -458,7 +484,12 @@ static void on_credit(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
     flow_net_fail(c, "credit for a channel that is not remote here");
     return;
   }
-  j->dp->credits[e][ch.channel] += n;
+  int *cr = &j->dp->credits[e][ch.channel];
+  if (*cr > (1 << 24) - n) { /* far more than any receiver grants: not a peer of ours */
+    flow_net_fail(c, "credits beyond any bound");
+    return;
+  }
+  *cr += n;
   pump_net(tm, j->dp);
 }
 
@@ -472,11 +503,16 @@ static void peer_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, ui
   else flow_net_fail(c, "unexpected frame type on a data connection");
 }
 
-static void fail_jobs_using(tm_t *tm, const char *addr, const char *why);
+static void fail_consumers_of(tm_t *tm, const char *addr, const char *why);
 
 static void peer_on_close(flow_net_conn_t *c, const char *reason) {
   tm_t *tm = g_tm;
-  if (tm == NULL || flow_net_conn_server(c) != NULL) return; /* accepted: the sender reconnects */
+  if (tm == NULL || tm->stopping) return;
+  if (flow_net_conn_server(c) != NULL) { /* accepted: a sender's connection */
+    const char *from = flow_net_peer_name(c);
+    if (from != NULL && flow_net_peer_role(c) == FLOW_NET_ROLE_TASKMANAGER) fail_consumers_of(tm, from, reason);
+    return;
+  }
   peer_t **pp = &tm->peers;
   while (*pp != NULL && (*pp)->conn != c) pp = &(*pp)->next;
   if (*pp == NULL) return;
@@ -488,13 +524,21 @@ static void peer_on_close(flow_net_conn_t *c, const char *reason) {
 
 /* ---- the jobmanager connection ------------------------------------------ */
 
+/* Never drops a message: a send that fails loses the jobmanager instead. */
 static void send_jm(tm_t *tm, uint8_t type, flow_wbuf_t *w) {
-  if (tm->jm_conn == NULL || w->err != 0) return;
-  (void)flow_net_send(tm->jm_conn, type, w->data, (uint32_t)w->len);
+  if (tm->jm_conn == NULL) return;
+  int rc = w->err != 0 ? w->err : flow_net_send(tm->jm_conn, type, w->data, (uint32_t)w->len);
+  if (rc != 0) {
+    char why[128];
+    snprintf(why, sizeof(why), "cannot queue a message for the jobmanager: %s", flow_strerror(rc));
+    flow_net_fail(tm->jm_conn, why);
+  }
 }
 
 /* Endpoint messages the TaskExecutor sends to the JobMaster (a job's proxy)
  * or to the ResourceManager (the rm proxy) go to the jobmanager. */
+static void sweep_retired(tm_t *tm, tm_job_t *j);
+
 static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   tm_t *tm = g_tm;
   if (m->type == FLOW_MSG_REGISTER_TE) return; /* sent as FLOW_CP_REGISTER on connect */
@@ -503,43 +547,101 @@ static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   flow_cp_write_msg(&w, m, self->id, NULL);
   send_jm(tm, FLOW_CP_RPC, &w);
   flow_wbuf_free(&w);
+  /* a task ended (the TaskExecutor joined it): an old network may be free */
+  if (m->type == FLOW_MSG_TASK_STATE && self != &tm->rm_proxy.ep &&
+      flow_execution_state_is_terminal((flow_execution_state_t)m->d))
+    sweep_retired(tm, (tm_job_t *)self);
 }
 
-/* A data connection to addr broke: the jobs exchanging data with it cannot
- * go on; one of their tasks here reports the failure so the JobMaster
- * fails over, and the others are canceled. */
+static flow_te_task_t *local_task(tm_t *tm, tm_job_t *j, int vertex, int subtask) {
+  for (flow_te_task_t *t = tm->te.tasks; t != NULL; t = t->next)
+    if (t->jm == &j->ep && t->task->net == j->dp->net && t->task->vertex == vertex && t->task->subtask == subtask)
+      return t;
+  return NULL;
+}
+
+/* Our data connection to addr broke (or never came up): what we sent or
+ * would send there is lost, so every job exchanging data with addr fails
+ * over. A task of the job here fails with the cause (its own terminal
+ * report carries it); with none left here (they finished), the executions
+ * at addr are reported failed on their behalf. */
 static void fail_jobs_using(tm_t *tm, const char *addr, const char *why) {
+  char text[400];
   for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) {
     dp_net_t *dp = j->dp;
     if (dp == NULL) continue;
     int uses = 0;
     for (int e = 0; e < dp->n_exec && !uses; e++) uses = strcmp(dp->exec_addr[e], addr) == 0;
     if (!uses) continue;
-    int reported = 0;
+    snprintf(text, sizeof(text), "lost the data connection to the taskmanager at %s: %s", addr, why);
+    int local = 0;
     for (flow_te_task_t *t = tm->te.tasks; t != NULL; t = t->next) {
-      if (t->jm != &j->ep) continue;
-      if (!reported) {
-        flow_msg_t f;
-        memset(&f, 0, sizeof(f));
-        f.type = FLOW_MSG_TASK_STATE;
-        f.a = t->task->vertex;
-        f.b = t->task->subtask;
-        f.c = t->task->attempt;
-        f.d = FLOW_EXEC_FAILED;
-        char text[400];
-        snprintf(text, sizeof(text), "%s (attempt %d): lost the data connection to the taskmanager at %s: %s",
-                 t->task->name, t->task->attempt, addr, why);
-        f.text = text;
-        proxy_handle(&j->ep, &f);
-        reported = 1;
+      if (t->jm != &j->ep || t->task->net != dp->net) continue;
+      if (local++ == 0) flow_task_fail(t->task, text);
+      else flow_task_cancel(t->task);
+    }
+    if (local > 0) continue;
+    for (int e = 0; e < dp->n_exec; e++) {
+      if (strcmp(dp->exec_addr[e], addr) != 0) continue;
+      flow_msg_t f;
+      memset(&f, 0, sizeof(f));
+      f.type = FLOW_MSG_TASK_STATE;
+      f.a = dp->exec_vertex[e];
+      f.b = e - dp->vert_base[f.a - 1];
+      f.c = dp->attempt;
+      f.d = FLOW_EXEC_FAILED;
+      f.text = text;
+      proxy_handle(&j->ep, &f);
+    }
+  }
+}
+
+/* A sender's connection into us closed: local consumers still waiting for
+ * one of its channels can never get the rest, so they fail. */
+static void fail_consumers_of(tm_t *tm, const char *addr, const char *why) {
+  char text[400];
+  snprintf(text, sizeof(text), "lost the data connection from the taskmanager at %s: %s", addr, why);
+  for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) {
+    dp_net_t *dp = j->dp;
+    if (dp == NULL) continue;
+    for (int e = 0; e < dp->n_exec; e++) {
+      if (!dp->exec_local[e] || dp->owed[e] == NULL) continue;
+      int v = dp->exec_vertex[e], s = e - dp->vert_base[v - 1];
+      flow_input_gate_t *g = flow_net_gate(dp->net, v, s);
+      int waiting = 0;
+      for (int ch = 0; ch < dp->net->n_channels[v - 1] && !waiting; ch++) {
+        int p = dp->prod[e][ch];
+        waiting = p >= 0 && strcmp(dp->exec_addr[p], addr) == 0 && !flow_gate_channel_finished(g, ch);
       }
-      flow_task_cancel(t->task);
+      flow_te_task_t *t = waiting ? local_task(tm, j, v, s) : NULL;
+      if (t != NULL) flow_task_fail(t->task, text);
+    }
+  }
+}
+
+/* Frees the retired networks no task uses any more. */
+static void sweep_retired(tm_t *tm, tm_job_t *j) {
+  dp_net_t **pp = &j->retired;
+  while (*pp != NULL) {
+    dp_net_t *dp = *pp;
+    int used = 0;
+    for (flow_te_task_t *t = tm->te.tasks; t != NULL && !used; t = t->next) used = t->task->net == dp->net;
+    if (used) {
+      pp = &dp->next;
+    } else {
+      *pp = dp->next;
+      dp_free(dp);
     }
   }
 }
 
 static void job_free(tm_job_t *j) {
   dp_free(j->dp);
+  while (j->retired != NULL) {
+    dp_net_t *dp = j->retired;
+    j->retired = dp->next;
+    dp_free(dp);
+  }
   flow_jg_free(j->jg);
   flow_sg_free(j->sg);
   remove_tree(j->blob_dir);
@@ -591,10 +693,14 @@ static void on_job(tm_t *tm, flow_rbuf_t *r) {
   }
   tm_job_t *j = job_get(tm, id);
   if (j->jg != NULL) return;
+  flow_sg_free(j->sg); /* an earlier copy that did not compile */
+  j->sg = NULL;
   char why[512] = "";
   if (flow_sg_decode(graph, graph_len, &j->sg, why, sizeof(why)) != 0 ||
       (j->jg = flow_jg_build(j->sg, why, sizeof(why))) == NULL) {
     tlog("job %s: the graph does not decode: %s", id, why);
+    flow_sg_free(j->sg);
+    j->sg = NULL;
     return;
   }
   size_t cap = strlen(tm->base_dir) + 40;
@@ -623,6 +729,7 @@ static void on_job(tm_t *tm, flow_rbuf_t *r) {
 static void on_job_release(tm_t *tm, flow_rbuf_t *r) {
   char id[33];
   if (flow_cp_read_job_id(r, id) != 0) return;
+  drop_early_credits(tm, id);
   for (tm_job_t **pp = &tm->jobs; *pp != NULL; pp = &(*pp)->next) {
     tm_job_t *j = *pp;
     if (strcmp(j->id, id) != 0) continue;
@@ -682,7 +789,11 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
         flow_net_fail(tm->jm_conn, "task deployment with a bad location map");
         break;
       }
-      dp_free(j->dp);
+      if (j->dp != NULL) { /* the old attempt's: freed once no task uses it */
+        j->dp->next = j->retired;
+        j->retired = j->dp;
+        sweep_retired(tm, j);
+      }
       j->dp = dp;
       apply_early_credits(tm, dp);
     } else if (j->dp->attempt > cm.m.c) {
@@ -767,6 +878,7 @@ static void connect_jm(tm_t *tm) {
   memset(&no, 0, sizeof(no));
   no.role = FLOW_NET_ROLE_TASKMANAGER;
   no.name = tm->data_addr;
+  no.max_queued = (size_t)1 << 30; /* our own messages: never dropped (see send_jm) */
   no.on_open = jm_on_open;
   no.on_frame = jm_on_frame;
   no.on_close = jm_on_close;
@@ -842,12 +954,19 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   no.on_close = peer_on_close;
   FLOW_NET_SET_SECRET(&no, o->secret, o->secret_len);
   const char *bind = o->bind_host ? o->bind_host : "127.0.0.1";
+  if (o->advertise_host == NULL && (strcmp(bind, "0.0.0.0") == 0 || strcmp(bind, "::") == 0)) {
+    fprintf(stderr, "flowlua: taskmanager: --bind %s needs --advertise HOST: the address other "
+                    "taskmanagers reach this one at\n", bind);
+    code = 1;
+    goto out;
+  }
   if (flow_net_listen(&tm->loop, bind, o->data_port, &no, &tm->data_server) != 0) {
     fprintf(stderr, "flowlua: taskmanager: cannot listen on %s:%d\n", bind, o->data_port);
     code = 1;
     goto out;
   }
-  snprintf(tm->data_addr, sizeof(tm->data_addr), strchr(bind, ':') ? "[%s]:%d" : "%s:%d", bind,
+  const char *adv = o->advertise_host ? o->advertise_host : bind;
+  snprintf(tm->data_addr, sizeof(tm->data_addr), strchr(adv, ':') ? "[%s]:%d" : "%s:%d", adv,
            flow_net_server_port(tm->data_server));
   flow_resource_manager_init(&tm->rm_proxy, &tm->rpc);
   tm->rm_proxy.ep.handle = proxy_handle;

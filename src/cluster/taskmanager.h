@@ -25,6 +25,8 @@ typedef struct flow_taskmanager_options {
   int jobmanager_port;         /* 6123 */
   int slots;                   /* Flink's taskmanager.numberOfTaskSlots (1) */
   const char *bind_host;       /* the data plane; NULL = 127.0.0.1 */
+  const char *advertise_host;  /* the address peers reach it at; NULL = bind_host (needed
+                                  when that is a wildcard address) */
   int data_port;               /* 0 = ephemeral */
   const char *secret;          /* NULL: none */
   size_t secret_len;

@@ -68,9 +68,11 @@ int flow_gate_offer(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
   flow_input_channel_t *ch = &g->channels[channel];
   uv_mutex_lock(&g->mu);
   int rc = g->canceled ? FLOW_ECANCELED
-           : ch->queued >= FLOW_CHANNEL_CREDITS && b->kind == FLOW_BUF_DATA ? FLOW_EFULL
-                                                                          : 0;
+           : b->kind == FLOW_BUF_DATA ? (ch->eop_offered ? FLOW_EINVAL : ch->queued >= FLOW_CHANNEL_CREDITS ? FLOW_EFULL : 0)
+           : ch->eop_offered ? FLOW_EINVAL
+                             : 0;
   if (rc == 0) {
+    if (b->kind != FLOW_BUF_DATA) ch->eop_offered = 1;
     b->next = NULL;
     b->channel = channel;
     if (ch->tail != NULL) ch->tail->next = b;

@@ -22,6 +22,7 @@ typedef struct flow_input_channel {
   int input;    /* which logical input (0, or 1 for a two-input operator's second) */
   int finished; /* end of partition was consumed */
   int blocked;  /* checkpoint alignment: not read until unblocked */
+  int eop_offered; /* flow_gate_offer queued its end of partition */
 } flow_input_channel_t;
 
 typedef struct flow_input_gate {
@@ -68,7 +69,8 @@ int flow_gate_channel_finished(flow_input_gate_t *g, int channel);
 int flow_gate_take_channel(flow_input_gate_t *g, int channel, flow_buffer_t **out);
 /* Cluster mode, receiving side: queues b without blocking. FLOW_EFULL when
  * a data buffer finds the channel at its credit (the sender overran the
- * credits it was granted), FLOW_ECANCELED; b stays the caller's on error. */
+ * credits it was granted), FLOW_EINVAL for anything after the channel's end
+ * of partition, FLOW_ECANCELED; b stays the caller's on error. */
 int flow_gate_offer(flow_input_gate_t *g, int channel, flow_buffer_t *b);
 
 /* Wakes every waiter; later pushes and polls return FLOW_ECANCELED. */

@@ -81,6 +81,7 @@ static void task_free(flow_task_t *t) {
   free(t->restore_dir);
   free(t->checkpoint_dir);
   free(t->blob_dir);
+  free(t->fail_reason);
   free(t);
 }
 
@@ -270,6 +271,13 @@ static void task_main(void *arg) {
   if (final != FLOW_EXEC_FINISHED) {
     flow_buffer_free(acc);
     acc = NULL;
+    /* canceled because something outside failed it: the fail reason, read
+     * after the canceled flag it was written before */
+    if (atomic_load(&t->canceled) && t->fail_reason != NULL) {
+      final = FLOW_EXEC_FAILED;
+      free(err);
+      err = task_error(t, t->fail_reason);
+    }
   }
   t->report(t, final, err, acc);
 }
@@ -286,6 +294,11 @@ void flow_task_cancel(flow_task_t *t) {
   if (t->gate != NULL) flow_gate_cancel(t->gate);
   for (int k = 0; k < t->n_outputs; k++)
     for (int c = 0; c < t->outputs[k].n_channels; c++) flow_gate_cancel(t->outputs[k].gates[c]);
+}
+
+void flow_task_fail(flow_task_t *t, const char *reason) {
+  if (t->fail_reason == NULL && !atomic_load(&t->canceled)) t->fail_reason = flow_strdup(reason);
+  flow_task_cancel(t);
 }
 
 void flow_task_join_and_free(flow_task_t *t) {

@@ -76,6 +76,7 @@ struct flow_task {
   char *restore_dir;          /* checkpoint to restore from, or NULL */
   char *checkpoint_dir;       /* where this job's checkpoints go, or NULL */
   char *blob_dir;             /* cluster mode: the job's Lua modules, or NULL */
+  char *fail_reason;          /* set by flow_task_fail (owner's thread) before canceled */
   int checkpoint_exactly_once;
 };
 
@@ -84,6 +85,10 @@ flow_task_t *flow_task_new(const flow_job_graph_t *jg, flow_job_network_t *net, 
 int flow_task_start(flow_task_t *t);
 /* Asks the task to stop (any thread): sources stop, blocked waits return. */
 void flow_task_cancel(flow_task_t *t);
+/* Owner's thread: cancels the task so that it ends FAILED with this reason
+ * (e.g. its data connection broke) instead of CANCELED. The first reason
+ * wins. Its terminal report comes from its own thread as always. */
+void flow_task_fail(flow_task_t *t, const char *reason);
 /* After the terminal report: joins the thread and frees the task. */
 void flow_task_join_and_free(flow_task_t *t);
 
