@@ -61,7 +61,7 @@ for i in $(seq 1 "$n"); do
 done
 # wait until every taskmanager registered
 for _ in $(seq 1 200); do
-  c=$(grep -l "registered at the jobmanager" "$dir"/log/taskmanager-*.log 2>/dev/null | wc -l)
+  c=$( (grep -l "registered at the jobmanager" "$dir"/log/taskmanager-*.log 2>/dev/null || true) | wc -l)
   [ "$c" -ge "$n" ] && break
   sleep 0.05
 done
