@@ -6,12 +6,7 @@ local socket = require("socket")
 
 local M = {}
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = h.sh
 M.sh = sh
 
 local Cluster = {}

@@ -33,6 +33,14 @@ function M.read(path)
   return s
 end
 
+--- Runs a shell command; returns its stdout and stderr together.
+function M.sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end

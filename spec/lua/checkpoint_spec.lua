@@ -8,12 +8,7 @@ local function tmpdir()
   return d
 end
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = h.sh
 
 -- a deterministic input: 3000 lines of 6 words out of 50
 local function make_input(dir)

@@ -1,12 +1,7 @@
 -- Regressions found in review (each failed before its fix).
 local h = require("helpers.flowlua")
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = h.sh
 
 local fixtures = h.source_dir .. "/spec/fixtures/review/"
 

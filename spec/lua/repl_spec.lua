@@ -7,12 +7,7 @@ local has_tmux = status == 0 or status == true
 local socket = "flowlua-spec-" .. os.time() .. "-" .. math.random(1e9)
 local n = 0
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1", "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = h.sh
 
 local function tmux(args) return sh("tmux -L " .. socket .. " " .. args) end
 

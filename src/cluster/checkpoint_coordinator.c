@@ -88,20 +88,24 @@ void flow_cc_abort(flow_job_master_t *jm, const char *why) {
   clear_pending(cc, n_vertices_total(jm));
 }
 
-/* To every TaskExecutor running a task of the job, once each. */
-static void notify_tasks(flow_job_master_t *jm, int64_t id) {
+/* Sends (type, d = id, text) to every TaskExecutor running a task of the
+ * job, once each. */
+static void to_each_te(flow_job_master_t *jm, flow_msg_type_t type, int64_t id, const char *text) {
   int total = jm->eg->n_subtasks_total;
   for (int i = 0; i < total; i++) {
     flow_endpoint_t *te = jm->exec_te[i];
     int seen = te == NULL || te->lost;
     for (int k = 0; k < i && !seen; k++) seen = jm->exec_te[k] == te;
     if (seen) continue;
-    flow_msg_t *m = flow_msg_new(FLOW_MSG_NOTIFY_CHECKPOINT, &jm->ep, te);
+    flow_msg_t *m = flow_msg_new(type, &jm->ep, te);
     m->ptr = jm;
     m->d = (int)id;
+    m->text = flow_strdup(text);
     flow_rpc_send(jm->ep.rpc, m);
   }
 }
+
+static void notify_tasks(flow_job_master_t *jm, int64_t id) { to_each_te(jm, FLOW_MSG_NOTIFY_CHECKPOINT, id, NULL); }
 
 static int write_metadata(flow_job_master_t *jm, char *err, size_t errlen) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
@@ -210,17 +214,7 @@ static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
   /* every TaskExecutor of the job learns the directory first: tasks that
    * see the barrier arrive (on another taskmanager than the source) write
    * there (a = 0: no task, the job's network only) */
-  for (int i = 0; i < total; i++) {
-    flow_endpoint_t *te = jm->exec_te[i];
-    int seen = te == NULL || te->lost;
-    for (int k = 0; k < i && !seen; k++) seen = jm->exec_te[k] == te;
-    if (seen) continue;
-    flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_CHECKPOINT, &jm->ep, te);
-    m->ptr = jm;
-    m->d = (int)cc->pending_id;
-    m->text = flow_strdup(dir);
-    flow_rpc_send(jm->ep.rpc, m);
-  }
+  to_each_te(jm, FLOW_MSG_TRIGGER_CHECKPOINT, cc->pending_id, dir);
   int idx = 0, sources = 0;
   for (int v = 0; v < jm->eg->n_ejv; v++) {
     flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];

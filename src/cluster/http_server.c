@@ -13,6 +13,7 @@
  * pipelined bytes stay in rbuf until the response is written. Invariant:
  * reading is active only in ST_READING (or ST_LINGER, discarding) with
  * rpos == rlen, so on_alloc may always hand out the whole rbuf. */
+#include "cluster/tcp_addr.h"
 #include "cluster/http_server.h"
 
 #include "common.h"
@@ -113,36 +114,7 @@ static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /* ------------------------------------------------------------ helpers --- */
 
-static int parse_addr(const char *host, int port, struct sockaddr_storage *ss) {
-  if (host == NULL || *host == '\0') host = "127.0.0.1";
-  if (port < 0 || port > 65535) return FLOW_EINVAL;
-  memset(ss, 0, sizeof *ss);
-  if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) return 0;
-  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0) return 0;
-  return FLOW_EINVAL;
-}
 
-static void addr_label(const struct sockaddr_storage *ss, char *out, size_t n) {
-  char ip[INET6_ADDRSTRLEN + 1] = "?";
-  if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-    uv_ip6_name(a, ip, sizeof ip);
-    snprintf(out, n, "[%s]:%d", ip, ntohs(a->sin6_port));
-  } else if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-    uv_ip4_name(a, ip, sizeof ip);
-    snprintf(out, n, "%s:%d", ip, ntohs(a->sin_port));
-  } else {
-    snprintf(out, n, "unknown peer");
-  }
-}
-
-static void peer_label(uv_tcp_t *t, char *out, size_t n) {
-  struct sockaddr_storage ss;
-  int len = sizeof ss;
-  if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) == 0) addr_label(&ss, out, n);
-  else snprintf(out, n, "unknown peer");
-}
 
 static void logf_peer(const char *peer, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_peer(const char *peer, const char *fmt, ...) {
@@ -846,7 +818,7 @@ static void on_connection(uv_stream_t *ls, int status) {
     uv_tcp_t *t = malloc(sizeof *t);
     if (t != NULL && uv_tcp_init(s->loop, t) == 0) {
       char peer[64] = "unknown peer";
-      if (uv_accept(ls, (uv_stream_t *)t) == 0) peer_label(t, peer, sizeof peer);
+      if (uv_accept(ls, (uv_stream_t *)t) == 0) flow_tcp_peer_label(t, peer, sizeof peer);
       uv_close((uv_handle_t *)t, (uv_close_cb)free);
       if (s->n_conns >= s->opts.max_connections)
         logf_peer(peer, "too many connections (limit %d), closed", s->opts.max_connections);
@@ -877,7 +849,7 @@ static void on_connection(uv_stream_t *ls, int status) {
     begin_close(c, NULL);
     return;
   }
-  peer_label(&c->tcp, c->peer, sizeof c->peer);
+  flow_tcp_peer_label(&c->tcp, c->peer, sizeof c->peer);
   uv_tcp_nodelay(&c->tcp, 1);
   start_request(c);
 }
@@ -893,7 +865,7 @@ int flow_http_listen(uv_loop_t *loop, const char *host, int port, const flow_htt
   struct sockaddr_storage ss;
   *out = NULL;
   if (opts == NULL || opts->handler == NULL || opts->max_connections < 0 ||
-      parse_addr(host, port, &ss) != 0)
+      flow_tcp_parse_addr(host, port, &ss) != 0)
     return FLOW_EINVAL;
   flow_http_opts_t r = *opts;
   if (r.max_header_bytes == 0) r.max_header_bytes = FLOW_HTTP_MAX_HEADER_DEFAULT;
@@ -924,17 +896,8 @@ int flow_http_listen(uv_loop_t *loop, const char *host, int port, const flow_htt
   s->opts = r;
   s->tcp.data = s;
   char label[64];
-  addr_label(&ss, label, sizeof label);
-  int rc = uv_tcp_bind(&s->tcp, (const struct sockaddr *)&ss, 0);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&s->tcp, 128, on_connection);
-  if (rc == 0) {
-    struct sockaddr_storage bound;
-    int len = sizeof bound;
-    rc = uv_tcp_getsockname(&s->tcp, (struct sockaddr *)&bound, &len);
-    if (rc == 0)
-      s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                  : ((struct sockaddr_in *)&bound)->sin_port);
-  }
+  flow_tcp_addr_label(&ss, label, sizeof label);
+  int rc = flow_tcp_listen(&s->tcp, &ss, on_connection, &s->port);
   if (rc != 0) {
     fprintf(stderr, "flowlua: rest: cannot listen on %s: %s\n", label, uv_strerror(rc));
     s->closing = 1;

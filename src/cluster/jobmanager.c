@@ -1,3 +1,4 @@
+#include "cluster/cluster_log.h"
 #include "cluster/jobmanager.h"
 
 #include <stdarg.h>
@@ -24,20 +25,7 @@
 
 #define JM_HISTORY 100
 
-static void jlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void jlog(const char *fmt, ...) {
-  char ts[32];
-  time_t now = time(NULL);
-  struct tm tm;
-  localtime_r(&now, &tm);
-  strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "%s INFO  jobmanager: ", ts);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
+#define jlog(...) flow_cluster_log("jobmanager", __VA_ARGS__)
 
 void flow_jobmanager_options_init(flow_jobmanager_options_t *o) {
   memset(o, 0, sizeof(*o));

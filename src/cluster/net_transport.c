@@ -14,6 +14,7 @@
  * Invariant: held holds only application frames, and only while !verified;
  * pending never holds an application frame before verified, so nothing of
  * the application reaches a peer we have not verified. */
+#include "cluster/tcp_addr.h"
 #include "cluster/net_transport.h"
 
 #include "cluster/auth.h"
@@ -91,29 +92,6 @@ typedef struct net_write {
 
 /* ------------------------------------------------------------ helpers --- */
 
-static int parse_addr(const char *host, int port, struct sockaddr_storage *ss) {
-  if (host == NULL || *host == '\0') host = "127.0.0.1";
-  if (port < 0 || port > 65535) return FLOW_EINVAL;
-  memset(ss, 0, sizeof *ss);
-  if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) return 0;
-  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0) return 0;
-  return FLOW_EINVAL;
-}
-
-static void addr_label(const struct sockaddr_storage *ss, char *out, size_t n) {
-  char ip[INET6_ADDRSTRLEN + 1] = "?";
-  if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-    uv_ip6_name(a, ip, sizeof ip);
-    snprintf(out, n, "[%s]:%d", ip, ntohs(a->sin6_port));
-  } else if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-    uv_ip4_name(a, ip, sizeof ip);
-    snprintf(out, n, "%s:%d", ip, ntohs(a->sin_port));
-  } else {
-    snprintf(out, n, "unknown peer");
-  }
-}
 
 /* Validates and resolves opts into *r. */
 static int resolve_opts(const flow_net_opts_t *opts, flow_net_opts_t *r) {
@@ -683,11 +661,11 @@ int flow_net_connect(uv_loop_t *loop, const char *host, int port, const flow_net
   struct sockaddr_storage ss;
   flow_net_opts_t r;
   *out = NULL;
-  if (resolve_opts(opts, &r) != 0 || port <= 0 || parse_addr(host, port, &ss) != 0)
+  if (resolve_opts(opts, &r) != 0 || port <= 0 || flow_tcp_parse_addr(host, port, &ss) != 0)
     return FLOW_EINVAL;
   flow_net_conn_t *c = conn_new(loop, &r);
   if (c == NULL) return FLOW_ENOMEM;
-  addr_label(&ss, c->peer, sizeof c->peer);
+  flow_tcp_addr_label(&ss, c->peer, sizeof c->peer);
   c->state = ST_CONNECTING;
   c->connect_req.data = c;
   int rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&ss, on_connect);
@@ -772,10 +750,7 @@ static void on_connection(uv_stream_t *ls, int status) {
             uv_strerror(r));
     return;
   }
-  struct sockaddr_storage ss;
-  int len = sizeof ss;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-    addr_label(&ss, c->peer, sizeof c->peer);
+  flow_tcp_peer_label(&c->tcp, c->peer, sizeof c->peer);
   start_connected(c);
 }
 
@@ -790,7 +765,7 @@ int flow_net_listen(uv_loop_t *loop, const char *host, int port, const flow_net_
   struct sockaddr_storage ss;
   flow_net_opts_t r;
   *out = NULL;
-  if (resolve_opts(opts, &r) != 0 || parse_addr(host, port, &ss) != 0) return FLOW_EINVAL;
+  if (resolve_opts(opts, &r) != 0 || flow_tcp_parse_addr(host, port, &ss) != 0) return FLOW_EINVAL;
   if (r.secret == NULL && !flow_auth_is_loopback(host)) {
     fprintf(stderr,
             "flowlua: net: refusing to listen on %s without a cluster secret: anyone who can "
@@ -815,17 +790,8 @@ int flow_net_listen(uv_loop_t *loop, const char *host, int port, const flow_net_
   s->opts.secret = s->secret;
   s->tcp.data = s;
   char label[64];
-  addr_label(&ss, label, sizeof label);
-  int rc = uv_tcp_bind(&s->tcp, (const struct sockaddr *)&ss, 0);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&s->tcp, 128, on_connection);
-  if (rc == 0) {
-    struct sockaddr_storage bound;
-    int len = sizeof bound;
-    rc = uv_tcp_getsockname(&s->tcp, (struct sockaddr *)&bound, &len);
-    if (rc == 0)
-      s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                  : ((struct sockaddr_in *)&bound)->sin_port);
-  }
+  flow_tcp_addr_label(&ss, label, sizeof label);
+  int rc = flow_tcp_listen(&s->tcp, &ss, on_connection, &s->port);
   if (rc != 0) {
     fprintf(stderr, "flowlua: net: cannot listen on %s: %s\n", label, uv_strerror(rc));
     s->closing = 1;

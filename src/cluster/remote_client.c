@@ -194,6 +194,17 @@ static void rc_main(void *arg) {
   uv_run(&rc->loop, UV_RUN_DEFAULT);
 }
 
+/* After the loop ran for the last time. */
+static void destroy(flow_remote_client_t *rc) {
+  uv_loop_close(&rc->loop);
+  uv_mutex_destroy(&rc->mu);
+  uv_cond_destroy(&rc->cond);
+  flow_job_result_clear(&rc->result);
+  free(rc->host);
+  free(rc->secret);
+  free(rc);
+}
+
 flow_remote_client_t *flow_rc_submit(const flow_remote_target_t *t, const uint8_t *payload, size_t len, char *err,
                                      size_t errlen) {
   flow_remote_client_t *rc = flow_xcalloc(1, sizeof(*rc));
@@ -252,13 +263,7 @@ flow_remote_client_t *flow_rc_submit(const flow_remote_target_t *t, const uint8_
   }
   return rc;
 fail:
-  uv_loop_close(&rc->loop);
-  uv_mutex_destroy(&rc->mu);
-  uv_cond_destroy(&rc->cond);
-  flow_job_result_clear(&rc->result);
-  free(rc->host);
-  free(rc->secret);
-  free(rc);
+  destroy(rc);
   return NULL;
 }
 
@@ -351,11 +356,5 @@ void flow_rc_free(flow_remote_client_t *rc) {
   uv_mutex_unlock(&rc->mu);
   uv_thread_join(&rc->thread);
   uv_run(&rc->loop, UV_RUN_DEFAULT);
-  uv_loop_close(&rc->loop);
-  uv_mutex_destroy(&rc->mu);
-  uv_cond_destroy(&rc->cond);
-  flow_job_result_clear(&rc->result);
-  free(rc->host);
-  free(rc->secret);
-  free(rc);
+  destroy(rc);
 }

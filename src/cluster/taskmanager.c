@@ -1,3 +1,4 @@
+#include "cluster/cluster_log.h"
 #include "cluster/taskmanager.h"
 
 #include <errno.h>
@@ -103,20 +104,7 @@ struct flow_tm {
 
 static tm_t *g_tm;
 
-static void tlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void tlog(const char *fmt, ...) {
-  char ts[32];
-  time_t now = time(NULL);
-  struct tm tmv;
-  localtime_r(&now, &tmv);
-  strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tmv);
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "%s INFO  taskmanager: ", ts);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
+#define tlog(...) flow_cluster_log("taskmanager", __VA_ARGS__)
 
 void flow_taskmanager_options_init(flow_taskmanager_options_t *o) {
   memset(o, 0, sizeof(*o));

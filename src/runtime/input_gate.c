@@ -40,6 +40,19 @@ void flow_gate_set_input(flow_input_gate_t *g, int channel, int input) {
   g->channels[channel].input = input;
 }
 
+/* With g->mu held: appends b to channel's queue and wakes the consumer. */
+static void enqueue(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
+  flow_input_channel_t *ch = &g->channels[channel];
+  b->next = NULL;
+  b->channel = channel;
+  if (ch->tail != NULL) ch->tail->next = b;
+  else ch->head = b;
+  ch->tail = b;
+  ch->queued++;
+  g->queued++;
+  uv_cond_signal(&g->readable);
+}
+
 int flow_gate_push(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
   flow_input_channel_t *ch = &g->channels[channel];
   uv_mutex_lock(&g->mu);
@@ -51,14 +64,7 @@ int flow_gate_push(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
     uv_mutex_unlock(&g->mu);
     return FLOW_ECANCELED;
   }
-  b->next = NULL;
-  b->channel = channel;
-  if (ch->tail != NULL) ch->tail->next = b;
-  else ch->head = b;
-  ch->tail = b;
-  ch->queued++;
-  g->queued++;
-  uv_cond_signal(&g->readable);
+  enqueue(g, channel, b);
   uv_mutex_unlock(&g->mu);
   if (g->on_push != NULL) g->on_push(g, channel, g->hook_data);
   return 0;
@@ -73,14 +79,7 @@ int flow_gate_offer(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
                              : 0;
   if (rc == 0) {
     if (b->kind != FLOW_BUF_DATA) ch->eop_offered = 1;
-    b->next = NULL;
-    b->channel = channel;
-    if (ch->tail != NULL) ch->tail->next = b;
-    else ch->head = b;
-    ch->tail = b;
-    ch->queued++;
-    g->queued++;
-    uv_cond_signal(&g->readable);
+    enqueue(g, channel, b);
   }
   uv_mutex_unlock(&g->mu);
   return rc;
