@@ -49,6 +49,20 @@ function Cluster:stop()
   if logs then error("a cluster process reported a sanitizer error:\n" .. logs, 2) end
 end
 
+--- Runs fn(cluster, dir) on a fresh cluster and a fresh temporary
+--- directory, then stops the cluster and removes the directory, whatever
+--- fn did; fn's error is raised after that.
+function M.with(opts, fn)
+  local c = M.start(opts)
+  local dir = h.tmpname(".d")
+  os.execute("mkdir -p " .. h.quote(dir))
+  local ok, e = pcall(fn, c, dir)
+  local stopped, e2 = pcall(c.stop, c)
+  os.execute("rm -rf " .. h.quote(dir))
+  if not ok then error(e, 0) end
+  if not stopped then error(e2, 0) end
+end
+
 --- flowlua ARGS against this cluster: `run` gets --jobmanager; others too.
 function Cluster:flowlua(args, opts)
   local a = {}

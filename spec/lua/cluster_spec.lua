@@ -289,36 +289,32 @@ end
 
 describe("cluster failover", function()
   it("waits for a new taskmanager when the remaining slots do not suffice", function()
-    local c = hc.start { n = 2, slots = 1 }
-    local dir = tmpdir()
     local extra_pid
-    local ok, e = pcall(function()
-      local input, expected = failover_input(dir)
-      local finish = start_checkpointed(c, dir, input)
-      wait_checkpoint(dir)
-      assert.is_true(succeeds("kill -9 " .. c:pid("taskmanager-1")))
-      -- one slot is left for a job that needs two: it waits (RESTARTING / CREATED) ...
-      wait_for(function() return c:json("/overview").taskmanagers == 1 end, 20, "the loss")
-      socket.sleep(0.5)
-      assert.are.equal(1, c:json("/overview")["jobs-running"])
-      -- ... until a new taskmanager registers
-      extra_pid = tonumber(sh(("%s taskmanager --jobmanager %s --slots 1 > %s 2>&1 & echo $!"):format(
-        h.quote(h.bin), c.address, h.quote(dir .. "/tm3.log"))):match("%d+"))
-      local exit, log = finish()
-      assert.are.equal("0", exit, log .. c:logs())
-      assert.truthy(log:find("restarts 1", 1, true), log)
-      assert.are.same(expected, part_lines(dir .. "/out"))
+    hc.with({ n = 2, slots = 1 }, function(c, dir)
+      local ok, e = pcall(function()
+        local input, expected = failover_input(dir)
+        local finish = start_checkpointed(c, dir, input)
+        wait_checkpoint(dir)
+        assert.is_true(succeeds("kill -9 " .. c:pid("taskmanager-1")))
+        -- one slot is left for a job that needs two: it waits (RESTARTING / CREATED) ...
+        wait_for(function() return c:json("/overview").taskmanagers == 1 end, 20, "the loss")
+        socket.sleep(0.5)
+        assert.are.equal(1, c:json("/overview")["jobs-running"])
+        -- ... until a new taskmanager registers
+        extra_pid = tonumber(sh(("%s taskmanager --jobmanager %s --slots 1 > %s 2>&1 & echo $!"):format(
+          h.quote(h.bin), c.address, h.quote(dir .. "/tm3.log"))):match("%d+"))
+        local exit, log = finish()
+        assert.are.equal("0", exit, log .. c:logs())
+        assert.truthy(log:find("restarts 1", 1, true), log)
+        assert.are.same(expected, part_lines(dir .. "/out"))
+      end)
+      if extra_pid then os.execute("kill " .. extra_pid .. " 2>/dev/null") end
+      assert(ok, e)
     end)
-    if extra_pid then os.execute("kill " .. extra_pid .. " 2>/dev/null") end
-    c:stop()
-    os.execute("rm -rf " .. h.quote(dir))
-    assert(ok, e)
   end)
 
   it("a taskmanager killed with SIGKILL mid-job: restart from the checkpoint, exactly-once output", function()
-    local c = hc.start { n = 2, slots = 2 }
-    local dir = tmpdir()
-    local ok, e = pcall(function()
+    hc.with({ n = 2, slots = 2 }, function(c, dir)
       local input, expected = failover_input(dir)
       local finish = start_checkpointed(c, dir, input)
       -- both taskmanagers run a subtask (slots are spread); kill one after a completed checkpoint
@@ -330,16 +326,12 @@ describe("cluster failover", function()
       assert.truthy(c:log("jobmanager"):find("is lost", 1, true), c:logs())
       assert.are.same(expected, part_lines(dir .. "/out"))
     end)
-    c:stop()
-    os.execute("rm -rf " .. h.quote(dir))
-    assert(ok, e)
   end)
 end)
 
 describe("cluster robustness", function()
   it("a taskmanager lost while a job waits for slots: the job fails after slot.request.timeout", function()
-    local c = hc.start { n = 2, slots = 1, extra = "--set slot.request.timeout=2s" }
-    local ok, e = pcall(function()
+    hc.with({ n = 2, slots = 1, extra = "--set slot.request.timeout=2s" }, function(c)
       -- three slots wanted, two there: the request waits; then one of the two goes
       local id = submit_detached(c, ENDLESS:gsub("flow.env%(%)", "flow.env{ parallelism = 3 }"), "too-wide")
       socket.sleep(0.3)
@@ -352,14 +344,10 @@ describe("cluster robustness", function()
       assert.is_true(succeeds("kill -0 " .. c:pid("jobmanager")), "the jobmanager died\n" .. c:logs())
       assert.are.equal(1, c:json("/overview")["slots-available"])
     end)
-    c:stop()
-    assert(ok, e)
   end)
 
   it("concurrent jobs with multi-megabyte modules all run (nothing is dropped)", function()
-    local c = hc.start { n = 1, slots = 8 }
-    local sdir = tmpdir()
-    local ok, e = pcall(function()
+    hc.with({ n = 1, slots = 8 }, function(c, sdir)
       h.write(sdir .. "/bigmod.lua", "local M = {}\nM.pad = [[" .. string.rep("x", 2500000) ..
         "]]\nfunction M.n() return #M.pad end\nreturn M\n")
       h.write(sdir .. "/job.lua", [[
@@ -382,16 +370,12 @@ env:execute("big module")
         assert.are.same({ "2500001", "2500002", "2500003" }, part_lines(sdir .. "/out" .. k))
       end
     end)
-    c:stop()
-    os.execute("rm -rf " .. h.quote(sdir))
-    assert(ok, e)
   end)
 end)
 
 describe("cluster heartbeats", function()
   it("a taskmanager that stops answering is lost after heartbeat.timeout", function()
-    local c = hc.start { n = 2, slots = 1, extra = "--set heartbeat.interval=100ms --set heartbeat.timeout=1s" }
-    local ok, e = pcall(function()
+    hc.with({ n = 2, slots = 1, extra = "--set heartbeat.interval=100ms --set heartbeat.timeout=1s" }, function(c)
       wait_for(function() return c:json("/overview").taskmanagers == 2 end, 20, "two taskmanagers")
       local pid = c:pid("taskmanager-1")
       assert.is_true(succeeds("kill -STOP " .. pid)) -- alive, connected, silent
@@ -399,8 +383,6 @@ describe("cluster heartbeats", function()
       assert.truthy(c:log("jobmanager"):find("no heartbeat for 1000 ms", 1, true), c:logs())
       os.execute("kill -CONT " .. pid)
     end)
-    c:stop()
-    assert(ok, e)
   end)
 end)
 
@@ -418,8 +400,7 @@ describe("cluster security", function()
     local dir = tmpdir()
     local secret = h.write(dir .. "/secret", "correct horse battery staple 42\n")
     os.execute("chmod 600 " .. h.quote(secret))
-    local c = hc.start { n = 1, slots = 2, secret_file = secret }
-    local ok, e = pcall(function()
+    hc.with({ n = 1, slots = 2, secret_file = secret }, function(c)
       -- the taskmanager with the secret registered
       wait_for(function() return c:json("/overview").taskmanagers == 1 end, 20, "the taskmanager")
       -- a taskmanager without it is refused with a clear message
@@ -445,9 +426,7 @@ describe("cluster security", function()
       local body, status = c:curl("/jobs", "POST", "x")
       assert.are.equal(401, status, body)
     end)
-    c:stop()
     os.execute("rm -rf " .. h.quote(dir))
-    assert(ok, e)
   end)
 end)
 

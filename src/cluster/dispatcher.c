@@ -62,6 +62,21 @@ void flow_dispatcher_init(flow_dispatcher_t *d, flow_rpc_t *rpc, flow_resource_m
   flow_restart_init(&d->restart, FLOW_RESTART_NONE);
 }
 
+void flow_dispatcher_configure(flow_dispatcher_t *d, int64_t buffer_timeout_ms, const flow_restart_strategy_t *restart,
+                               const flow_checkpoint_config_t *checkpoint) {
+  d->buffer_timeout_ms = buffer_timeout_ms;
+  d->restart = *restart;
+  d->checkpoint = *checkpoint;
+  d->checkpoint.dir = flow_strdup(checkpoint->dir);
+  d->checkpoint.restore_dir = flow_strdup(checkpoint->restore_dir);
+}
+
+void flow_dispatcher_clear(flow_dispatcher_t *d) {
+  free(d->checkpoint.dir);
+  free(d->checkpoint.restore_dir);
+  d->checkpoint.dir = d->checkpoint.restore_dir = NULL;
+}
+
 void flow_job_result_clear(flow_job_result_t *r) {
   free(r->failure);
   r->failure = NULL;

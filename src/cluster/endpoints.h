@@ -161,6 +161,11 @@ struct flow_task_executor {
 };
 
 void flow_dispatcher_init(flow_dispatcher_t *d, flow_rpc_t *rpc, flow_resource_manager_t *rm);
+/* The job's settings; the checkpoint strings are copied (freed by
+ * flow_dispatcher_clear). */
+void flow_dispatcher_configure(flow_dispatcher_t *d, int64_t buffer_timeout_ms, const flow_restart_strategy_t *restart,
+                               const flow_checkpoint_config_t *checkpoint);
+void flow_dispatcher_clear(flow_dispatcher_t *d);
 void flow_resource_manager_init(flow_resource_manager_t *rm, flow_rpc_t *rpc);
 void flow_resource_manager_destroy(flow_resource_manager_t *rm);
 /* Drops every waiting slot request of jm (loop thread: a JobMaster being freed). */

@@ -75,8 +75,7 @@ static void job_free(flow_jm_job_t *j) {
   flow_jg_free(j->jg);
   flow_sg_free(j->sg);
   free(j->job_frame);
-  free(j->d.checkpoint.dir);
-  free(j->d.checkpoint.restore_dir);
+  flow_dispatcher_clear(&j->d);
   free(j->name);
   free(j);
 }
@@ -209,11 +208,7 @@ int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, cons
   j->d.on_done = on_job_done;
   j->d.on_savepoint = on_job_savepoint;
   j->d.data = j;
-  j->d.buffer_timeout_ms = opt->buffer_timeout_ms;
-  j->d.restart = opt->restart;
-  j->d.checkpoint = opt->checkpoint;
-  j->d.checkpoint.dir = flow_strdup(opt->checkpoint.dir);
-  j->d.checkpoint.restore_dir = flow_strdup(opt->checkpoint.restore_dir);
+  flow_dispatcher_configure(&j->d, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);
   j->d.status_out = &j->status_atomic;
   memcpy(j->d.job_id, j->id, sizeof(j->id));
   j->next = jm->jobs;

@@ -98,11 +98,7 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   mc->dispatcher.on_done = on_done;
   mc->dispatcher.on_savepoint = on_savepoint;
   mc->dispatcher.data = mc;
-  mc->dispatcher.buffer_timeout_ms = opt->buffer_timeout_ms;
-  mc->dispatcher.restart = opt->restart;
-  mc->dispatcher.checkpoint = opt->checkpoint;
-  mc->dispatcher.checkpoint.dir = flow_strdup(opt->checkpoint.dir);
-  mc->dispatcher.checkpoint.restore_dir = flow_strdup(opt->checkpoint.restore_dir);
+  flow_dispatcher_configure(&mc->dispatcher, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);
   mc->dispatcher.status_out = &mc->status;
   mc->metrics = flow_xcalloc((size_t)jg->n_vertices, sizeof(*mc->metrics));
   mc->dispatcher.metrics = mc->metrics;
@@ -131,8 +127,7 @@ fail_te:
   close_loop(mc);
 fail_thread:
   free(mc->metrics);
-  free(mc->dispatcher.checkpoint.dir);
-  free(mc->dispatcher.checkpoint.restore_dir);
+  flow_dispatcher_clear(&mc->dispatcher);
   uv_cond_destroy(&mc->cond);
   uv_mutex_destroy(&mc->mu);
   uv_mutex_destroy(&mc->rpc.mu);
@@ -194,8 +189,7 @@ void flow_minicluster_free(flow_minicluster_t *mc) {
   uv_thread_join(&mc->thread);
   close_loop(mc);
   flow_job_result_clear(&mc->result);
-  free(mc->dispatcher.checkpoint.dir);
-  free(mc->dispatcher.checkpoint.restore_dir);
+  flow_dispatcher_clear(&mc->dispatcher);
   free(mc->savepoint);
   free(mc->metrics);
   uv_cond_destroy(&mc->cond);
