@@ -18,6 +18,7 @@
 #define FLOW_CTEST_ASSERT_H
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,5 +126,25 @@ static int ctest_ints_(const char *file, int line, const char *what, const int *
 #define CTEST_SUMMARY()                                                   \
   (printf("%d passed, %d failed\n", ctest_passed_, ctest_failed_),       \
    fflush(stdout), ctest_failed_ ? 1 : 0)
+
+
+/* The whole contents of a (tmp)file written so far, malloc'd. */
+static char *ctest_slurp(FILE *f) __attribute__((unused));
+static char *ctest_slurp(FILE *f) {
+  fflush(f);
+  long n = ftell(f);
+  char *s = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+  rewind(f);
+  if (n > 0 && fread(s, 1, (size_t)n, f) != (size_t)n) s[0] = '\0';
+  return s;
+}
+
+/* How many times needle occurs in s. */
+static int ctest_count(const char *s, const char *needle) __attribute__((unused));
+static int ctest_count(const char *s, const char *needle) {
+  int n = 0;
+  for (const char *p = s; (p = strstr(p, needle)) != NULL; p++) n++;
+  return n;
+}
 
 #endif

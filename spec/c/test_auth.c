@@ -805,21 +805,6 @@ static void test_listen_rules(void) {
 
 /* =============================================================== main === */
 
-static char *slurp(FILE *f) {
-  fflush(f);
-  long n = ftell(f);
-  char *s = calloc(1, (size_t)n + 1);
-  rewind(f);
-  if (n > 0 && fread(s, 1, (size_t)n, f) != (size_t)n) s[0] = '\0';
-  return s;
-}
-
-static int count(const char *s, const char *needle) {
-  int n = 0;
-  for (const char *p = s; (p = strstr(p, needle)) != NULL; p++) n++;
-  return n;
-}
-
 int main(void) {
   test_load_secret();
   test_crypto();
@@ -856,29 +841,29 @@ int main(void) {
   fflush(stderr);
   dup2(saved_err, 2);
   close(saved_err);
-  char *text = slurp(log);
+  char *text = ctest_slurp(log);
   fclose(log);
   printf("--- transport log ---\n%s---\n", text);
   CTEST_CASE("log lines");
   /* one line per refusing side; none for ordinary closes; never the secret */
-  CHECK_EQ_INT(count(text, "(tm): authentication required: the taskmanager has no cluster secret "
+  CHECK_EQ_INT(ctest_count(text, "(tm): authentication required: the taskmanager has no cluster secret "
                            "but this jobmanager requires one"), 1);
-  CHECK_EQ_INT(count(text, "(jm): authentication required: the jobmanager requires the cluster "
+  CHECK_EQ_INT(ctest_count(text, "(jm): authentication required: the jobmanager requires the cluster "
                            "secret and this taskmanager has none"), 1);
-  CHECK_EQ_INT(count(text, "(jm): authentication failed: wrong cluster secret"), 1); /* client */
-  CHECK_EQ_INT(count(text, "(tm): authentication failed: wrong cluster secret"), 1); /* SS */
-  CHECK_EQ_INT(count(text, "(jm): authentication required: the jobmanager has no cluster secret"),
+  CHECK_EQ_INT(ctest_count(text, "(jm): authentication failed: wrong cluster secret"), 1); /* client */
+  CHECK_EQ_INT(ctest_count(text, "(tm): authentication failed: wrong cluster secret"), 1); /* SS */
+  CHECK_EQ_INT(ctest_count(text, "(jm): authentication required: the jobmanager has no cluster secret"),
                1);
-  CHECK_EQ_INT(count(text, "(tm): authentication required: the taskmanager requires"), 1);
-  CHECK_EQ_INT(count(text, "(sneaky): expected an authentication frame"), 1);
-  CHECK_EQ_INT(count(text, "(replay): authentication failed: wrong cluster secret"), 1);
-  CHECK_EQ_INT(count(text, "(mirror): authentication failed: the peer's nonce repeats ours"), 1);
-  CHECK_EQ_INT(count(text, "(mirror): authentication failed: wrong cluster secret"), 1);
-  CHECK_EQ_INT(count(text, "(silent): authentication timed out"), 1);
-  CHECK_EQ_INT(count(text, "(big): frame larger"), 1);
-  CHECK_EQ_INT(count(text, "(fake): this cluster is closed for maintenance?"), 1);
-  CHECK_EQ_INT(count(text, "refusing to listen on 0.0.0.0 without a cluster secret"), 1);
-  CHECK_EQ_INT(count(text, "\n"), 14);
+  CHECK_EQ_INT(ctest_count(text, "(tm): authentication required: the taskmanager requires"), 1);
+  CHECK_EQ_INT(ctest_count(text, "(sneaky): expected an authentication frame"), 1);
+  CHECK_EQ_INT(ctest_count(text, "(replay): authentication failed: wrong cluster secret"), 1);
+  CHECK_EQ_INT(ctest_count(text, "(mirror): authentication failed: the peer's nonce repeats ours"), 1);
+  CHECK_EQ_INT(ctest_count(text, "(mirror): authentication failed: wrong cluster secret"), 1);
+  CHECK_EQ_INT(ctest_count(text, "(silent): authentication timed out"), 1);
+  CHECK_EQ_INT(ctest_count(text, "(big): frame larger"), 1);
+  CHECK_EQ_INT(ctest_count(text, "(fake): this cluster is closed for maintenance?"), 1);
+  CHECK_EQ_INT(ctest_count(text, "refusing to listen on 0.0.0.0 without a cluster secret"), 1);
+  CHECK_EQ_INT(ctest_count(text, "\n"), 14);
   CHECK_NOT_CONTAINS(text, "peer closed");
   CHECK_NOT_CONTAINS(text, "closed locally");
   CHECK_NOT_CONTAINS(text, "horse");

@@ -580,21 +580,6 @@ static void test_refused(void) {
 
 /* --------------------------------------------------------------- main --- */
 
-static char *slurp(FILE *f) {
-  fflush(f);
-  long n = ftell(f);
-  char *s = calloc(1, (size_t)n + 1);
-  rewind(f);
-  if (n > 0 && fread(s, 1, (size_t)n, f) != (size_t)n) s[0] = '\0';
-  return s;
-}
-
-static int count_lines(const char *s, const char *needle) {
-  int n = 0;
-  for (const char *p = s; (p = strstr(p, needle)) != NULL; p++) n++;
-  return n;
-}
-
 int main(void) {
   /* The transport logs refused peers to stderr: capture it to check them. */
   FILE *log = tmpfile();
@@ -650,7 +635,7 @@ int main(void) {
   fflush(stderr);
   dup2(saved_err, 2);
   close(saved_err);
-  char *text = slurp(log);
+  char *text = ctest_slurp(log);
   fclose(log);
   printf("--- transport log ---\n%s---\n", text);
   CTEST_CASE("log lines");
@@ -672,10 +657,10 @@ int main(void) {
   };
   int n_reasons = (int)(sizeof reasons / sizeof reasons[0]);
   for (int i = 0; i < n_reasons; i++) {
-    CHECK_EQ_INT(count_lines(text, reasons[i]), 1);
+    CHECK_EQ_INT(ctest_count(text, reasons[i]), 1);
   }
-  CHECK_EQ_INT(count_lines(text, "\n"), n_reasons);
-  CHECK_EQ_INT(count_lines(text, "flowlua: net: 127.0.0.1:"), n_reasons);
+  CHECK_EQ_INT(ctest_count(text, "\n"), n_reasons);
+  CHECK_EQ_INT(ctest_count(text, "flowlua: net: 127.0.0.1:"), n_reasons);
   CHECK_NOT_CONTAINS(text, "peer closed");
   CHECK_NOT_CONTAINS(text, "closed locally");
   free(text);
