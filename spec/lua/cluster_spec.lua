@@ -83,6 +83,26 @@ describe("cluster mode", function()
     assert.are.equal(4, o["slots-available"])
   end)
 
+  it("submits through the REST endpoint (`run --rest`) and follows the job there", function()
+    if not have_conformance then return pending("no conformance data") end
+    local out_dir = dir .. "/rest"
+    local _, err, code = h.run({ "run", "--rest", "127.0.0.1:" .. c.rest, h.source_dir .. "/examples/wordcount.lua",
+      "--input", conformance .. "/wordcount_text.txt", "--parallelism", "4", "--output", out_dir }, { timeout = 120 })
+    assert.are.equal(0, code, err .. c:logs())
+    assert.are.same(h.file_lines(conformance .. "/wordcount_expected_tuples.txt"), part_lines(out_dir))
+    -- a failing job's root cause comes back too
+    local path = h.write(h.tmpname(".lua"), [[
+local flow = require("flow")
+local env = flow.env{ parallelism = 2 }
+env:from_collection({ 1, 2, 3 }):map(function(x) if x == 2 then error("boom") end return x end):print()
+env:execute("failing")
+]])
+    local _, err2, code2 = h.run({ "run", "--rest", "127.0.0.1:" .. c.rest, path }, { timeout = 60 })
+    os.remove(path)
+    assert.are.equal(1, code2)
+    assert.truthy(err2:find("boom", 1, true), err2)
+  end)
+
   it("ships the modules a script requires from its directory (BlobServer)", function()
     local sdir = tmpdir()
     h.write(sdir .. "/shout_helper.lua", [[
@@ -425,6 +445,15 @@ describe("cluster security", function()
       -- REST: reads are open, a submission must be signed
       local body, status = c:curl("/jobs", "POST", "x")
       assert.are.equal(401, status, body)
+      local rest = "127.0.0.1:" .. c.rest
+      local _, err5, code5 = h.run({ "run", "--rest", rest, h.source_dir .. "/examples/wordcount.lua",
+        "--output", dir .. "/rest-unsigned" }, { timeout = 60 })
+      assert.are.equal(1, code5)
+      assert.truthy(err5:find("authentication required", 1, true), err5)
+      local _, err6, code6 = h.run({ "run", "--rest", rest, "--secret-file", secret,
+        h.source_dir .. "/examples/wordcount.lua", "--output", dir .. "/rest-signed" }, { timeout = 60 })
+      assert.are.equal(0, code6, err6 .. c:logs())
+      assert.are.same(part_lines(out_dir), part_lines(dir .. "/rest-signed"))
     end)
     os.execute("rm -rf " .. h.quote(dir))
   end)

@@ -267,18 +267,19 @@ int flow_cli_cluster(const flow_cli_t *cli) {
 }
 
 int flow_cli_setup_remote(const flow_cli_t *cli) {
-  if (cli->jobmanager == NULL) return 0;
+  const char *addr = cli->jobmanager ? cli->jobmanager : cli->rest;
+  if (addr == NULL) return 0;
   char *host = NULL;
   int port = 0;
-  if (flow_parse_host_port(cli->jobmanager, &host, &port) != 0) {
-    fprintf(stderr, "flowlua: bad jobmanager address '%s'\n", cli->jobmanager);
+  if (flow_parse_host_port(addr, &host, &port) != 0) {
+    fprintf(stderr, "flowlua: bad jobmanager address '%s'\n", addr);
     return 2;
   }
   if (load_secret(cli->secret_file) != 0) {
     free(host);
     return 1;
   }
-  flow_core_set_remote(host, port, g_secret, g_secret_len, cli->detached);
+  flow_core_set_remote(host, port, g_secret, g_secret_len, cli->detached, cli->rest != NULL);
   free(host);
   return 0;
 }

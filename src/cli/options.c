@@ -40,6 +40,7 @@ static const char *general_help =
 static const char *run_help =
     "usage: flowlua [options] [run] SCRIPT.lua [args...]\n"
     "       flowlua [options] run --jobmanager HOST:PORT [--detached] [--secret-file F] SCRIPT.lua [args...]\n"
+    "       flowlua [options] run --rest HOST:PORT [--detached] [--secret-file F] SCRIPT.lua [args...]\n"
     "\n"
     "Runs a job script. The script's arguments are in `arg` (arg[0] is the\n"
     "script) and in `...`; flow.params() parses --key value pairs of them.\n"
@@ -47,7 +48,9 @@ static const char *run_help =
     "Ctrl-C cancels the running job (exit code 130); a second Ctrl-C exits at once.\n"
     "With --jobmanager the jobs go to that cluster (see `flowlua help cluster`):\n"
     "the script and the modules it loaded from its directory are uploaded with\n"
-    "each job; --detached returns once the job is accepted.\n";
+    "each job; --detached returns once the job is accepted. --rest HOST:PORT\n"
+    "submits through the jobmanager's REST endpoint instead and follows the job\n"
+    "by polling it (as Flink's CLI); with a secret every request is signed.\n";
 
 static const char *cluster_help =
     "usage: flowlua jobmanager [--bind HOST:PORT] [--rest HOST:PORT|off] [--secret-file F] [--port-file F]\n"
@@ -426,6 +429,10 @@ int flow_cli_parse(flow_cli_t *cli, int argc, char **argv) {
         v = strcmp(a, "-m") == 0 ? (i + 1 < argc ? argv[++i] : NULL) : option_value(argc, argv, &i, a, "--jobmanager");
         if (v == NULL) return usage_error("%s needs HOST:PORT", a);
         cli->jobmanager = v;
+      } else if (matches(a, "--rest")) {
+        v = option_value(argc, argv, &i, a, "--rest");
+        if (v == NULL) return usage_error("%s needs HOST:PORT", a);
+        cli->rest = v;
       } else if (strcmp(a, "--detached") == 0 || strcmp(a, "-d") == 0) {
         cli->detached = 1;
       } else if (matches(a, "--secret-file")) {
@@ -438,7 +445,9 @@ int flow_cli_parse(flow_cli_t *cli, int argc, char **argv) {
       i++;
     }
     if (i >= argc) return usage_error("run needs a SCRIPT%s", "");
-    if (cli->detached && cli->jobmanager == NULL) return usage_error("--detached needs --jobmanager%s", "");
+    if (cli->jobmanager != NULL && cli->rest != NULL) return usage_error("--jobmanager or --rest, not both%s", "");
+    if (cli->detached && cli->jobmanager == NULL && cli->rest == NULL)
+      return usage_error("--detached needs --jobmanager or --rest%s", "");
   }
   cli->script = argv[i];
   cli->args = argv + i + 1;

@@ -40,6 +40,7 @@ typedef struct flow_cli {
   /* cluster mode */
   const char *cluster_command; /* FLOW_CMD_CLUSTER: its name; args/nargs its arguments */
   const char *jobmanager;      /* run --jobmanager HOST:PORT */
+  const char *rest;            /* run --rest HOST:PORT: submit through the REST endpoint */
   int detached;                /* run --detached */
   const char *secret_file;     /* --secret-file FILE */
 } flow_cli_t;

@@ -1,5 +1,6 @@
 #include "cluster/remote_client.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,9 @@ struct flow_remote_client {
   uv_mutex_t mu;
   uv_cond_t cond;
   /* guarded by mu */
+  int rest;                /* REST mode: the thread polls; no loop or connection */
+  flow_rest_target_t rest_t;
+  int stop;                /* REST mode: flow_rc_free asks the thread to end */
   int accepted;            /* 1 accepted, -1 refused or unreachable */
   int closed;              /* the connection closed: stop_async is closing */
   char job_id[33];
@@ -276,7 +280,22 @@ flow_job_status_t flow_rc_status(flow_remote_client_t *rc) {
   return s;
 }
 
+static void rest_cancel(flow_remote_client_t *rc) {
+  char path[64], err[256], *body = NULL;
+  int status = 0;
+  snprintf(path, sizeof(path), "/jobs/%s?mode=cancel", rc->job_id);
+  if (flow_rest_call(&rc->rest_t, "PATCH", path, NULL, 0, &status, &body, NULL, err, sizeof(err)) != 0)
+    fprintf(stderr, "flowlua: cancel: %s\n", err);
+  else if (status != 202)
+    fprintf(stderr, "flowlua: cancel: HTTP %d: %s\n", status, body);
+  free(body);
+}
+
 void flow_rc_cancel(flow_remote_client_t *rc) {
+  if (rc->rest) {
+    rest_cancel(rc);
+    return;
+  }
   flow_wbuf_t w, reply;
   flow_wbuf_init(&w);
   flow_wr_str(&w, rc->job_id);
@@ -318,6 +337,10 @@ int flow_rc_wait(flow_remote_client_t *rc, int64_t timeout_ms, flow_job_result_t
 
 int flow_rc_savepoint(flow_remote_client_t *rc, const char *dir, int stop, int64_t timeout_ms, char *out,
                       size_t cap) {
+  if (rc->rest) {
+    snprintf(out, cap, "error: savepoints need the RPC client (run --jobmanager, or flowlua savepoint)");
+    return -1;
+  }
   flow_wbuf_t w, reply;
   flow_wbuf_init(&w);
   flow_wr_str(&w, rc->job_id);
@@ -352,9 +375,127 @@ int flow_rc_savepoint(flow_remote_client_t *rc, const char *dir, int stop, int64
 void flow_rc_free(flow_remote_client_t *rc) {
   if (rc == NULL) return;
   uv_mutex_lock(&rc->mu);
-  if (!rc->closed) uv_async_send(&rc->stop_async);
+  if (rc->rest) {
+    rc->stop = 1;
+    uv_cond_broadcast(&rc->cond);
+  } else if (!rc->closed) {
+    uv_async_send(&rc->stop_async);
+  }
   uv_mutex_unlock(&rc->mu);
   uv_thread_join(&rc->thread);
   uv_run(&rc->loop, UV_RUN_DEFAULT);
   destroy(rc);
+}
+
+/* ---- over REST ------------------------------------------------------------ */
+
+static void rest_finish(flow_remote_client_t *rc, flow_job_status_t status, const char *failure, int restarts,
+                        int64_t runtime_ms) {
+  uv_mutex_lock(&rc->mu);
+  memcpy(rc->result.job_id, rc->job_id, 33);
+  rc->result.status = status;
+  rc->result.failure = flow_strdup(failure);
+  rc->result.restarts = restarts;
+  rc->result.net_runtime_ms = runtime_ms;
+  rc->status = status;
+  rc->done = 1;
+  uv_cond_broadcast(&rc->cond);
+  uv_mutex_unlock(&rc->mu);
+}
+
+/* Follows the job by polling GET /jobs/:id until it ended or free asks. */
+static void rest_main(void *arg) {
+  flow_remote_client_t *rc = arg;
+  char path[48], err[512];
+  snprintf(path, sizeof(path), "/jobs/%s", rc->job_id);
+  int failures = 0;
+  for (;;) {
+    uv_mutex_lock(&rc->mu);
+    if (!rc->stop) (void)uv_cond_timedwait(&rc->cond, &rc->mu, 200u * 1000000u);
+    int stop = rc->stop;
+    uv_mutex_unlock(&rc->mu);
+    if (stop) return;
+    int status = 0;
+    char *body = NULL;
+    if (flow_rest_call(&rc->rest_t, "GET", path, NULL, 0, &status, &body, NULL, err, sizeof(err)) != 0 ||
+        status != 200) {
+      if (++failures < 25) { /* 5 s of a REST endpoint that does not answer */
+        free(body);
+        continue;
+      }
+      char msg[700];
+      snprintf(msg, sizeof(msg), "lost the REST endpoint (the job may still run): %s",
+               status ? (body ? body : "no body") : err);
+      free(body);
+      rest_finish(rc, FLOW_JOB_FAILED, msg, 0, 0);
+      return;
+    }
+    failures = 0;
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    const cJSON *state = j ? cJSON_GetObjectItemCaseSensitive(j, "state") : NULL;
+    flow_job_status_t s = FLOW_JOB__COUNT;
+    for (int k = 0; cJSON_IsString(state) && k < FLOW_JOB__COUNT; k++)
+      if (strcmp(state->valuestring, flow_job_status_name((flow_job_status_t)k)) == 0) s = (flow_job_status_t)k;
+    if (s == FLOW_JOB__COUNT) {
+      cJSON_Delete(j);
+      continue;
+    }
+    uv_mutex_lock(&rc->mu);
+    rc->status = s;
+    uv_mutex_unlock(&rc->mu);
+    if (s == FLOW_JOB_FINISHED || s == FLOW_JOB_FAILED || s == FLOW_JOB_CANCELED) {
+      const cJSON *fc = cJSON_GetObjectItemCaseSensitive(j, "failure-cause");
+      const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "restarts");
+      const cJSON *du = cJSON_GetObjectItemCaseSensitive(j, "duration");
+      rest_finish(rc, s, cJSON_IsString(fc) ? fc->valuestring : NULL, cJSON_IsNumber(rs) ? rs->valueint : 0,
+                  cJSON_IsNumber(du) ? (int64_t)du->valuedouble : 0);
+      cJSON_Delete(j);
+      return;
+    }
+    cJSON_Delete(j);
+  }
+}
+
+flow_remote_client_t *flow_rc_submit_rest(const flow_rest_target_t *t, const uint8_t *payload, size_t len,
+                                          char *err, size_t errlen) {
+  int status = 0;
+  char *body = NULL;
+  if (flow_rest_call(t, "POST", "/jobs", payload, len, &status, &body, NULL, err, errlen) != 0) return NULL;
+  cJSON *j = cJSON_Parse(body);
+  const cJSON *id = j ? cJSON_GetObjectItemCaseSensitive(j, "jobid") : NULL;
+  if (status != 202 || !cJSON_IsString(id) || strlen(id->valuestring) != 32) {
+    const cJSON *errs = j ? cJSON_GetObjectItemCaseSensitive(j, "errors") : NULL;
+    const cJSON *e0 = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+    snprintf(err, errlen, "the jobmanager refused the job (HTTP %d): %s", status,
+             cJSON_IsString(e0) ? e0->valuestring : body);
+    cJSON_Delete(j);
+    free(body);
+    return NULL;
+  }
+  flow_remote_client_t *rc = flow_xcalloc(1, sizeof(*rc));
+  rc->rest = 1;
+  rc->host = flow_strdup(t->host);
+  if (t->secret != NULL) {
+    rc->secret = flow_xmalloc(t->secret_len + 1);
+    memcpy(rc->secret, t->secret, t->secret_len);
+    rc->secret[t->secret_len] = '\0';
+  }
+  rc->rest_t = *t;
+  rc->rest_t.host = rc->host;
+  rc->rest_t.secret = rc->secret;
+  memcpy(rc->job_id, id->valuestring, 33);
+  cJSON_Delete(j);
+  free(body);
+  rc->status = FLOW_JOB_INITIALIZING;
+  rc->accepted = 1;
+  uv_loop_init(&rc->loop); /* unused in REST mode; destroy() closes it */
+  uv_mutex_init(&rc->mu);
+  uv_cond_init(&rc->cond);
+  if (uv_thread_create(&rc->thread, rest_main, rc) != 0) {
+    snprintf(err, errlen, "cannot start the client thread");
+    destroy(rc);
+    return NULL;
+  }
+  return rc;
 }

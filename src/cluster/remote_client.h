@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cluster/endpoints.h"
+#include "cluster/rest_client.h"
 #include "wire.h"
 
 typedef struct flow_remote_target {
@@ -27,6 +28,12 @@ typedef struct flow_remote_client flow_remote_client_t;
  * and waits for the jobmanager to accept it. NULL with a message in err. */
 flow_remote_client_t *flow_rc_submit(const flow_remote_target_t *t, const uint8_t *payload, size_t len, char *err,
                                      size_t errlen);
+/* The same over the REST endpoint (`flowlua run --rest`, as Flink's CLI):
+ * POST /jobs, then GET /jobs/:id every 200 ms until the job ended (the
+ * result has no accumulators); cancel is PATCH /jobs/:id?mode=cancel;
+ * savepoints need the RPC client. */
+flow_remote_client_t *flow_rc_submit_rest(const flow_rest_target_t *t, const uint8_t *payload, size_t len,
+                                          char *err, size_t errlen);
 const char *flow_rc_job_id(flow_remote_client_t *rc);
 flow_job_status_t flow_rc_status(flow_remote_client_t *rc);
 /* Asks the jobmanager to cancel the job (a request of its own). */

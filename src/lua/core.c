@@ -268,11 +268,13 @@ static void parse_checkpoint(lua_State *L, int t, flow_checkpoint_config_t *cp) 
 /* ---- cluster mode: jobs go to a jobmanager instead of a MiniCluster ----- */
 
 static flow_remote_target_t remote;
-static int remote_on, remote_detached;
+static int remote_on, remote_detached, remote_rest;
 static char *script_dir; /* modules found here are uploaded with the job */
 static char *script_path;
 
-void flow_core_set_remote(const char *host, int port, const char *secret, size_t secret_len, int detached) {
+void flow_core_set_remote(const char *host, int port, const char *secret, size_t secret_len, int detached,
+                          int rest) {
+  remote_rest = rest;
   remote.host = flow_strdup(host);
   remote.port = port;
   remote.secret = secret;
@@ -381,7 +383,13 @@ static flow_remote_client_t *submit_remote(lua_State *L, lgraph_t *g, const flow
     flow_wbuf_free(&w);
     return NULL;
   }
-  flow_remote_client_t *c = flow_rc_submit(&remote, w.data, w.len, err, errlen);
+  flow_remote_client_t *c;
+  if (remote_rest) {
+    flow_rest_target_t rt = {remote.host, remote.port, remote.secret, remote.secret_len, 30000};
+    c = flow_rc_submit_rest(&rt, w.data, w.len, err, errlen);
+  } else {
+    c = flow_rc_submit(&remote, w.data, w.len, err, errlen);
+  }
   flow_wbuf_free(&w);
   if (c != NULL) fprintf(stderr, "Job has been submitted with JobID %s\n", flow_rc_job_id(c));
   return c;

@@ -15,10 +15,11 @@ int flow_core_waiting_for_job(void);
 /* The CLI turns the live progress line on (stderr must be a terminal too). */
 void flow_core_set_progress(int enabled);
 
-/* Cluster mode (flowlua run --jobmanager): jobs go to that jobmanager;
- * detached: execute returns once the job is accepted. secret is borrowed
- * for the process's life. */
-void flow_core_set_remote(const char *host, int port, const char *secret, size_t secret_len, int detached);
+/* Cluster mode (flowlua run --jobmanager, or --rest): jobs go to that
+ * jobmanager (rest: through its REST endpoint); detached: execute returns
+ * once the job is accepted. secret is borrowed for the process's life. */
+void flow_core_set_remote(const char *host, int port, const char *secret, size_t secret_len, int detached,
+                          int rest);
 /* The script whose directory's modules are uploaded with a cluster job. */
 void flow_core_set_script(const char *path);
 
