@@ -33,7 +33,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 mkdir -p "$dir/log"
-if [ -f "$dir/jobmanager.pid" ] && kill -0 "$(cat "$dir/jobmanager.pid")" 2>/dev/null; then
+if [ -f "$dir/jobmanager.pid" ] && [ -d "/proc/$(cat "$dir/jobmanager.pid")" ] &&
+   [ "$(sed 's/.*) //' "/proc/$(cat "$dir/jobmanager.pid")/stat" | cut -d' ' -f1)" != Z ]; then
   echo "start-cluster.sh: a jobmanager already runs (pid $(cat "$dir/jobmanager.pid")); stop it first" >&2
   exit 1
 fi

@@ -7,15 +7,21 @@
 set -uo pipefail
 dir="${FLOWLUA_CLUSTER_DIR:-/tmp/flowlua-cluster}"
 [ "${1:-}" = "--dir" ] && dir="$2"
+# running: exists and is not a zombie (an exited daemon waits for its reaper)
+running() {
+  local state
+  state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+  [ -n "$state" ] && [ "$state" != Z ]
+}
 stop() { # pidfile name
   local f="$1" pid
   [ -f "$f" ] || return 0
   pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     echo "Stopping $2 (pid $pid)."
     kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    for _ in $(seq 1 200); do running "$pid" || break; sleep 0.05; done
+    running "$pid" && kill -KILL "$pid" 2>/dev/null
   fi
   rm -f "$f"
 }

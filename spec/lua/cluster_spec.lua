@@ -393,6 +393,38 @@ env:execute("big module")
   end)
 end)
 
+describe("cluster backpressure", function()
+  it("a fast source feeding a slow consumer on another taskmanager: bounded memory (credits)", function()
+    hc.with({ n = 2, slots = 1 }, function(c)
+      -- slot 0: the source and sink subtask 0; slot 1 (the other taskmanager): sink subtask 1
+      local id = submit_detached(c, [[
+local flow = require("flow")
+local env = flow.env{ parallelism = 2 }
+env:from_sequence(1, 1e12):set_parallelism(1):rebalance()
+  :map(function(x) local t = os.clock() + 0.0001 while os.clock() < t do end return x end)
+  :add_sink(function() end)
+env:execute("backpressure")
+]], "backpressure")
+      wait_for(function() return c:job_state(id) == "RUNNING" end, 20, "RUNNING")
+      local function rss(name)
+        local status = h.read("/proc/" .. c:pid(name) .. "/status") or ""
+        return tonumber(status:match("VmRSS:%s*(%d+)")) or 0
+      end
+      local peak = 0
+      for _ = 1, 30 do -- 3 s: unbounded buffering would take hundreds of MB by then
+        socket.sleep(0.1)
+        peak = math.max(peak, rss("taskmanager-1"), rss("taskmanager-2"))
+      end
+      assert.are.equal("RUNNING", c:job_state(id))
+      local limit = os.getenv("FLOWLUA_SANITIZED") == "1" and 400000 or 60000 -- KB
+      assert.is_true(peak < limit, "peak RSS " .. peak .. " KB")
+      local _, err, code = c:flowlua({ "cancel", id })
+      assert.are.equal(0, code, err)
+      wait_for(function() return c:job_state(id) == "CANCELED" end, 20, "CANCELED")
+    end)
+  end)
+end)
+
 describe("cluster heartbeats", function()
   it("a taskmanager that stops answering is lost after heartbeat.timeout", function()
     hc.with({ n = 2, slots = 1, extra = "--set heartbeat.interval=100ms --set heartbeat.timeout=1s" }, function(c)
