@@ -109,6 +109,7 @@ typedef struct flow_job_master {
   _Atomic int *status_out;    /* mirrors status for other threads, may be NULL */
   flow_checkpoint_coordinator_t cc;
   flow_vertex_metrics_t *metrics; /* per job vertex, owned by the MiniCluster */
+  int remote_executors;       /* cluster mode: taskmanagers build the networks; none here */
 } flow_job_master_t;
 
 struct flow_dispatcher {
@@ -122,6 +123,7 @@ struct flow_dispatcher {
   flow_vertex_metrics_t *metrics;
   _Atomic int *status_out;
   char job_id[33];           /* the id the client gave the job */
+  int remote_executors;      /* cluster mode: every TaskExecutor is in another process */
   void (*on_done)(flow_dispatcher_t *d);
   void (*on_savepoint)(flow_dispatcher_t *d, const char *result);
   void *data;

@@ -64,6 +64,7 @@ flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_grap
   set_status(jm, FLOW_JOB_INITIALIZING);
   jm->restart = d->restart;
   jm->metrics = d->metrics;
+  jm->remote_executors = d->remote_executors;
   jm->start_ns = uv_hrtime();
   if (d->job_id[0] != '\0') memcpy(jm->job_id, d->job_id, sizeof(jm->job_id));
   else flow_new_job_id(jm->job_id);
@@ -184,7 +185,7 @@ static int any_slot_lost(flow_job_master_t *jm) {
 static void deploy(flow_job_master_t *jm) {
   const flow_job_graph_t *jg = jm->jg;
   flow_net_free(jm->net); /* the previous attempt's: every task of it is terminal */
-  jm->net = flow_net_new(jg);
+  jm->net = jm->remote_executors ? NULL : flow_net_new(jg);
   jm->n_terminal = jm->n_failed = jm->n_canceled = 0;
   set_status(jm, FLOW_JOB_RUNNING);
   int idx = 0;

@@ -210,6 +210,7 @@ int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, cons
   j->d.data = j;
   flow_dispatcher_configure(&j->d, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);
   j->d.status_out = &j->status_atomic;
+  j->d.remote_executors = 1;
   memcpy(j->d.job_id, j->id, sizeof(j->id));
   j->next = jm->jobs;
   jm->jobs = j;
