@@ -10,6 +10,7 @@
 #include "cluster/cluster_proto.h"
 #include "cluster/jobmanager.h"
 #include "cluster/remote_client.h"
+#include "cluster/tcp_addr.h"
 #include "cluster/taskmanager.h"
 #include "common.h"
 #include "lua/core.h"
@@ -271,8 +272,11 @@ int flow_cli_setup_remote(const flow_cli_t *cli) {
   if (addr == NULL) return 0;
   char *host = NULL;
   int port = 0;
-  if (flow_parse_host_port(addr, &host, &port) != 0) {
-    fprintf(stderr, "flowlua: bad jobmanager address '%s'\n", addr);
+  struct sockaddr_storage ss;
+  if (flow_parse_host_port(addr, &host, &port) != 0 || flow_tcp_parse_addr(host, port, &ss) != 0) {
+    fprintf(stderr, "flowlua: bad jobmanager address '%s' (numeric IPv4 or IPv6 address and port, e.g. "
+                    "127.0.0.1:6123)\n", addr);
+    free(host);
     return 2;
   }
   if (load_secret(cli->secret_file) != 0) {

@@ -177,7 +177,7 @@ static void on_handle_closed(uv_handle_t *h) {
 
 /* The connection's one log line (later calls are no-ops). */
 static void log_reason(flow_net_conn_t *c) {
-  if (c->logged) return;
+  if (c->logged || c->opts.no_log) return;
   c->logged = 1;
   char label[sizeof c->peer + FLOW_NET_NAME_MAX + 4];
   fprintf(stderr, "flowlua: net: %s: %s\n", conn_label(c, label, sizeof label), c->reason);

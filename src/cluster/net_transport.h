@@ -97,6 +97,7 @@ typedef struct flow_net_opts {
    * e.g. "authentication failed: wrong cluster secret"). */
   void (*on_close)(flow_net_conn_t *c, const char *reason);
   void *data;            /* initial flow_net_conn_data of each connection */
+  int no_log;            /* 1: no log line; the caller reports on_close's reason itself */
 } flow_net_opts_t;
 
 /* host: a numeric IPv4 or IPv6 address (no name resolution), NULL = 127.0.0.1;

@@ -15,6 +15,7 @@ static void set_opts(flow_net_opts_t *no, const flow_remote_target_t *t) {
   no->role = FLOW_NET_ROLE_CLIENT;
   no->name = "client";
   no->max_queued = (size_t)FLOW_FRAME_MAX + 4096; /* a submission is one frame */
+  no->no_log = 1;                                 /* the client says what went wrong */
   no->secret = t->secret;
   no->secret_len = t->secret_len;
 }

@@ -867,6 +867,7 @@ static void connect_jm(tm_t *tm) {
   no.role = FLOW_NET_ROLE_TASKMANAGER;
   no.name = tm->data_addr;
   no.max_queued = (size_t)1 << 30; /* our own messages: never dropped (see send_jm) */
+  no.no_log = 1;                   /* jm_on_close says what happened (and retries at start-up) */
   no.on_open = jm_on_open;
   no.on_frame = jm_on_frame;
   no.on_close = jm_on_close;

@@ -572,7 +572,10 @@ static int l_execute(lua_State *L) {
   job_handle_t h = {NULL, NULL};
   if (remote_on) {
     h.rc = submit_remote(L, g, &opt, err, sizeof(err));
-    if (h.rc == NULL) return luaL_error(L, "%s", err);
+    if (h.rc == NULL) {
+      lua_pushstring(L, err); /* no position: the cluster's answer, not a script line */
+      return lua_error(L);
+    }
   } else {
     h.mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
     if (h.mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
@@ -615,7 +618,10 @@ static int l_submit(lua_State *L) {
   char err[1024];
   if (remote_on) {
     c->h.rc = submit_remote(L, g, &opt, err, sizeof(err));
-    if (c->h.rc == NULL) return luaL_error(L, "%s", err);
+    if (c->h.rc == NULL) {
+      lua_pushstring(L, err);
+      return lua_error(L);
+    }
     return 1;
   }
   c->h.mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
