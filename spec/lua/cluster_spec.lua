@@ -144,6 +144,13 @@ env:execute("modules")
     assert.are.equal("FINISHED", d.state)
     assert.truthy(#d.vertices >= 2)
     assert.are.equal(4, d.vertices[#d.vertices].parallelism)
+    -- the taskmanagers' counters: every record a vertex wrote was read by the next, across TCP
+    local lines = #h.file_lines(conformance .. "/wordcount_text.txt")
+    assert.are.equal(lines, d.vertices[1].metrics["read-records"])
+    for k = 2, #d.vertices do
+      assert.truthy(d.vertices[k].metrics["read-records"] > 0)
+      assert.are.equal(d.vertices[k - 1].metrics["write-records"], d.vertices[k].metrics["read-records"])
+    end
     local tms = c:json("/taskmanagers").taskmanagers
     assert.are.equal(2, #tms)
     for _, t in ipairs(tms) do

@@ -21,6 +21,9 @@ enum {
   FLOW_CP_JOB = 19,       /* JM->TM before the job's first task there: str job id,
                              bytes stream graph, i32 n, n x (str module path, bytes source) */
   FLOW_CP_JOB_RELEASE = 20, /* JM->TM: str job id: the job ended */
+  FLOW_CP_METRICS = 21,   /* TM->JM, every second while it runs tasks of the job, and before
+                             each task's terminal state: str job id, i32 n vertices, n x (i64 records in,
+                             i64 records out, i64 bytes read, i64 bytes total), cumulative */
   /* client <-> jobmanager: every request starts with u32 request id, the reply
    * repeats it */
   FLOW_CP_SUBMIT = 32,       /* options (flow_cp_write_options), bytes graph, i32 n, blobs */

@@ -71,6 +71,12 @@ flow_jm_job_t *flow_jm_find_job(flow_jm_t *jm, const char *id) {
 }
 
 static void job_free(flow_jm_job_t *j) {
+  while (j->metrics != NULL) {
+    flow_jm_metrics_t *m = j->metrics;
+    j->metrics = m->next;
+    free(m->v);
+    free(m);
+  }
   flow_job_result_clear(&j->result);
   flow_jg_free(j->jg);
   flow_sg_free(j->sg);
@@ -220,6 +226,36 @@ int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, cons
   memcpy(id_out, j->id, 33);
   jlog("job %s (%s) submitted: %d tasks in %d slots", j->id, j->name, jg->n_vertices, jg->slots_required);
   return 0;
+}
+
+int64_t flow_jm_metric(const flow_jm_job_t *j, int v, int k) {
+  int64_t sum = 0;
+  for (const flow_jm_metrics_t *m = j->metrics; m != NULL; m = m->next) sum += m->v[v][k];
+  return sum;
+}
+
+static void tm_metrics(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
+  char id[33];
+  int32_t n = 0;
+  flow_cp_read_job_id(r, id);
+  flow_rd_i32(r, &n);
+  if (r->err != 0 || n < 0 || (size_t)n * 32 != flow_rd_left(r)) {
+    flow_net_fail(tm->conn, "malformed metrics");
+    return;
+  }
+  flow_jm_job_t *j = flow_jm_find_job(jm, id);
+  if (j == NULL || n != j->jg->n_vertices) return; /* an evicted job's */
+  flow_jm_metrics_t *m = j->metrics;
+  while (m != NULL && m->tm != tm) m = m->next;
+  if (m == NULL) {
+    m = flow_xcalloc(1, sizeof(*m));
+    m->tm = tm;
+    m->v = flow_xcalloc((size_t)(n > 0 ? n : 1), sizeof(*m->v));
+    m->next = j->metrics;
+    j->metrics = m;
+  }
+  for (int v = 0; v < n; v++)
+    for (int k = 0; k < 4; k++) flow_rd_i64(r, &m->v[v][k]);
 }
 
 int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap) {
@@ -513,6 +549,7 @@ static void on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_
     else if (tm == NULL) flow_net_fail(c, "a taskmanager must register first");
     else if (type == FLOW_CP_HEARTBEAT) return;
     else if (type == FLOW_CP_RPC) tm_rpc(jm, tm, &r);
+    else if (type == FLOW_CP_METRICS) tm_metrics(jm, tm, &r);
     else flow_net_fail(c, "unexpected frame type from a taskmanager");
   } else if (role == FLOW_NET_ROLE_CLIENT) {
     if (type == FLOW_CP_SUBMIT || type == FLOW_CP_STATUS || type == FLOW_CP_LIST || type == FLOW_CP_CANCEL ||

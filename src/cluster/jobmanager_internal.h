@@ -11,6 +11,13 @@
 #include "cluster/jobmanager.h"
 #include "cluster/net_transport.h"
 
+/* A taskmanager's latest counters of one job (FLOW_CP_METRICS). */
+typedef struct flow_jm_metrics {
+  const void *tm;         /* the taskmanager (a flow_jm_tm_t, compared only) */
+  int64_t (*v)[4];        /* per vertex: records in, records out, bytes read, bytes total */
+  struct flow_jm_metrics *next;
+} flow_jm_metrics_t;
+
 /* A job: its graphs, its Dispatcher (a JobManagerRunner: one JobMaster) and
  * its result once it ended. */
 typedef struct flow_jm_job {
@@ -29,6 +36,7 @@ typedef struct flow_jm_job {
   size_t job_frame_len;
   flow_net_conn_t *client;   /* the submitting client while connected */
   uint32_t client_req;
+  flow_jm_metrics_t *metrics; /* per taskmanager that ran tasks of it */
   flow_net_conn_t *savepoint_client; /* a savepoint request in progress */
   uint32_t savepoint_req;
   struct flow_jm_job *next;  /* newest first */
@@ -72,6 +80,8 @@ int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, cons
                    const uint8_t *blobs, size_t blobs_len, int32_t n_blobs, flow_net_conn_t *client,
                    uint32_t req, char *id_out, char *err, size_t errlen);
 int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap);
+/* Sums counter k (0..3) of vertex index v over the job's taskmanagers. */
+int64_t flow_jm_metric(const flow_jm_job_t *j, int v, int k);
 void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m);
 void flow_jm_stop_poll(uv_timer_t *h);
 

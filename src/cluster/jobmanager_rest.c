@@ -138,6 +138,11 @@ static cJSON *job_details(const flow_jm_job_t *j) {
     cJSON_AddNumberToObject(x, "maxParallelism", jv->max_parallelism);
     cJSON_AddStringToObject(x, "slotSharingGroup", jv->slot_sharing_group);
     cJSON_AddItemToObject(x, "tasks", task_counts(j, v));
+    cJSON *mx = cJSON_AddObjectToObject(x, "metrics"); /* Flink's IOMetricsInfo names */
+    cJSON_AddNumberToObject(mx, "read-records", (double)flow_jm_metric(j, v, 0));
+    cJSON_AddNumberToObject(mx, "write-records", (double)flow_jm_metric(j, v, 1));
+    cJSON_AddNumberToObject(mx, "read-bytes", (double)flow_jm_metric(j, v, 2));
+    cJSON_AddNumberToObject(mx, "total-bytes", (double)flow_jm_metric(j, v, 3));
     cJSON_AddItemToArray(vs, x);
   }
   if (j->done) {

@@ -60,6 +60,7 @@ struct tm_job {
   flow_job_graph_t *jg;
   char *blob_dir;
   dp_net_t *dp;       /* the newest attempt's network, or NULL */
+  flow_vertex_metrics_t *metrics; /* per job vertex, summed over our tasks (all attempts) */
   dp_net_t *retired;  /* older attempts' networks that a task still uses (a task
                          failed from here ends after the JobMaster moved on) */
   tm_job_t *next;
@@ -95,7 +96,7 @@ struct flow_tm {
   int n_early;
   uv_async_t pump_async;
   _Atomic int pump_pending;
-  uv_timer_t heartbeat, reconnect;
+  uv_timer_t heartbeat, reconnect, metrics_timer;
   uv_signal_t sigint, sigterm;
   char *base_dir;    /* blob cache: <tmp>/flowlua-tm-<pid> */
   int exit_code;
@@ -526,19 +527,23 @@ static void send_jm(tm_t *tm, uint8_t type, flow_wbuf_t *w) {
 /* Endpoint messages the TaskExecutor sends to the JobMaster (a job's proxy)
  * or to the ResourceManager (the rm proxy) go to the jobmanager. */
 static void sweep_retired(tm_t *tm, tm_job_t *j);
+static void send_metrics(tm_t *tm, tm_job_t *j);
 
 static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   tm_t *tm = g_tm;
   if (m->type == FLOW_MSG_REGISTER_TE) return; /* sent as FLOW_CP_REGISTER on connect */
+  int ended = m->type == FLOW_MSG_TASK_STATE && self != &tm->rm_proxy.ep &&
+              flow_execution_state_is_terminal((flow_execution_state_t)m->d);
+  /* a task's counters are in before its end: the jobmanager has the final
+   * counts once the job ended */
+  if (ended) send_metrics(tm, (tm_job_t *)self);
   flow_wbuf_t w;
   flow_wbuf_init(&w);
   flow_cp_write_msg(&w, m, self->id, NULL);
   send_jm(tm, FLOW_CP_RPC, &w);
   flow_wbuf_free(&w);
   /* a task ended (the TaskExecutor joined it): an old network may be free */
-  if (m->type == FLOW_MSG_TASK_STATE && self != &tm->rm_proxy.ep &&
-      flow_execution_state_is_terminal((flow_execution_state_t)m->d))
-    sweep_retired(tm, (tm_job_t *)self);
+  if (ended) sweep_retired(tm, (tm_job_t *)self);
 }
 
 static flow_te_task_t *local_task(tm_t *tm, tm_job_t *j, int vertex, int subtask) {
@@ -624,6 +629,7 @@ static void sweep_retired(tm_t *tm, tm_job_t *j) {
 }
 
 static void job_free(tm_job_t *j) {
+  free(j->metrics);
   dp_free(j->dp);
   while (j->retired != NULL) {
     dp_net_t *dp = j->retired;
@@ -691,6 +697,7 @@ static void on_job(tm_t *tm, flow_rbuf_t *r) {
     j->sg = NULL;
     return;
   }
+  j->metrics = flow_xcalloc((size_t)j->jg->n_vertices, sizeof(*j->metrics));
   size_t cap = strlen(tm->base_dir) + 40;
   j->blob_dir = flow_xmalloc(cap);
   snprintf(j->blob_dir, cap, "%s/%s", tm->base_dir, id);
@@ -712,6 +719,34 @@ static void on_job(tm_t *tm, flow_rbuf_t *r) {
   }
   tlog("job %s (%s): %d module file%s cached in %s", id, j->sg->job_name ? j->sg->job_name : "job", (int)n,
        n == 1 ? "" : "s", j->blob_dir);
+}
+
+/* The job's counters to the jobmanager (REST shows them per vertex). */
+static void send_metrics(tm_t *tm, tm_job_t *j) {
+  if (j->metrics == NULL || j->jg == NULL) return;
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_wr_str(&w, j->id);
+  flow_wr_i32(&w, j->jg->n_vertices);
+  for (int v = 0; v < j->jg->n_vertices; v++) {
+    flow_vertex_metrics_t *m = &j->metrics[v];
+    flow_wr_i64(&w, atomic_load_explicit(&m->records_in, memory_order_relaxed));
+    flow_wr_i64(&w, atomic_load_explicit(&m->records_out, memory_order_relaxed));
+    flow_wr_i64(&w, atomic_load_explicit(&m->bytes_read, memory_order_relaxed));
+    flow_wr_i64(&w, atomic_load_explicit(&m->bytes_total, memory_order_relaxed));
+  }
+  send_jm(tm, FLOW_CP_METRICS, &w);
+  flow_wbuf_free(&w);
+}
+
+static void on_metrics_timer(uv_timer_t *h) {
+  tm_t *tm = h->data;
+  if (tm->jm_conn == NULL || !tm->registered) return;
+  for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) {
+    int running = 0;
+    for (flow_te_task_t *t = tm->te.tasks; t != NULL && !running; t = t->next) running = t->jm == &j->ep;
+    if (running) send_metrics(tm, j);
+  }
 }
 
 static void on_job_release(tm_t *tm, flow_rbuf_t *r) {
@@ -796,6 +831,7 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
     d->restore_dir = cm.restore_dir, cm.restore_dir = NULL;
     d->checkpoint_dir = cm.checkpoint_dir, cm.checkpoint_dir = NULL;
     d->blob_dir = flow_strdup(j->blob_dir);
+    d->metrics = j->metrics;
     m = flow_msg_new(type, NULL, &tm->te.ep);
     m->ptr = &j->ep;
     m->ptr2 = d;
@@ -970,6 +1006,9 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   uv_timer_start(&tm->heartbeat, on_heartbeat, hb, hb);
   uv_timer_init(&tm->loop, &tm->reconnect);
   tm->reconnect.data = tm;
+  uv_timer_init(&tm->loop, &tm->metrics_timer);
+  tm->metrics_timer.data = tm;
+  uv_timer_start(&tm->metrics_timer, on_metrics_timer, 1000, 1000);
   uv_signal_init(&tm->loop, &tm->sigint);
   uv_signal_init(&tm->loop, &tm->sigterm);
   tm->sigint.data = tm->sigterm.data = tm;
@@ -984,6 +1023,7 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   flow_task_executor_destroy(&tm->te);
   uv_close((uv_handle_t *)&tm->heartbeat, NULL);
   uv_close((uv_handle_t *)&tm->reconnect, NULL);
+  uv_close((uv_handle_t *)&tm->metrics_timer, NULL);
   uv_close((uv_handle_t *)&tm->sigint, NULL);
   uv_close((uv_handle_t *)&tm->sigterm, NULL);
 out:
