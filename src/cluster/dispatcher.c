@@ -26,11 +26,20 @@ static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
     r->restarts = jm->restarts;
     r->accumulators = jm->accumulators;
     jm->accumulators = NULL;
-    flow_job_master_free(jm);
+    /* freed one queue round later: messages already queued to it (a late
+     * answer of the ResourceManager, a lost TaskExecutor's) reach a
+     * JobMaster that ignores them, not freed memory */
+    flow_job_master_retire(jm);
     d->jm = NULL;
-    if (d->on_done) d->on_done(d);
+    flow_msg_t *f = flow_msg_new(FLOW_MSG_FREE_JOB_MASTER, self, self);
+    f->ptr = jm;
+    flow_rpc_send(self->rpc, f);
     break;
   }
+  case FLOW_MSG_FREE_JOB_MASTER:
+    flow_job_master_free(m->ptr);
+    if (d->on_done) d->on_done(d);
+    break;
   case FLOW_MSG_TRIGGER_SAVEPOINT:
     if (d->jm != NULL) {
       flow_msg_t *f = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, self, &d->jm->ep);

@@ -178,6 +178,8 @@ void flow_task_executor_destroy(flow_task_executor_t *te);
 
 flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_graph_t *jg);
 void flow_job_master_start(flow_job_master_t *jm);
+/* The job ended: later messages to it are ignored until it is freed. */
+void flow_job_master_retire(flow_job_master_t *jm);
 void flow_job_master_free(flow_job_master_t *jm);
 /* The TaskExecutor the current attempt of (execution job vertex index, subtask) runs on. */
 flow_endpoint_t *flow_job_master_task_te(flow_job_master_t *jm, int ejv_index, int subtask);

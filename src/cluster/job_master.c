@@ -72,6 +72,13 @@ flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_grap
   return jm;
 }
 
+static void retired_handle(flow_endpoint_t *self, flow_msg_t *m) { (void)self, (void)m; }
+
+void flow_job_master_retire(flow_job_master_t *jm) {
+  jm->ep.handle = retired_handle;
+  flow_rm_forget(jm->rm, &jm->ep);
+}
+
 void flow_job_master_free(flow_job_master_t *jm) {
   if (jm == NULL) return;
   flow_rm_forget(jm->rm, &jm->ep); /* no waiting request may name a freed JobMaster */
@@ -309,6 +316,17 @@ static void task_state(flow_job_master_t *jm, flow_msg_t *m) {
   }
   if (!flow_execution_state_is_terminal(to)) return;
   jm->n_terminal++;
+  flow_endpoint_t *runs_on = flow_job_master_task_te(jm, m->a - 1, m->b);
+  if (to == FLOW_EXEC_FAILED && m->from != NULL && runs_on != NULL && m->from != runs_on && !runs_on->lost) {
+    /* reported failed by another taskmanager (its data connection to the one
+     * running it broke): that attempt must not go on unseen */
+    flow_msg_t *c = flow_msg_new(FLOW_MSG_CANCEL_TASK, &jm->ep, runs_on);
+    c->ptr = jm;
+    c->a = m->a;
+    c->b = m->b;
+    c->c = m->c;
+    flow_rpc_send(jm->ep.rpc, c);
+  }
   if (to == FLOW_EXEC_FAILED) {
     jm->n_failed++;
     if (jm->status == FLOW_JOB_RUNNING) { /* the first failure of this attempt is the root cause */
@@ -350,6 +368,7 @@ static void te_lost(flow_job_master_t *jm, flow_endpoint_t *te, const char *why)
     free_all_slots(jm);
     if (jm->cancel_requested) {
       jm->awaiting_slots = 0;
+      flow_rm_forget(jm->rm, &jm->ep); /* a withdrawn request must not answer later */
       finish_job(jm, FLOW_JOB_CANCELED);
     } else {
       request_slots(jm);
@@ -411,7 +430,7 @@ static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
     break;
   }
   case FLOW_MSG_SLOTS_UNAVAILABLE:
-    if (!jm->awaiting_slots || (m->c != 0 && m->c != jm->slot_gen)) break; /* a stale answer */
+    if (!jm->awaiting_slots || m->c != jm->slot_gen) break; /* a stale answer */
     jm->awaiting_slots = 0;
     if (jm->cancel_requested) finish_job(jm, FLOW_JOB_CANCELED);
     else fail_before_deploy(jm, m->text ? m->text : "no slots");

@@ -13,6 +13,7 @@
 #include "cluster/endpoints.h"
 #include "cluster/jobmanager_internal.h"
 #include "cluster/net_transport.h"
+#include "cluster/tcp_addr.h"
 #include "common.h"
 #include "graph/serialize.h"
 #include "runtime/task.h"
@@ -275,8 +276,6 @@ int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap) {
 
 /* ---- taskmanager proxies ------------------------------------------------ */
 
-static void tm_lost(flow_jm_t *jm, flow_jm_tm_t *tm, const char *why);
-
 static const char *tm_addr_of(flow_endpoint_t *te) {
   if (te == NULL || te->handle != flow_jm_tm_handle) return NULL;
   return ((flow_jm_tm_t *)te)->data_addr;
@@ -307,12 +306,11 @@ void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   if (rc == 0) rc = flow_cp_write_msg(&w, m, job_id, tm_addr_of);
   if (rc == 0) rc = flow_net_send(tm->conn, FLOW_CP_RPC, w.data, (uint32_t)w.len);
   flow_wbuf_free(&w);
-  if (rc != 0) { /* an endpoint message is never dropped: the taskmanager is lost instead */
+  if (rc != 0) { /* an endpoint message is never dropped: the taskmanager is lost instead
+                   (by the connection's close, outside this delivery of messages) */
     char why[160];
     snprintf(why, sizeof(why), "cannot queue a message for it: %s", flow_strerror(rc));
-    flow_net_conn_t *c = tm->conn;
-    tm_lost(g_jm, tm, why);
-    flow_net_fail(c, why);
+    flow_net_fail(tm->conn, why);
   }
 }
 
@@ -339,8 +337,9 @@ static void tm_register(flow_jm_t *jm, flow_net_conn_t *c, flow_rbuf_t *r) {
   flow_rd_i32(r, &slots);
   flow_rd_str(r, &host, 0);
   flow_rd_i32(r, &port);
+  struct sockaddr_storage ss;
   if (r->err != 0 || flow_rd_left(r) != 0 || slots < 1 || slots > 4096 || port <= 0 || port > 65535 ||
-      flow_net_conn_data(c) != NULL) {
+      flow_net_conn_data(c) != NULL || flow_tcp_parse_addr(host, port, &ss) != 0 || flow_tcp_is_wildcard(&ss)) {
     free(host);
     flow_net_fail(c, "malformed taskmanager registration");
     return;
@@ -681,6 +680,7 @@ int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
   uv_signal_start(&jm->sigint, on_signal, SIGINT);
   uv_signal_start(&jm->sigterm, on_signal, SIGTERM);
   uv_run(&jm->loop, UV_RUN_DEFAULT);
+  uv_run(&jm->loop, UV_RUN_NOWAIT); /* messages still queued, e.g. a retired JobMaster's free */
 out:
   /* tear down: every JobMaster and connection, then the handles */
   for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {

@@ -409,7 +409,9 @@ static void rest_main(void *arg) {
   flow_remote_client_t *rc = arg;
   char path[48], err[512];
   snprintf(path, sizeof(path), "/jobs/%s", rc->job_id);
-  int failures = 0;
+  flow_rest_target_t poll_t = rc->rest_t;
+  poll_t.timeout_ms = 2000; /* a poll is short; free() waits for at most one */
+  uint64_t failing_since = 0;
   for (;;) {
     uv_mutex_lock(&rc->mu);
     if (!rc->stop) (void)uv_cond_timedwait(&rc->cond, &rc->mu, 200u * 1000000u);
@@ -418,9 +420,20 @@ static void rest_main(void *arg) {
     if (stop) return;
     int status = 0;
     char *body = NULL;
-    if (flow_rest_call(&rc->rest_t, "GET", path, NULL, 0, &status, &body, NULL, err, sizeof(err)) != 0 ||
-        status != 200) {
-      if (++failures < 25) { /* 5 s of a REST endpoint that does not answer */
+    cJSON *j = NULL;
+    const cJSON *state = NULL;
+    if (flow_rest_call(&poll_t, "GET", path, NULL, 0, &status, &body, NULL, err, sizeof(err)) == 0 &&
+        status == 200) {
+      j = cJSON_Parse(body);
+      state = j ? cJSON_GetObjectItemCaseSensitive(j, "state") : NULL;
+    }
+    flow_job_status_t s = FLOW_JOB__COUNT;
+    for (int k = 0; cJSON_IsString(state) && k < FLOW_JOB__COUNT; k++)
+      if (strcmp(state->valuestring, flow_job_status_name((flow_job_status_t)k)) == 0) s = (flow_job_status_t)k;
+    if (s == FLOW_JOB__COUNT) { /* no answer, or not one we understand */
+      cJSON_Delete(j);
+      if (failing_since == 0) failing_since = uv_hrtime();
+      if (uv_hrtime() - failing_since < 10000ull * 1000000ull) { /* 10 s */
         free(body);
         continue;
       }
@@ -431,17 +444,8 @@ static void rest_main(void *arg) {
       rest_finish(rc, FLOW_JOB_FAILED, msg, 0, 0);
       return;
     }
-    failures = 0;
-    cJSON *j = cJSON_Parse(body);
+    failing_since = 0;
     free(body);
-    const cJSON *state = j ? cJSON_GetObjectItemCaseSensitive(j, "state") : NULL;
-    flow_job_status_t s = FLOW_JOB__COUNT;
-    for (int k = 0; cJSON_IsString(state) && k < FLOW_JOB__COUNT; k++)
-      if (strcmp(state->valuestring, flow_job_status_name((flow_job_status_t)k)) == 0) s = (flow_job_status_t)k;
-    if (s == FLOW_JOB__COUNT) {
-      cJSON_Delete(j);
-      continue;
-    }
     uv_mutex_lock(&rc->mu);
     rc->status = s;
     uv_mutex_unlock(&rc->mu);

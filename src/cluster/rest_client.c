@@ -83,10 +83,13 @@ static int dial(const flow_rest_target_t *t, int64_t deadline, char *err, size_t
     return -1;
   }
   struct pollfd pf = {fd, POLLOUT, 0};
-  int left = (int)(deadline - now_ms());
-  int soerr = 0;
+  int soerr = 0, pr;
   socklen_t el = sizeof(soerr);
-  if (left <= 0 || poll(&pf, 1, left) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) != 0 || soerr != 0) {
+  do {
+    int left = (int)(deadline - now_ms());
+    pr = left > 0 ? poll(&pf, 1, left) : 0;
+  } while (pr < 0 && errno == EINTR);
+  if (pr != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) != 0 || soerr != 0) {
     snprintf(err, errlen, "cannot connect to %s:%d: %s", host, t->port, soerr ? strerror(soerr) : "timed out");
     close(fd);
     return -1;
@@ -105,7 +108,8 @@ static int send_all(int fd, const char *p, size_t n, int64_t deadline) {
     if (w < 0 && errno != EAGAIN && errno != EINTR) return -1;
     struct pollfd pf = {fd, POLLOUT, 0};
     int left = (int)(deadline - now_ms());
-    if (left <= 0 || poll(&pf, 1, left) < 0) return -1;
+    if (left <= 0) return -1;
+    if (poll(&pf, 1, left) < 0 && errno != EINTR) return -1;
   }
   return 0;
 }
@@ -124,7 +128,7 @@ static int call_once(const flow_rest_target_t *t, const char *method, const char
                     method, path, t->host ? t->host : "127.0.0.1", t->port, len, extra_headers ? extra_headers : "");
   if (hn <= 0 || (size_t)hn >= sizeof(head) || send_all(fd, head, (size_t)hn, deadline) != 0 ||
       (len > 0 && send_all(fd, body, len, deadline) != 0)) {
-    snprintf(err, errlen, "cannot send the request: %s", strerror(errno));
+    snprintf(err, errlen, "cannot send the request: %s", now_ms() >= deadline ? "timed out" : strerror(errno));
     close(fd);
     return -1;
   }
@@ -141,7 +145,9 @@ static int call_once(const flow_rest_target_t *t, const char *method, const char
   for (;;) {
     struct pollfd pf = {fd, POLLIN, 0};
     int left = (int)(deadline - now_ms());
-    if (left <= 0 || poll(&pf, 1, left) != 1) {
+    int pr = left > 0 ? poll(&pf, 1, left) : 0;
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr != 1) {
       snprintf(err, errlen, "timed out waiting for the response");
       break;
     }

@@ -40,8 +40,11 @@ typedef enum {
   FLOW_MSG_SAVEPOINT_DONE,    /* JobMaster -> Dispatcher: text = path, or "error: ..." */
   FLOW_MSG_CANCEL_SLOT_REQUEST, /* JobMaster -> ResourceManager: ptr = jm; a pending request is
                                    withdrawn (answered SLOTS_UNAVAILABLE) */
-  FLOW_MSG_TE_LOST            /* jobmanager process -> ResourceManager / JobMaster: ptr = the
+  FLOW_MSG_TE_LOST,           /* jobmanager process -> ResourceManager / JobMaster: ptr = the
                                  TaskExecutor's endpoint, text = why */
+  FLOW_MSG_FREE_JOB_MASTER    /* Dispatcher -> itself after JOB_RESULT: ptr = jm; every message
+                                 queued to the JobMaster before it has been ignored (local only:
+                                 never on the wire) */
 } flow_msg_type_t;
 
 typedef struct flow_endpoint flow_endpoint_t;

@@ -17,6 +17,7 @@
 #include "cluster/jobmanager.h"
 #include "cluster/jobmanager_internal.h"
 #include "cluster/net_transport.h"
+#include "cluster/tcp_addr.h"
 #include "common.h"
 #include "graph/serialize.h"
 
@@ -94,6 +95,8 @@ struct flow_tm {
   tm_job_t *jobs;
   early_credit_t *early;
   int n_early;
+  char released[64][33];   /* recently released jobs: their late credits are dropped */
+  int n_released;
   uv_async_t pump_async;
   _Atomic int pump_pending;
   uv_timer_t heartbeat, reconnect, metrics_timer;
@@ -453,6 +456,9 @@ static void on_credit(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
     return;
   }
   tm_job_t *j = find_job(tm, ch.job_id);
+  if (j == NULL)
+    for (int i = 0; i < 64; i++)
+      if (strcmp(tm->released[i], ch.job_id) == 0) return; /* a late credit of an ended job */
   if (j == NULL || j->dp == NULL || j->dp->attempt < ch.attempt) {
     if (tm->n_early >= EARLY_CREDITS_MAX) {
       flow_net_fail(c, "too many credits for networks that do not exist");
@@ -570,8 +576,8 @@ static void fail_jobs_using(tm_t *tm, const char *addr, const char *why) {
     int local = 0;
     for (flow_te_task_t *t = tm->te.tasks; t != NULL; t = t->next) {
       if (t->jm != &j->ep || t->task->net != dp->net) continue;
-      if (local++ == 0) flow_task_fail(t->task, text);
-      else flow_task_cancel(t->task);
+      local++;
+      flow_task_fail(t->task, text); /* every one: none may end CANCELED (the job would) */
     }
     if (local > 0) continue;
     for (int e = 0; e < dp->n_exec; e++) {
@@ -604,7 +610,7 @@ static void fail_consumers_of(tm_t *tm, const char *addr, const char *why) {
       int waiting = 0;
       for (int ch = 0; ch < dp->net->n_channels[v - 1] && !waiting; ch++) {
         int p = dp->prod[e][ch];
-        waiting = p >= 0 && strcmp(dp->exec_addr[p], addr) == 0 && !flow_gate_channel_finished(g, ch);
+        waiting = p >= 0 && strcmp(dp->exec_addr[p], addr) == 0 && !flow_gate_channel_complete(g, ch);
       }
       flow_te_task_t *t = waiting ? local_task(tm, j, v, s) : NULL;
       if (t != NULL) flow_task_fail(t->task, text);
@@ -753,6 +759,7 @@ static void on_job_release(tm_t *tm, flow_rbuf_t *r) {
   char id[33];
   if (flow_cp_read_job_id(r, id) != 0) return;
   drop_early_credits(tm, id);
+  memcpy(tm->released[tm->n_released++ % 64], id, 33);
   for (tm_job_t **pp = &tm->jobs; *pp != NULL; pp = &(*pp)->next) {
     tm_job_t *j = *pp;
     if (strcmp(j->id, id) != 0) continue;
@@ -812,10 +819,10 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
         flow_net_fail(tm->jm_conn, "task deployment with a bad location map");
         break;
       }
-      if (j->dp != NULL) { /* the old attempt's: freed once no task uses it */
+      if (j->dp != NULL) { /* the old attempt's: freed once no task uses it (swept when a
+                              task ends: a deployment may still be queued for it now) */
         j->dp->next = j->retired;
         j->retired = j->dp;
-        sweep_retired(tm, j);
       }
       j->dp = dp;
       apply_early_credits(tm, dp);
@@ -979,7 +986,13 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   no.on_close = peer_on_close;
   FLOW_NET_SET_SECRET(&no, o->secret, o->secret_len);
   const char *bind = o->bind_host ? o->bind_host : "127.0.0.1";
-  if (o->advertise_host == NULL && (strcmp(bind, "0.0.0.0") == 0 || strcmp(bind, "::") == 0)) {
+  struct sockaddr_storage bss, ass;
+  if (o->advertise_host != NULL && flow_tcp_parse_addr(o->advertise_host, 1, &ass) != 0) {
+    fprintf(stderr, "flowlua: taskmanager: --advertise needs a numeric address, not '%s'\n", o->advertise_host);
+    code = 1;
+    goto out;
+  }
+  if (o->advertise_host == NULL && flow_tcp_parse_addr(bind, 1, &bss) == 0 && flow_tcp_is_wildcard(&bss)) {
     fprintf(stderr, "flowlua: taskmanager: --bind %s needs --advertise HOST: the address other "
                     "taskmanagers reach this one at\n", bind);
     code = 1;

@@ -50,3 +50,10 @@ int flow_tcp_listen(uv_tcp_t *tcp, const struct sockaddr_storage *ss, uv_connect
   }
   return rc;
 }
+
+int flow_tcp_is_wildcard(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET) return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+  if (ss->ss_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
+  return 0;
+}

@@ -9,6 +9,8 @@
 
 /* host: numeric IPv4 or IPv6, NULL or "" = 127.0.0.1. 0 or FLOW_EINVAL. */
 int flow_tcp_parse_addr(const char *host, int port, struct sockaddr_storage *ss);
+/* 0.0.0.0 or :: (any spelling). */
+int flow_tcp_is_wildcard(const struct sockaddr_storage *ss);
 /* "1.2.3.4:80", "[::1]:80" or "unknown peer". */
 void flow_tcp_addr_label(const struct sockaddr_storage *ss, char *out, size_t n);
 /* The label of a connected socket's peer. */

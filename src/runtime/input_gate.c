@@ -192,6 +192,13 @@ int flow_gate_channel_finished(flow_input_gate_t *g, int channel) {
   return f;
 }
 
+int flow_gate_channel_complete(flow_input_gate_t *g, int channel) {
+  uv_mutex_lock(&g->mu);
+  int f = g->channels[channel].finished || g->channels[channel].eop_offered;
+  uv_mutex_unlock(&g->mu);
+  return f;
+}
+
 void flow_gate_cancel(flow_input_gate_t *g) {
   uv_mutex_lock(&g->mu);
   g->canceled = 1;

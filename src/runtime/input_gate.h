@@ -63,6 +63,8 @@ int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out
 void flow_gate_block(flow_input_gate_t *g, int channel);
 void flow_gate_unblock_all(flow_input_gate_t *g);
 int flow_gate_channel_finished(flow_input_gate_t *g, int channel);
+/* Its end of partition has arrived (consumed, or queued by flow_gate_offer). */
+int flow_gate_channel_complete(flow_input_gate_t *g, int channel);
 /* Cluster mode: a gate standing for a remote consumer is drained channel by
  * channel by the network thread: the next buffer of channel (events
  * included) without blocking. 1 and *out, 0 when empty, FLOW_ECANCELED. */
