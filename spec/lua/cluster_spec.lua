@@ -432,6 +432,35 @@ env:execute("backpressure")
   end)
 end)
 
+describe("cluster: a lost jobmanager", function()
+  it("taskmanagers cancel its tasks and register with the restarted jobmanager", function()
+    local jm2
+    hc.with({ n = 2, slots = 2 }, function(c, dir)
+      local id = submit_detached(c, ENDLESS, "orphaned")
+      wait_for(function() return c:job_state(id) == "RUNNING" end, 20, "RUNNING")
+      assert.is_true(succeeds("kill -9 " .. c:pid("jobmanager")))
+      wait_for(function()
+        return c:log("taskmanager-1"):find("registering again", 1, true)
+          and c:log("taskmanager-2"):find("registering again", 1, true)
+      end, 20, "the taskmanagers to cancel the orphaned tasks")
+      jm2 = sh(("%s jobmanager --bind %s --rest 127.0.0.1:%d > %s 2>&1 & echo $!"):format(
+        h.quote(h.bin), c.address, c.rest, h.quote(dir .. "/jm2.log"))):match("%d+")
+      wait_for(function()
+        local body, status = c:curl("/overview")
+        return status == 200 and cjson.decode(body).taskmanagers == 2
+      end, 30, "both taskmanagers registered again")
+      local out_dir = dir .. "/after"
+      local _, err, code = c:flowlua({ "run", h.source_dir .. "/examples/wordcount.lua", "--parallelism", "4",
+        "--output", out_dir }, { timeout = 60 })
+      assert.are.equal(0, code, err .. c:logs() .. (h.read(dir .. "/jm2.log") or ""))
+      assert.truthy(#part_lines(out_dir) > 100)
+      os.execute("kill " .. jm2)
+      jm2 = nil
+    end)
+    if jm2 then os.execute("kill " .. jm2 .. " 2>/dev/null") end
+  end)
+end)
+
 describe("cluster heartbeats", function()
   it("a taskmanager that stops answering is lost after heartbeat.timeout", function()
     hc.with({ n = 2, slots = 1, extra = "--set heartbeat.interval=100ms --set heartbeat.timeout=1s" }, function(c)

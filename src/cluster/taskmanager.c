@@ -86,7 +86,9 @@ struct flow_tm {
   flow_resource_manager_t rm_proxy; /* its ep encodes for the real ResourceManager */
   flow_task_executor_t te;
   flow_net_conn_t *jm_conn;
-  int registered;    /* the jobmanager accepted us once */
+  int registered;    /* the jobmanager accepted us on this connection */
+  int rejoining;     /* the jobmanager was lost: register again, however long it takes */
+  flow_endpoint_t reset_ep; /* after a lost jobmanager: drops every job once its tasks ended */
   uint64_t jm_heard_ns;
   uint64_t started_ns;
   flow_net_server_t *data_server;
@@ -879,6 +881,34 @@ static void jm_on_open(flow_net_conn_t *c) {
 static void stop(tm_t *tm, int code);
 static void connect_jm(tm_t *tm);
 
+static void on_reconnect(uv_timer_t *h) { connect_jm(h->data); }
+
+/* After a lost jobmanager: once every task ended (their last reports are
+ * queued before this message), the jobs and their slots go and we register
+ * again (Flink's TaskExecutor reconnects to the ResourceManager). */
+static void reset_handle(flow_endpoint_t *self, flow_msg_t *m) {
+  (void)self, (void)m;
+  tm_t *tm = g_tm;
+  while (tm->jobs != NULL) {
+    tm_job_t *j = tm->jobs;
+    tm->jobs = j->next;
+    flow_slot_table_free_owner(&tm->te.slots, &j->ep);
+    drop_early_credits(tm, j->id);
+    memcpy(tm->released[tm->n_released++ % 64], j->id, 33);
+    job_free(j);
+  }
+  tlog("every task of the lost jobmanager ended; registering again");
+  tm->started_ns = uv_hrtime();
+  connect_jm(tm);
+}
+
+static void on_reset_poll(uv_timer_t *h) {
+  tm_t *tm = h->data;
+  if (tm->te.tasks != NULL) return; /* canceled tasks still ending */
+  uv_timer_stop(h);
+  flow_rpc_send(&tm->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &tm->reset_ep));
+}
+
 static void jm_on_close(flow_net_conn_t *c, const char *reason) {
   tm_t *tm = g_tm;
   if (tm == NULL || tm->jm_conn != c) return;
@@ -889,22 +919,25 @@ static void jm_on_close(flow_net_conn_t *c, const char *reason) {
     if (strstr(reason, "authentication") != NULL || strstr(reason, "secret") != NULL) {
       fprintf(stderr, "flowlua: taskmanager: the jobmanager refused us: %s\n", reason);
       stop(tm, 1);
-    } else if ((int64_t)waited >= tm->opt.connect_timeout_ms) {
+    } else if (!tm->rejoining && (int64_t)waited >= tm->opt.connect_timeout_ms) {
       fprintf(stderr, "flowlua: taskmanager: cannot reach the jobmanager at %s:%d: %s\n",
               tm->opt.jobmanager_host ? tm->opt.jobmanager_host : "127.0.0.1", tm->opt.jobmanager_port, reason);
       stop(tm, 1);
     } else {
-      uv_timer_start(&tm->reconnect, (uv_timer_cb)connect_jm, 500, 0);
+      uv_timer_start(&tm->reconnect, on_reconnect, tm->rejoining ? 1000 : 500, 0);
     }
     return;
   }
-  fprintf(stderr, "flowlua: taskmanager: lost the jobmanager: %s\n", reason);
-  stop(tm, 1);
+  /* registered before: its jobs are gone with it; cancel ours, then rejoin */
+  tlog("lost the jobmanager (%s): canceling its tasks, then registering again", reason);
+  tm->registered = 0;
+  tm->rejoining = 1;
+  for (flow_te_task_t *t = tm->te.tasks; t != NULL; t = t->next) flow_task_cancel(t->task);
+  uv_timer_start(&tm->reconnect, on_reset_poll, 20, 20);
 }
 
 static void connect_jm(tm_t *tm) {
   if (tm == NULL || tm->stopping) return;
-  if ((void *)tm == (void *)&g_tm->reconnect) tm = g_tm; /* called as a timer callback */
   flow_net_opts_t no;
   memset(&no, 0, sizeof(no));
   no.role = FLOW_NET_ROLE_TASKMANAGER;
@@ -1019,6 +1052,9 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   uv_timer_start(&tm->heartbeat, on_heartbeat, hb, hb);
   uv_timer_init(&tm->loop, &tm->reconnect);
   tm->reconnect.data = tm;
+  tm->reset_ep.name = "TaskManager";
+  tm->reset_ep.rpc = &tm->rpc;
+  tm->reset_ep.handle = reset_handle;
   uv_timer_init(&tm->loop, &tm->metrics_timer);
   tm->metrics_timer.data = tm;
   uv_timer_start(&tm->metrics_timer, on_metrics_timer, 1000, 1000);
