@@ -57,6 +57,7 @@ static const char *cluster_help =
     "       flowlua taskmanager [--jobmanager HOST:PORT] [--slots N] [--bind HOST] [--advertise HOST]\n"
     "                           [--secret-file F]\n"
     "       flowlua run --jobmanager HOST:PORT [--detached] SCRIPT.lua [args...]\n"
+    "       flowlua run --rest HOST:PORT [--detached] SCRIPT.lua [args...]\n"
     "       flowlua list [--jobmanager HOST:PORT]\n"
     "       flowlua cancel [--jobmanager HOST:PORT] JOB_ID\n"
     "       flowlua savepoint [--jobmanager HOST:PORT] [--stop] JOB_ID [DIR]\n"
@@ -68,7 +69,10 @@ static const char *cluster_help =
     "a cluster secret (--secret-file FILE, mode 600, or FLOWLUA_CLUSTER_SECRET)\n"
     "that taskmanagers and clients prove by challenge-response.\n"
     "--set heartbeat.interval=10s, heartbeat.timeout=50s, slot.request.timeout=5min\n"
-    "tune the jobmanager and taskmanagers (Flink's keys and defaults).\n";
+    "tune the jobmanager and taskmanagers (Flink's keys and defaults).\n"
+    "A taskmanager that loses its jobmanager cancels that jobmanager's tasks and\n"
+    "registers again. REST: GET /overview, /jobs, /jobs/overview, /jobs/ID,\n"
+    "/taskmanagers; PATCH /jobs/ID?mode=cancel; POST /jobs (docs/cluster.md).\n";
 
 static const char *explain_help =
     "usage: flowlua [options] explain SCRIPT.lua [--format text|json|dot] [args...]\n"
