@@ -202,6 +202,28 @@ env:execute("modules")
     wait_for(function() return c:job_state(id) == "FINISHED" end, 20, "stopped with a savepoint")
   end)
 
+  it("shows the live progress line on a terminal, from the taskmanagers' counters", function()
+    local script_ok = os.execute("command -v script >/dev/null 2>&1")
+    if script_ok ~= 0 and script_ok ~= true then return pending("util-linux script(1) is not installed") end
+    local path = h.write(h.tmpname(".lua"), [[
+local flow = require("flow")
+local env = flow.env{ parallelism = 2 }
+env:add_source(function(ctx)
+  for i = 1, 120 do ctx:collect(i) ctx:sleep(25) end
+end, { name = "ticks" }):map(function(x) return x end):add_sink(function() end)
+env:execute("slow job")
+print("done")
+]])
+    local cmd = h.quote(h.bin) .. " run --jobmanager " .. c.address .. " " .. h.quote(path)
+    local p = io.popen("script -qfc " .. h.quote(cmd) .. " /dev/null")
+    local out = p:read("*a")
+    p:close()
+    os.remove(path)
+    assert.truthy(out:find("rec/s", 1, true), out)
+    assert.truthy(out:find("Source: ticks", 1, true), out)
+    assert.truthy(out:find("done", 1, true), out)
+  end)
+
   it("refuses execute_and_collect in cluster mode with a clear error", function()
     local path = h.write(h.tmpname(".lua"), [[
 local flow = require("flow")

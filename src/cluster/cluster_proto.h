@@ -37,6 +37,8 @@ enum {
   FLOW_CP_CANCEL_REPLY = 40, /* u8 ok, str message */
   FLOW_CP_SAVEPOINT = 41,    /* str job id, str dir, u8 stop */
   FLOW_CP_SAVEPOINT_REPLY = 42, /* u8 ok, str path or error */
+  FLOW_CP_PROGRESS = 43,     /* JM -> submitting client every second while the job runs: u32 0,
+                                i32 n vertices, n x (i64 records in, out, bytes read, total) */
   /* taskmanager <-> taskmanager */
   FLOW_CP_DATA = 48,   /* channel address, u8 kind, bytes */
   FLOW_CP_CREDIT = 49  /* channel address, i32 credits */

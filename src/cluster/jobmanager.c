@@ -582,6 +582,22 @@ static void on_check(uv_check_t *h) {
   }
 }
 
+/* The counters of running jobs to their submitting clients (progress line). */
+static void on_progress(uv_timer_t *h) {
+  flow_jm_t *jm = h->data;
+  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+    if (j->done || j->client == NULL || j->metrics == NULL) continue;
+    flow_wbuf_t w;
+    flow_wbuf_init(&w);
+    flow_wr_u32(&w, 0);
+    flow_wr_i32(&w, j->jg->n_vertices);
+    for (int v = 0; v < j->jg->n_vertices; v++)
+      for (int k = 0; k < 4; k++) flow_wr_i64(&w, flow_jm_metric(j, v, k));
+    send_frame(j->client, FLOW_CP_PROGRESS, &w);
+    flow_wbuf_free(&w);
+  }
+}
+
 static void on_heartbeat(uv_timer_t *h) {
   flow_jm_t *jm = h->data;
   uint64_t now = uv_hrtime();
@@ -674,6 +690,9 @@ int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
   uv_timer_start(&jm->heartbeat, on_heartbeat, hb, hb);
   uv_timer_init(&jm->loop, &jm->stop_timer);
   jm->stop_timer.data = jm;
+  uv_timer_init(&jm->loop, &jm->progress);
+  jm->progress.data = jm;
+  uv_timer_start(&jm->progress, on_progress, 1000, 1000);
   uv_signal_init(&jm->loop, &jm->sigint);
   uv_signal_init(&jm->loop, &jm->sigterm);
   jm->sigint.data = jm->sigterm.data = jm;
@@ -698,6 +717,7 @@ out:
     uv_close((uv_handle_t *)&jm->check, NULL);
     uv_close((uv_handle_t *)&jm->heartbeat, NULL);
     uv_close((uv_handle_t *)&jm->stop_timer, NULL);
+    uv_close((uv_handle_t *)&jm->progress, NULL);
     uv_close((uv_handle_t *)&jm->sigint, NULL);
     uv_close((uv_handle_t *)&jm->sigterm, NULL);
   }

@@ -68,7 +68,7 @@ typedef struct flow_jm {
   flow_jm_tm_t *tms;
   int tm_seq;
   uv_check_t check;
-  uv_timer_t heartbeat, stop_timer;
+  uv_timer_t heartbeat, stop_timer, progress;
   uv_signal_t sigint, sigterm;
   int stopping, stop_polls;
 } flow_jm_t;

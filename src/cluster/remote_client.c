@@ -1,6 +1,7 @@
 #include "cluster/remote_client.h"
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,8 @@ struct flow_remote_client {
   uv_cond_t cond;
   /* guarded by mu */
   int rest;                /* REST mode: the thread polls; no loop or connection */
+  flow_vertex_metrics_t *metrics; /* pushed counters (follower writes, client reads) */
+  _Atomic int n_metrics;   /* vertices in metrics; 0 until the first push */
   flow_rest_target_t rest_t;
   int stop;                /* REST mode: flow_rc_free asks the thread to end */
   int accepted;            /* 1 accepted, -1 refused or unreachable */
@@ -151,6 +154,22 @@ static void rc_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_
     flow_rd_str(&r, &text, 0);
     for (int s = 0; text != NULL && s < FLOW_JOB__COUNT; s++)
       if (strcmp(text, flow_job_status_name((flow_job_status_t)s)) == 0) rc->status = (flow_job_status_t)s;
+  } else if (type == FLOW_CP_PROGRESS) {
+    int32_t n = 0;
+    flow_rd_i32(&r, &n);
+    if (r.err == 0 && n > 0 && n <= 1 << 16 && (size_t)n * 32 == flow_rd_left(&r) &&
+        (rc->metrics == NULL || atomic_load(&rc->n_metrics) == n)) {
+      if (rc->metrics == NULL) rc->metrics = flow_xcalloc((size_t)n, sizeof(*rc->metrics));
+      for (int v = 0; v < n; v++) {
+        int64_t x[4];
+        for (int k = 0; k < 4; k++) flow_rd_i64(&r, &x[k]);
+        atomic_store_explicit(&rc->metrics[v].records_in, x[0], memory_order_relaxed);
+        atomic_store_explicit(&rc->metrics[v].records_out, x[1], memory_order_relaxed);
+        atomic_store_explicit(&rc->metrics[v].bytes_read, x[2], memory_order_relaxed);
+        atomic_store_explicit(&rc->metrics[v].bytes_total, x[3], memory_order_relaxed);
+      }
+      atomic_store(&rc->n_metrics, n);
+    }
   } else if (type == FLOW_CP_RESULT && !rc->done) {
     flow_job_result_t res;
     if (flow_cp_read_result(&r, &res) == 0) {
@@ -201,6 +220,7 @@ static void rc_main(void *arg) {
 
 /* After the loop ran for the last time. */
 static void destroy(flow_remote_client_t *rc) {
+  free(rc->metrics);
   uv_loop_close(&rc->loop);
   uv_mutex_destroy(&rc->mu);
   uv_cond_destroy(&rc->cond);
@@ -273,6 +293,10 @@ fail:
 }
 
 const char *flow_rc_job_id(flow_remote_client_t *rc) { return rc->job_id; }
+
+const flow_vertex_metrics_t *flow_rc_metrics(flow_remote_client_t *rc, int n_vertices) {
+  return atomic_load(&rc->n_metrics) == n_vertices ? rc->metrics : NULL;
+}
 
 flow_job_status_t flow_rc_status(flow_remote_client_t *rc) {
   uv_mutex_lock(&rc->mu);

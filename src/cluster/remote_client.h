@@ -35,6 +35,10 @@ flow_remote_client_t *flow_rc_submit(const flow_remote_target_t *t, const uint8_
 flow_remote_client_t *flow_rc_submit_rest(const flow_rest_target_t *t, const uint8_t *payload, size_t len,
                                           char *err, size_t errlen);
 const char *flow_rc_job_id(flow_remote_client_t *rc);
+/* The job's live counters pushed by the jobmanager (RPC mode), NULL before
+ * the first push or when the vertex count is not n_vertices. Relaxed
+ * atomics: readable from the client thread. */
+const flow_vertex_metrics_t *flow_rc_metrics(flow_remote_client_t *rc, int n_vertices);
 flow_job_status_t flow_rc_status(flow_remote_client_t *rc);
 /* Asks the jobmanager to cancel the job (a request of its own). */
 void flow_rc_cancel(flow_remote_client_t *rc);

@@ -458,9 +458,7 @@ typedef struct progress {
 } progress_t;
 
 /* "[ 3.2s] 1.2M rec/s | A -> B 45% 1.2M in | C 800 in 10 out", cut to the terminal */
-static void progress_print(flow_minicluster_t *mc, progress_t *pg) {
-  const flow_job_graph_t *jg = flow_minicluster_job_graph(mc);
-  const flow_vertex_metrics_t *m = flow_minicluster_metrics(mc);
+static void progress_print(const flow_job_graph_t *jg, const flow_vertex_metrics_t *m, progress_t *pg) {
   uint64_t now = uv_hrtime();
   int64_t total = 0;
   for (int v = 0; v < jg->n_vertices; v++) total += atomic_load_explicit(&m[v].records_in, memory_order_relaxed);
@@ -497,7 +495,14 @@ static void progress_print(flow_minicluster_t *mc, progress_t *pg) {
 typedef struct job_handle {
   flow_minicluster_t *mc;
   flow_remote_client_t *rc;
+  const flow_job_graph_t *jg; /* the client's compilation: the same vertices as the cluster's */
 } job_handle_t;
+
+/* The live counters, or NULL (a cluster job before its first report). */
+static const flow_vertex_metrics_t *jh_metrics(job_handle_t *h) {
+  if (h->mc != NULL) return flow_minicluster_metrics(h->mc);
+  return h->rc != NULL && h->jg != NULL ? flow_rc_metrics(h->rc, h->jg->n_vertices) : NULL;
+}
 
 static void jh_cancel(job_handle_t *h) {
   if (h->mc != NULL) flow_minicluster_cancel(h->mc);
@@ -524,7 +529,6 @@ static void jh_free(job_handle_t *h) {
 
 /* Waits for the job, cancelling it once if SIGINT arrives meanwhile. */
 static int wait_job(lua_State *L, job_handle_t *h, int64_t timeout_ms) {
-  flow_minicluster_t *mc = h->mc;
   uint64_t start = uv_hrtime();
   int canceled = 0;
   flow_job_result_t r;
@@ -533,7 +537,8 @@ static int wait_job(lua_State *L, job_handle_t *h, int64_t timeout_ms) {
   int ticks = 0;
   waiting = 1;
   for (;;) {
-    if (show && mc != NULL && ++ticks % 5 == 0) progress_print(mc, &pg);
+    const flow_vertex_metrics_t *live = show && ++ticks % 5 == 0 ? jh_metrics(h) : NULL;
+    if (live != NULL) progress_print(h->jg, live, &pg);
     if (interrupted && !canceled) {
       jh_cancel(h);
       canceled = 1;
@@ -569,7 +574,7 @@ static int l_execute(lua_State *L) {
   flow_job_graph_t *jg = compile(L, g);
   if (jg == NULL) return 2;
   char err[1024];
-  job_handle_t h = {NULL, NULL};
+  job_handle_t h = {NULL, NULL, jg};
   if (remote_on) {
     h.rc = submit_remote(L, g, &opt, err, sizeof(err));
     if (h.rc == NULL) {
@@ -609,6 +614,7 @@ static int l_submit(lua_State *L) {
   lclient_t *c = lua_newuserdata(L, sizeof(*c));
   c->h.mc = NULL;
   c->h.rc = NULL;
+  c->h.jg = jg;
   luaL_getmetatable(L, CLIENT_MT);
   lua_setmetatable(L, -2);
   lua_createtable(L, 1, 0); /* environment: a reference to the graph */
