@@ -1015,7 +1015,10 @@ end
 
 --- read_text_file: subtask i reads the byte range [i*size/p, (i+1)*size/p);
 --- a line belongs to the split in which it starts (as Flink's
---- DelimitedInputFormat), so every line is read exactly once.
+--- DelimitedInputFormat), so every line is read exactly once. In the
+--- MiniCluster without checkpoints (desc.lazy_splits) the file is cut into
+--- many splits that the subtasks take on request (Flink's
+--- InputSplitAssigner), so a faster subtask reads more and none idles.
 ffi.cdef [[
 typedef struct flow_line_reader flow_line_reader_t;
 flow_line_reader_t *flow_lines_open(const char *path, int64_t lo, int64_t hi, int64_t start_at, char *err,
@@ -1029,7 +1032,7 @@ void free(void *p);
 
 --- read_text_file straight into a C operator: C reads and splits the
 --- lines into record batches, no Lua string per line.
-local function text_file_to_c(op, ctx, c_batch, lo, hi, cap)
+local function text_file_to_c(op, ctx, c_batch, lo, hi, cap, no_total)
   local C = ffi.C
   local err = ffi.new("char[512]")
   local r = C.flow_lines_open(op.spec.path, lo, hi, op.restored_position or -1, err, 512)
@@ -1040,7 +1043,7 @@ local function text_file_to_c(op, ctx, c_batch, lo, hi, cap)
   local cnt, big, big_len = ffi.new("size_t[1]"), ffi.new("uint8_t *[1]"), ffi.new("size_t[1]")
   local task, maybe_flush = ctx.task, ctx.maybe_flush
   local last = tonumber(C.flow_lines_position(r))
-  C.flow_task_input_progress(task, last - lo, hi - lo)
+  C.flow_task_input_progress(task, last - lo, no_total and 0 or hi - lo)
   while true do
     local n = C.flow_lines_next(r, buf, cap, cnt, big, big_len)
     if n < 0 then error("read_text_file: cannot read '" .. op.spec.path .. "'", 0) end
@@ -1061,25 +1064,47 @@ local function text_file_to_c(op, ctx, c_batch, lo, hi, cap)
   end
 end
 
+local SPLIT_MIN = 256 * 1024 -- bytes: smaller inputs are one split
+local SPLITS_PER_SUBTASK = 32
+
+--- Reads [lo, hi) with read(lo, hi, no_total), or, with lazy splits, every
+--- split this subtask gets on request.
+local function read_splits(ctx, size, read)
+  local p, i = ctx.parallelism, ctx.subtask
+  if not ctx.desc.lazy_splits or p == 1 then
+    return read(floor(i * size / p), floor((i + 1) * size / p), false)
+  end
+  local C = ffi.C
+  local split = math.max(SPLIT_MIN, math.ceil(size / (p * SPLITS_PER_SUBTASK)))
+  local n = math.ceil(size / split)
+  if i == 0 then C.flow_task_input_progress(ctx.task, 0, size) end -- the total, once
+  while true do
+    local s = tonumber(C.flow_task_next_split(ctx.task))
+    if s >= n then return end
+    read(s * split, math.min((s + 1) * split, size), true)
+  end
+end
+
 function sources.text_file(op, ctx, emit)
   local path = op.spec.path
   local f, err = io.open(path, "rb")
   if not f then error("read_text_file: cannot open '" .. path .. "': " .. tostring(err):gsub("^.-: ", ""), 0) end
   local size = f:seek("end")
-  local p, i = ctx.parallelism, ctx.subtask
-  local lo, hi = floor(i * size / p), floor((i + 1) * size / p)
   f:close()
   -- lines are split in C (src/runtime/line_reader.c) into record batches;
   -- a C operator next in the chain takes them whole, else Lua decodes them
   local outs = op.outputs
   if #outs == 1 and outs[1].op and ctx.chain[outs[1].op].c_batch and next(op.side) == nil then
-    return text_file_to_c(op, ctx, ctx.chain[outs[1].op].c_batch, lo, hi)
+    local c_batch = ctx.chain[outs[1].op].c_batch
+    return read_splits(ctx, size, function(lo, hi, no_total)
+      text_file_to_c(op, ctx, c_batch, lo, hi, nil, no_total)
+    end)
   end
   -- small batches for Lua: checkpoints, cancellation and the buffer
   -- timeout are checked between batches. The batch holds only strings
   -- (tag 6: u8 length, tag 7: u32 length), read here without a call.
   local ffi_string, u32p = ffi.string, ffi.typeof("uint32_t *")
-  return text_file_to_c(op, ctx, function(p, len)
+  local function lua_batch(p, len)
     local off, n = 0, tonumber(len)
     while off < n do
       local l
@@ -1093,7 +1118,10 @@ function sources.text_file(op, ctx, emit)
       emit(ffi_string(p + off, l))
       off = off + l
     end
-  end, lo, hi, 4096)
+  end
+  return read_splits(ctx, size, function(lo, hi, no_total)
+    text_file_to_c(op, ctx, lua_batch, lo, hi, 4096, no_total)
+  end)
 end
 
 ffi.cdef [[

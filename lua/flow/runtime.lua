@@ -43,6 +43,7 @@ int64_t flow_task_checkpoint_request(flow_task_t *t);
 int64_t flow_task_checkpoint_complete(flow_task_t *t);
 void flow_task_ack_checkpoint(flow_task_t *t, int64_t id, const char *path);
 int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap);
+int64_t flow_task_next_split(flow_task_t *t);
 void flow_task_block_channel(flow_task_t *t, int channel);
 void flow_task_unblock_channels(flow_task_t *t);
 int flow_task_channel_finished(flow_task_t *t, int channel);
@@ -543,7 +544,9 @@ function M.run_task(tp, desc)
     end
     local ok, path = pcall(checkpoint.write_state, dir, desc.vertex, desc.subtask, desc.parallelism, id, states)
     for k = 1, #writers do writers[k].barrier(id) end
-    C.flow_task_ack_checkpoint(task, id, ok and path or nil) -- nil declines
+    -- nil declines; so do tasks whose sources take splits on request: no
+    -- position of theirs says what was read
+    C.flow_task_ack_checkpoint(task, id, ok and not desc.lazy_splits and path or nil)
   end
   local function check_checkpoints()
     local c = tonumber(C.flow_task_checkpoint_complete(task))

@@ -58,6 +58,30 @@ describe("sources", function()
     end
     os.remove(path)
   end)
+
+  it("read_text_file hands many splits out on request and still reads each line once", function()
+    -- 2.4 MB: several 256 KiB splits, lines of many lengths across their edges
+    local path = h.tmpname(".txt")
+    local lines = {}
+    for i = 1, 60000 do lines[i] = ("%d %s"):format(i, ("y"):rep(i % 77)) end
+    h.write(path, table.concat(lines, "\n") .. "\n")
+    for _, p in ipairs { 2, 3, 8 } do
+      local out = run_ok(([[
+        local flow = require("flow")
+        local env = flow.env{ parallelism = %d }
+        local seen, n, sum, dup = {}, 0, 0, 0
+        for _, l in ipairs(env:read_text_file(%q):execute_and_collect()) do
+          local i = tonumber(l:match("^(%%d+) "))
+          if seen[i] then dup = dup + 1 end
+          seen[i] = true
+          n, sum = n + 1, sum + i
+        end
+        print(n, sum, dup)
+      ]]):format(p, path))
+      assert.are.equal("60000\t1800030000\t0\n", out)
+    end
+    os.remove(path)
+  end)
 end)
 
 describe("transformations", function()

@@ -64,6 +64,7 @@ typedef struct flow_task_deployment {
   flow_vertex_metrics_t *metrics; /* per job vertex, or NULL */
   int64_t buffer_timeout_ms;
   int exactly_once;
+  int lazy_splits;               /* file sources share a split assigner (net): in-process only */
   char *restore_dir;             /* owned, may be NULL */
   char *checkpoint_dir;          /* owned, may be NULL */
   char *blob_dir;                /* owned: the job's modules (cluster mode), may be NULL */

@@ -216,6 +216,9 @@ static void deploy(flow_job_master_t *jm) {
       d->buffer_timeout_ms = jm->buffer_timeout_ms;
       d->exactly_once = jm->cc.cfg.exactly_once;
       d->restore_dir = flow_strdup(restore);
+      /* splits on request need one shared assigner and no checkpointed
+       * positions: the MiniCluster, without checkpoints or a restore */
+      d->lazy_splits = !jm->remote_executors && jm->cc.cfg.interval_ms == 0 && restore == NULL;
       d->checkpoint_dir = flow_strdup(jm->cc.cfg.dir);
       d->locations = jm->exec_te;
       flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_TASK, &jm->ep, jm->slot_te[jm->slot_base[v] + s]);

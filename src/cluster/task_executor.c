@@ -72,6 +72,7 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
   t->blob_dir = d->blob_dir;
   d->restore_dir = d->checkpoint_dir = d->blob_dir = NULL;
   t->checkpoint_exactly_once = d->exactly_once;
+  t->lazy_splits = d->lazy_splits;
   t->buffer_timeout_ms = d->buffer_timeout_ms;
   flow_te_task_t *e = flow_xcalloc(1, sizeof(*e));
   e->task = t;

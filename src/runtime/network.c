@@ -33,6 +33,7 @@ flow_job_network_t *flow_net_new(const flow_job_graph_t *jg) {
       for (int i = 0; i < ps; i++)
         flow_gate_set_input(net->gates[je->target - 1][s], net->edge_offset[e] + i, input);
   }
+  net->split_next = flow_xcalloc((size_t)jg->n_vertices, sizeof(*net->split_next));
   uv_mutex_init(&net->collect_mu);
   uv_mutex_init(&net->cp_mu);
   return net;
@@ -54,6 +55,7 @@ void flow_net_free(flow_job_network_t *net) {
   uv_mutex_destroy(&net->collect_mu);
   uv_mutex_destroy(&net->cp_mu);
   free(net->cp_dir);
+  free((void *)net->split_next);
   free(net->gates);
   free(net->n_channels);
   free(net->edge_offset);

@@ -29,6 +29,9 @@ typedef struct flow_job_network {
   flow_buffer_t *collect_head, *collect_tail; /* execute_and_collect results */
   size_t collect_bytes;
   _Atomic int64_t collect_count; /* records collected, over all subtasks */
+  /* [vertex id - 1]: the next input split of a file source whose subtasks
+   * take splits on request (Flink's InputSplitAssigner, in-process only) */
+  _Atomic int64_t *split_next;
   /* the pending checkpoint's directory, for tasks that learn its id from a
    * barrier (cp_mu is a leaf lock) */
   uv_mutex_t cp_mu;

@@ -134,6 +134,8 @@ static void push_descriptor(lua_State *L, flow_task_t *t) {
   if (t->blob_dir != NULL) set_str(L, "blob_dir", t->blob_dir);
   lua_pushboolean(L, t->checkpoint_exactly_once);
   lua_setfield(L, -2, "exactly_once");
+  lua_pushboolean(L, t->lazy_splits);
+  lua_setfield(L, -2, "lazy_splits");
 
   /* outputs, 1-based as in Lua; index k+1 is C output k */
   lua_createtable(L, t->n_outputs, 0);
@@ -392,6 +394,8 @@ int64_t flow_task_checkpoint_complete(flow_task_t *t) { return atomic_load(&t->c
 void flow_task_ack_checkpoint(flow_task_t *t, int64_t id, const char *path) {
   if (t->ack_checkpoint != NULL) t->ack_checkpoint(t, id, path != NULL ? flow_strdup(path) : NULL);
 }
+
+int64_t flow_task_next_split(flow_task_t *t) { return atomic_fetch_add(&t->net->split_next[t->vertex - 1], 1); }
 
 int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap) {
   flow_job_network_t *net = t->net;

@@ -77,6 +77,7 @@ struct flow_task {
   char *checkpoint_dir;       /* where this job's checkpoints go, or NULL */
   char *blob_dir;             /* cluster mode: the job's Lua modules, or NULL */
   char *fail_reason;          /* set by flow_task_fail (owner's thread) before canceled */
+  int lazy_splits;            /* file sources take splits on request (in-process, no checkpoints) */
   int checkpoint_exactly_once;
 };
 
@@ -114,6 +115,9 @@ int64_t flow_task_checkpoint_complete(flow_task_t *t);
 void flow_task_ack_checkpoint(flow_task_t *t, int64_t id, const char *path);
 /* Copies the directory of checkpoint id into buf: 1, or 0 if it is not pending. */
 int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap);
+/* Lazy split assignment: the index of the next split of this task's source
+ * vertex nobody took yet (0, 1, 2, ... over all its subtasks). */
+int64_t flow_task_next_split(flow_task_t *t);
 /* Exactly-once alignment: stop reading channel (until unblock_all). */
 void flow_task_block_channel(flow_task_t *t, int channel);
 void flow_task_unblock_channels(flow_task_t *t);
