@@ -53,6 +53,12 @@ function Session:kill() tmux("kill-session -t " .. self.name) end
 describe("repl", function()
   local history, sessions
 
+  -- a session that lives through the whole describe: the tmux server exits
+  -- with its last session, and a test starting while it exits finds none
+  setup(function()
+    if has_tmux then tmux("new-session -d -s keepalive 'sleep 3600'") end
+  end)
+
   before_each(function()
     if not has_tmux then return end
     history = h.tmpname(".history")
