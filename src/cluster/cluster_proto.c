@@ -254,6 +254,35 @@ void flow_cp_options_clear(flow_cp_options_t *o) {
   o->checkpoint.dir = o->checkpoint.restore_dir = NULL;
 }
 
+int flow_cp_read_submission(flow_rbuf_t *r, flow_cp_submission_t *s, const char **why) {
+  memset(s, 0, sizeof(*s));
+  if (flow_cp_read_options(r, &s->opt) != 0) {
+    *why = "malformed job options";
+    return FLOW_EINVAL;
+  }
+  flow_rd_bytes(r, &s->graph, &s->graph_len);
+  flow_rd_i32(r, &s->n_blobs);
+  size_t at = r->pos;
+  /* the blobs' shape is checked here: taskmanagers trust it */
+  for (int32_t i = 0; i < s->n_blobs && r->err == 0; i++) {
+    char *path = NULL;
+    const uint8_t *p = NULL;
+    uint32_t n = 0;
+    flow_rd_str(r, &path, 0);
+    flow_rd_bytes(r, &p, &n);
+    if (r->err == 0 && !flow_cp_blob_path_ok(path)) r->err = FLOW_EINVAL;
+    free(path);
+  }
+  if (r->err != 0 || s->n_blobs < 0 || s->n_blobs > 10000 || flow_rd_left(r) != 0) {
+    flow_cp_options_clear(&s->opt);
+    *why = "malformed job submission";
+    return FLOW_EINVAL;
+  }
+  s->blobs = r->p + at;
+  s->blobs_len = r->pos - at;
+  return 0;
+}
+
 void flow_cp_write_result(flow_wbuf_t *w, const flow_job_result_t *r) {
   flow_wr_str(w, r->job_id);
   flow_wr_str(w, flow_job_status_name(r->status));

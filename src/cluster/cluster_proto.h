@@ -92,6 +92,21 @@ void flow_cp_write_options(flow_wbuf_t *w, const flow_cp_options_t *o);
 int flow_cp_read_options(flow_rbuf_t *r, flow_cp_options_t *o);
 void flow_cp_options_clear(flow_cp_options_t *o);
 
+/* A submission (the FLOW_CP_SUBMIT payload after its request id, also the
+ * body of REST POST /jobs): options, the graph's bytes and the blobs
+ * (borrowed from the reader's bytes), their shape and paths checked. */
+typedef struct flow_cp_submission {
+  flow_cp_options_t opt; /* owned: flow_cp_options_clear */
+  const uint8_t *graph;
+  uint32_t graph_len;
+  const uint8_t *blobs;  /* n_blobs x (str path, bytes file), as a JOB frame carries them */
+  size_t blobs_len;
+  int32_t n_blobs;
+} flow_cp_submission_t;
+
+/* 0, or FLOW_EINVAL with *why saying what was malformed (nothing to clear). */
+int flow_cp_read_submission(flow_rbuf_t *r, flow_cp_submission_t *s, const char **why);
+
 /* A job result: str id, str status, str failure (nullable), i64 runtime,
  * i32 restarts, i32 n accumulator tables, n x bytes. */
 void flow_cp_write_result(flow_wbuf_t *w, const flow_job_result_t *r);

@@ -170,12 +170,12 @@ static void on_job_savepoint(flow_dispatcher_t *d, const char *result) {
 
 /* A submission: decoded, compiled, and handed to a Dispatcher of its own
  * (Flink's JobManagerRunner). 0 or an error message in err. */
-int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, const flow_cp_options_t *opt,
-                   const uint8_t *blobs, size_t blobs_len, int32_t n_blobs, flow_net_conn_t *client,
-                   uint32_t req, char *id_out, char *err, size_t errlen) {
+int flow_jm_submit(flow_jm_t *jm, const flow_cp_submission_t *sub, flow_net_conn_t *client, uint32_t req,
+                   char *id_out, char *err, size_t errlen) {
+  const flow_cp_options_t *opt = &sub->opt;
   flow_stream_graph_t *sg = NULL;
   char why[512] = "";
-  int rc = flow_sg_decode(graph, graph_len, &sg, why, sizeof(why));
+  int rc = flow_sg_decode(sub->graph, sub->graph_len, &sg, why, sizeof(why));
   if (rc != 0) {
     snprintf(err, errlen, "the job graph does not decode: %s", why[0] ? why : flow_strerror(rc));
     return rc;
@@ -199,9 +199,9 @@ int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, cons
   flow_wbuf_t w;
   flow_wbuf_init(&w);
   flow_wr_str(&w, j->id);
-  flow_wr_bytes(&w, graph, graph_len);
-  flow_wr_i32(&w, n_blobs);
-  flow_wr_raw(&w, blobs, blobs_len);
+  flow_wr_bytes(&w, sub->graph, sub->graph_len);
+  flow_wr_i32(&w, sub->n_blobs);
+  flow_wr_raw(&w, sub->blobs, sub->blobs_len);
   if (w.err != 0) {
     flow_wbuf_free(&w);
     job_free(j);
@@ -426,36 +426,15 @@ static void reply_simple(flow_net_conn_t *c, uint8_t type, uint32_t req, int ok,
 }
 
 static void client_submit(flow_jm_t *jm, flow_net_conn_t *c, uint32_t req, flow_rbuf_t *r) {
-  flow_cp_options_t opt;
-  const uint8_t *graph = NULL;
-  uint32_t graph_len = 0;
-  int32_t n_blobs = 0;
-  if (flow_cp_read_options(r, &opt) != 0) {
-    flow_net_fail(c, "malformed job options");
-    return;
-  }
-  flow_rd_bytes(r, &graph, &graph_len);
-  flow_rd_i32(r, &n_blobs);
-  size_t blobs_at = r->pos;
-  /* check the blobs' shape now: taskmanagers trust it */
-  for (int32_t i = 0; i < n_blobs && r->err == 0; i++) {
-    char *path = NULL;
-    const uint8_t *p = NULL;
-    uint32_t n = 0;
-    flow_rd_str(r, &path, 0);
-    flow_rd_bytes(r, &p, &n);
-    if (r->err == 0 && !flow_cp_blob_path_ok(path)) r->err = FLOW_EINVAL;
-    free(path);
-  }
-  if (r->err != 0 || n_blobs < 0 || n_blobs > 10000 || flow_rd_left(r) != 0) {
-    flow_cp_options_clear(&opt);
-    flow_net_fail(c, "malformed job submission");
+  flow_cp_submission_t sub;
+  const char *why = NULL;
+  if (flow_cp_read_submission(r, &sub, &why) != 0) {
+    flow_net_fail(c, why);
     return;
   }
   char id[33] = "", err[600] = "";
-  int rc = flow_jm_submit(jm, graph, graph_len, &opt, r->p + blobs_at, r->pos - blobs_at, n_blobs, c, req, id,
-                          err, sizeof(err));
-  flow_cp_options_clear(&opt);
+  int rc = flow_jm_submit(jm, &sub, c, req, id, err, sizeof(err));
+  flow_cp_options_clear(&sub.opt);
   reply_simple(c, FLOW_CP_SUBMIT_REPLY, req, rc == 0, rc == 0 ? id : err);
 }
 
@@ -655,7 +634,8 @@ int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
   no.max_queued = (size_t)1 << 30;
   no.on_frame = on_frame;
   no.on_close = on_close;
-  FLOW_NET_SET_SECRET(&no, o->secret, o->secret_len);
+  no.secret = o->secret;
+  no.secret_len = o->secret_len;
   if (flow_net_listen(&jm->loop, o->bind_host, o->bind_port, &no, &jm->server) != 0) {
     fprintf(stderr, "flowlua: jobmanager: cannot listen on %s:%d\n", o->bind_host ? o->bind_host : "127.0.0.1",
             o->bind_port);

@@ -73,12 +73,11 @@ typedef struct flow_jm {
   int stopping, stop_polls;
 } flow_jm_t;
 
-#define FLOW_NET_SET_SECRET(o, s, n) do { (o)->secret = (s); (o)->secret_len = (n); } while (0)
-
 flow_jm_job_t *flow_jm_find_job(flow_jm_t *jm, const char *id);
-int flow_jm_submit(flow_jm_t *jm, const uint8_t *graph, uint32_t graph_len, const flow_cp_options_t *opt,
-                   const uint8_t *blobs, size_t blobs_len, int32_t n_blobs, flow_net_conn_t *client,
-                   uint32_t req, char *id_out, char *err, size_t errlen);
+/* Decodes, compiles and starts a submission; the client (may be NULL) gets
+ * the status pushes and the result. 0 and the job id, or an error in err. */
+int flow_jm_submit(flow_jm_t *jm, const flow_cp_submission_t *sub, flow_net_conn_t *client, uint32_t req,
+                   char *id_out, char *err, size_t errlen);
 int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap);
 /* Sums counter k (0..3) of vertex index v over the job's taskmanagers. */
 int64_t flow_jm_metric(const flow_jm_job_t *j, int v, int k);

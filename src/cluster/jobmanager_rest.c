@@ -183,35 +183,15 @@ static void submit(flow_jm_t *jm, const flow_http_request_t *req, flow_http_resp
   }
   flow_rbuf_t r;
   flow_rbuf_init(&r, req->body, req->body_len);
-  flow_cp_options_t opt;
-  if (flow_cp_read_options(&r, &opt) != 0) {
-    respond_error(res, 400, "malformed job options");
-    return;
-  }
-  const uint8_t *graph = NULL;
-  uint32_t graph_len = 0;
-  int32_t n_blobs = 0;
-  flow_rd_bytes(&r, &graph, &graph_len);
-  flow_rd_i32(&r, &n_blobs);
-  size_t at = r.pos;
-  for (int32_t i = 0; i < n_blobs && r.err == 0; i++) {
-    char *path = NULL;
-    const uint8_t *p = NULL;
-    uint32_t n = 0;
-    flow_rd_str(&r, &path, 0);
-    flow_rd_bytes(&r, &p, &n);
-    if (r.err == 0 && !flow_cp_blob_path_ok(path)) r.err = FLOW_EINVAL;
-    free(path);
-  }
-  if (r.err != 0 || n_blobs < 0 || n_blobs > 10000 || flow_rd_left(&r) != 0) {
-    flow_cp_options_clear(&opt);
-    respond_error(res, 400, "malformed job submission");
+  flow_cp_submission_t sub;
+  const char *why = NULL;
+  if (flow_cp_read_submission(&r, &sub, &why) != 0) {
+    respond_error(res, 400, why);
     return;
   }
   char id[33], err[600];
-  int rc = flow_jm_submit(jm, graph, graph_len, &opt, r.p + at, r.pos - at, n_blobs, NULL, 0, id, err,
-                          sizeof(err));
-  flow_cp_options_clear(&opt);
+  int rc = flow_jm_submit(jm, &sub, NULL, 0, id, err, sizeof(err));
+  flow_cp_options_clear(&sub.opt);
   if (rc != 0) {
     respond_error(res, 400, err);
     return;

@@ -218,6 +218,16 @@ static void rc_main(void *arg) {
   uv_run(&rc->loop, UV_RUN_DEFAULT);
 }
 
+/* The client's own copies of the target's strings (the caller's may go). */
+static void keep_copies(flow_remote_client_t *rc, const char *host, const char *secret, size_t secret_len) {
+  rc->host = flow_strdup(host);
+  if (secret != NULL) {
+    rc->secret = flow_xmalloc(secret_len + 1);
+    memcpy(rc->secret, secret, secret_len);
+    rc->secret[secret_len] = '\0';
+  }
+}
+
 /* After the loop ran for the last time. */
 static void destroy(flow_remote_client_t *rc) {
   free(rc->metrics);
@@ -233,12 +243,7 @@ static void destroy(flow_remote_client_t *rc) {
 flow_remote_client_t *flow_rc_submit(const flow_remote_target_t *t, const uint8_t *payload, size_t len, char *err,
                                      size_t errlen) {
   flow_remote_client_t *rc = flow_xcalloc(1, sizeof(*rc));
-  rc->host = flow_strdup(t->host);
-  if (t->secret != NULL) {
-    rc->secret = flow_xmalloc(t->secret_len + 1);
-    memcpy(rc->secret, t->secret, t->secret_len);
-    rc->secret[t->secret_len] = '\0';
-  }
+  keep_copies(rc, t->host, t->secret, t->secret_len);
   rc->target = *t;
   rc->target.host = rc->host;
   rc->target.secret = rc->secret;
@@ -504,12 +509,7 @@ flow_remote_client_t *flow_rc_submit_rest(const flow_rest_target_t *t, const uin
   }
   flow_remote_client_t *rc = flow_xcalloc(1, sizeof(*rc));
   rc->rest = 1;
-  rc->host = flow_strdup(t->host);
-  if (t->secret != NULL) {
-    rc->secret = flow_xmalloc(t->secret_len + 1);
-    memcpy(rc->secret, t->secret, t->secret_len);
-    rc->secret[t->secret_len] = '\0';
-  }
+  keep_copies(rc, t->host, t->secret, t->secret_len);
   rc->rest_t = *t;
   rc->rest_t.host = rc->host;
   rc->rest_t.secret = rc->secret;

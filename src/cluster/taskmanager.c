@@ -180,6 +180,19 @@ static void peer_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, ui
 static void peer_on_close(flow_net_conn_t *c, const char *reason);
 static void fail_jobs_using(tm_t *tm, const char *addr, const char *why);
 
+/* Our connections' common options: the role, the handshake name, the secret. */
+static void net_opts(tm_t *tm, flow_net_opts_t *no, const char *name,
+                     void (*on_frame)(flow_net_conn_t *, uint8_t, const uint8_t *, uint32_t),
+                     void (*on_close)(flow_net_conn_t *, const char *)) {
+  memset(no, 0, sizeof(*no));
+  no->role = FLOW_NET_ROLE_TASKMANAGER;
+  no->name = name;
+  no->on_frame = on_frame;
+  no->on_close = on_close;
+  no->secret = tm->opt.secret;
+  no->secret_len = tm->opt.secret_len;
+}
+
 static flow_net_conn_t *peer_conn(tm_t *tm, const char *addr) {
   for (peer_t *p = tm->peers; p != NULL; p = p->next)
     if (strcmp(p->addr, addr) == 0) return p->conn;
@@ -187,13 +200,8 @@ static flow_net_conn_t *peer_conn(tm_t *tm, const char *addr) {
   int port = 0;
   if (flow_parse_host_port(addr, &host, &port) != 0) return NULL;
   flow_net_opts_t no;
-  memset(&no, 0, sizeof(no));
-  no.role = FLOW_NET_ROLE_TASKMANAGER;
-  no.name = tm->data_addr;
+  net_opts(tm, &no, tm->data_addr, peer_on_frame, peer_on_close);
   no.max_queued = 256u << 20; /* credits bound what is queued; this is a safety net */
-  no.on_frame = peer_on_frame;
-  no.on_close = peer_on_close;
-  FLOW_NET_SET_SECRET(&no, tm->opt.secret, tm->opt.secret_len);
   flow_net_conn_t *c = NULL;
   int rc = flow_net_connect(&tm->loop, host, port, &no, &c);
   free(host);
@@ -554,6 +562,18 @@ static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   if (ended) sweep_retired(tm, (tm_job_t *)self);
 }
 
+/* Tells the JobMaster that an execution failed, on behalf of a task that
+ * cannot report it itself (none runs here, or it never started). */
+static void report_failed(tm_job_t *j, int vertex, int subtask, int attempt, const char *text) {
+  flow_msg_t f;
+  memset(&f, 0, sizeof(f));
+  f.type = FLOW_MSG_TASK_STATE;
+  f.a = vertex, f.b = subtask, f.c = attempt;
+  f.d = FLOW_EXEC_FAILED;
+  f.text = (char *)text; /* only read: the encoder copies it */
+  proxy_handle(&j->ep, &f);
+}
+
 static flow_te_task_t *local_task(tm_t *tm, tm_job_t *j, int vertex, int subtask) {
   for (flow_te_task_t *t = tm->te.tasks; t != NULL; t = t->next)
     if (t->jm == &j->ep && t->task->net == j->dp->net && t->task->vertex == vertex && t->task->subtask == subtask)
@@ -584,15 +604,7 @@ static void fail_jobs_using(tm_t *tm, const char *addr, const char *why) {
     if (local > 0) continue;
     for (int e = 0; e < dp->n_exec; e++) {
       if (strcmp(dp->exec_addr[e], addr) != 0) continue;
-      flow_msg_t f;
-      memset(&f, 0, sizeof(f));
-      f.type = FLOW_MSG_TASK_STATE;
-      f.a = dp->exec_vertex[e];
-      f.b = e - dp->vert_base[f.a - 1];
-      f.c = dp->attempt;
-      f.d = FLOW_EXEC_FAILED;
-      f.text = text;
-      proxy_handle(&j->ep, &f);
+      report_failed(j, dp->exec_vertex[e], e - dp->vert_base[dp->exec_vertex[e] - 1], dp->attempt, text);
     }
   }
 }
@@ -801,13 +813,7 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
     if (j == NULL || j->jg == NULL) { /* its graph did not decode here: the task fails */
       tlog("job %s: a task without a usable graph", cm.job_id);
       if (j == NULL) break;
-      flow_msg_t f;
-      memset(&f, 0, sizeof(f));
-      f.type = FLOW_MSG_TASK_STATE;
-      f.a = cm.m.a, f.b = cm.m.b, f.c = cm.m.c;
-      f.d = FLOW_EXEC_FAILED;
-      f.text = "the taskmanager could not decode the job's graph";
-      proxy_handle(&j->ep, &f);
+      report_failed(j, cm.m.a, cm.m.b, cm.m.c, "the taskmanager could not decode the job's graph");
       break;
     }
     if (cm.m.a < 1 || cm.m.a > j->jg->n_vertices || cm.m.b < 0 ||
@@ -939,15 +945,10 @@ static void jm_on_close(flow_net_conn_t *c, const char *reason) {
 static void connect_jm(tm_t *tm) {
   if (tm == NULL || tm->stopping) return;
   flow_net_opts_t no;
-  memset(&no, 0, sizeof(no));
-  no.role = FLOW_NET_ROLE_TASKMANAGER;
-  no.name = tm->data_addr;
+  net_opts(tm, &no, tm->data_addr, jm_on_frame, jm_on_close);
   no.max_queued = (size_t)1 << 30; /* our own messages: never dropped (see send_jm) */
   no.no_log = 1;                   /* jm_on_close says what happened (and retries at start-up) */
   no.on_open = jm_on_open;
-  no.on_frame = jm_on_frame;
-  no.on_close = jm_on_close;
-  FLOW_NET_SET_SECRET(&no, tm->opt.secret, tm->opt.secret_len);
   if (flow_net_connect(&tm->loop, tm->opt.jobmanager_host, tm->opt.jobmanager_port, &no, &tm->jm_conn) != 0) {
     fprintf(stderr, "flowlua: taskmanager: bad jobmanager address\n");
     stop(tm, 1);
@@ -1012,12 +1013,7 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   snprintf(tm->base_dir, cap, "%s/flowlua-tm-%ld", tmp ? tmp : "/tmp", (long)getpid());
   int code = 0;
   flow_net_opts_t no;
-  memset(&no, 0, sizeof(no));
-  no.role = FLOW_NET_ROLE_TASKMANAGER;
-  no.name = "taskmanager";
-  no.on_frame = peer_on_frame;
-  no.on_close = peer_on_close;
-  FLOW_NET_SET_SECRET(&no, o->secret, o->secret_len);
+  net_opts(tm, &no, "taskmanager", peer_on_frame, peer_on_close);
   const char *bind = o->bind_host ? o->bind_host : "127.0.0.1";
   struct sockaddr_storage bss, ass;
   if (o->advertise_host != NULL && flow_tcp_parse_addr(o->advertise_host, 1, &ass) != 0) {
