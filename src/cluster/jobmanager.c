@@ -63,6 +63,9 @@ int flow_parse_host_port(const char *s, char **host, int *port) {
 
 /* ---- the job table ------------------------------------------------------ */
 
+static void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m);
+static void flow_jm_stop_poll(uv_timer_t *h);
+
 static flow_jm_t *g_jm; /* the process's one jobmanager: for the endpoint callbacks */
 
 flow_jm_job_t *flow_jm_find_job(flow_jm_t *jm, const char *id) {
@@ -295,7 +298,7 @@ static int tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
 }
 
 /* The proxy's handler: a message for the remote TaskExecutor goes on the wire. */
-void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m) {
+static void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   flow_jm_tm_t *tm = (flow_jm_tm_t *)self;
   if (self->lost || tm->conn == NULL) return;
   flow_endpoint_t *job = m->ptr;
@@ -607,7 +610,7 @@ static void on_signal(uv_signal_t *h, int sig) {
   uv_timer_start(&jm->stop_timer, flow_jm_stop_poll, running ? 50 : 0, 50);
 }
 
-void flow_jm_stop_poll(uv_timer_t *h) {
+static void flow_jm_stop_poll(uv_timer_t *h) {
   flow_jm_t *jm = h->data;
   int running = 0;
   for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) running += !j->done;

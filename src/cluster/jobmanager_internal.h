@@ -81,8 +81,6 @@ int flow_jm_submit(flow_jm_t *jm, const flow_cp_submission_t *sub, flow_net_conn
 int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap);
 /* Sums counter k (0..3) of vertex index v over the job's taskmanagers. */
 int64_t flow_jm_metric(const flow_jm_job_t *j, int v, int k);
-void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m);
-void flow_jm_stop_poll(uv_timer_t *h);
 
 /* jobmanager_rest.c */
 int flow_jm_rest_start(flow_jm_t *jm, const char *host, int port, int *bound_port);
