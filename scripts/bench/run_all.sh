@@ -2,7 +2,8 @@
 # flowlua's benchmark suite (issue: performance). Each benchmark generates
 # its own deterministic input and, where it has one, runs its reference in
 # the same run; prints one table with the measured value and the target.
-# Times are the best of RUNS (default 3) runs, the reference's too.
+# Times are the best of RUNS (default 3) runs, the reference's too; with
+# STAT=median, the median of RUNS runs (to compare two builds on a noisy machine).
 #
 #   scripts/bench/run_all.sh [--tiny] [path/to/flowlua]
 #
@@ -21,20 +22,28 @@ command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install t
 if [ $tiny = 1 ]; then MIB=1; SEQ=200000; KEYS=200000; RUNS=1; else MIB=100; SEQ=100000000; KEYS=20000000; fi
 
 # seconds and peak RSS (KB) of a command: the best time of $RUNS runs
-# (the machine's noise only ever adds time), the largest RSS
+# (the machine's noise only ever adds time) or, with STAT=median, their
+# median; the largest RSS
 RUNS=${RUNS:-3}
+STAT=${STAT:-best}
+case $STAT in best|median) ;; *) echo "STAT must be best or median" >&2; exit 2;; esac
 secs() {
-  local best="" rss=0 t m t0 t1
+  local rss=0 t m t0 t1 times=""
   for _ in $(seq "$RUNS"); do
     t0=$(date +%s%N)
     /usr/bin/time -f "%M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
     t1=$(date +%s%N)
     t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') # ms precision
+    times="$times$t"$'\n'
     m=$(cat "$work/t")
-    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
     [ "$m" -gt "$rss" ] && rss=$m
   done
-  echo "$best $rss"
+  if [ "$STAT" = median ]; then
+    t=$(printf '%s' "$times" | sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  else
+    t=$(printf '%s' "$times" | sort -n | head -1)
+  fi
+  echo "$t $rss"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? n / s / 1e6 : 0) }'; }
