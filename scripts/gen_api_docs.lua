@@ -1,6 +1,6 @@
 #!/usr/bin/env luajit
 --- Generates docs/api.md, the API reference, from the LuaCATS comments of
---- lua/flow/init.lua and lua/flow/windows.lua. Plain LuaJIT, no modules.
+--- lua/flow/api/environment.lua and lua/flow/runtime/windows.lua. Plain LuaJIT, no modules.
 ---
 ---   luajit scripts/gen_api_docs.lua [--check] [OUTPUT]
 ---
@@ -20,7 +20,7 @@
 --- `--- Example:` followed by `---   code` lines.
 
 local root = (arg and arg[0] or ""):match("^(.*)/scripts/[^/]*$") or "."
-local SOURCES = { "lua/flow/init.lua", "lua/flow/windows.lua" }
+local SOURCES = { "lua/flow/api/environment.lua", "lua/flow/runtime/windows.lua" }
 
 -- the order of the reference's sections; other classes follow as found
 local ORDER = {

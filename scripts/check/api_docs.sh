@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The API reference stays in sync with the code:
-#  1. every public function defined in lua/flow/init.lua (`function flow.X`,
+#  1. every public function defined in lua/flow/api/environment.lua (`function flow.X`,
 #     `function Env:X`, `function DataStream:X`, ...) and every public
-#     constructor in lua/flow/windows.lua (`function windows.X`, `triggers.X`,
+#     constructor in lua/flow/runtime/windows.lua (`function windows.X`, `triggers.X`,
 #     `evictors.X`) has a `---` doc comment directly above it with a
 #     description, a `---@param` for each parameter, a `---@return` and a
 #     `--- Example:` with code lines;
@@ -61,14 +61,14 @@ missing=$(awk -v pattern_init='^function [A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Z
     }
     if ($0 ~ /^[ \t]*---/ && $0 !~ /^[ \t]*----/) block[++n] = $0
     else n = 0
-  }' lua/flow/init.lua lua/flow/windows.lua)
+  }' lua/flow/api/environment.lua lua/flow/runtime/windows.lua)
 if [ -n "$missing" ]; then
   echo "FAIL: public functions without a complete doc comment (description, @param, @return, Example):"
   echo "$missing"
   status=1
 else
-  defs=$(grep -cE '^function [A-Za-z_][A-Za-z0-9_.]*[.:][A-Za-z_]' lua/flow/init.lua || true)
-  wdefs=$(grep -cE '^function (windows|triggers|evictors)[.]' lua/flow/windows.lua || true)
+  defs=$(grep -cE '^function [A-Za-z_][A-Za-z0-9_.]*[.:][A-Za-z_]' lua/flow/api/environment.lua || true)
+  wdefs=$(grep -cE '^function (windows|triggers|evictors)[.]' lua/flow/runtime/windows.lua || true)
   echo "ok: $defs public function definitions in init.lua and $wdefs in windows.lua have doc comments"
 fi
 

@@ -1,6 +1,6 @@
 /* Shared-secret authentication: cluster/auth.h (secret loading, HMAC,
  * constant-time compare, loopback check) and the transport's challenge-
- * response (cluster/net_transport.h, docs/wire.md "Authentication").
+ * response (net/transport.h, docs/wire.md "Authentication").
  *
  * One libuv loop, everything on 127.0.0.1 with ephemeral ports, driven by
  * uv_run under a watchdog (a bug fails a check instead of hanging). Servers:
@@ -15,11 +15,11 @@
  * application frame and its REJECT reason reaches on_close; close before open
  * still flushes (no secrets); listen refuses a non-loopback address without a
  * secret. */
-#include "cluster/auth.h"
-#include "cluster/frame.h"
-#include "cluster/net_transport.h"
-#include "common.h"
-#include "wire.h"
+#include "net/auth.h"
+#include "net/frame.h"
+#include "net/transport.h"
+#include "util/common.h"
+#include "util/wire.h"
 
 #include "ctest_assert.h"
 

@@ -1,9 +1,9 @@
-/* Wire frames (src/cluster/frame.h) and the payload writer/reader
- * (src/wire.h): round trips, frames split at every byte boundary, many frames
+/* Wire frames (src/net/frame.h) and the payload writer/reader
+ * (src/util/wire.h): round trips, frames split at every byte boundary, many frames
  * per chunk, malformed headers, truncated payload reads. */
-#include "cluster/frame.h"
-#include "common.h"
-#include "wire.h"
+#include "net/frame.h"
+#include "util/common.h"
+#include "util/wire.h"
 
 #include "ctest_assert.h"
 

@@ -2,7 +2,7 @@
  * ExecutionGraph and ExecutionState, explain output.
  * Expected groupings come from Flink's StreamingJobGraphGenerator rules
  * (isChainable / createChain / createChainedName), written down by hand. */
-#include "common.h"
+#include "util/common.h"
 #include "graph/execution_graph.h"
 #include "graph/explain.h"
 #include "graph/job_graph.h"

@@ -1,4 +1,4 @@
-/* REST HTTP layer (src/cluster/http_server.h): servers and raw TCP clients on
+/* REST HTTP layer (src/net/http_server.h): servers and raw TCP clients on
  * one libuv loop, 127.0.0.1 with ephemeral ports, everything driven by uv_run
  * under a watchdog timer (a bug fails a check instead of hanging).
  *
@@ -11,8 +11,8 @@
  * trickled byte by byte); idle and slowloris timeouts; max_connections; the
  * secret: nonce endpoint, 401 without/with a wrong MAC, the right MAC, replay,
  * nonce table bound; server close with open connections. */
-#include "cluster/http_server.h"
-#include "common.h"
+#include "net/http_server.h"
+#include "util/common.h"
 
 #include "ctest_assert.h"
 

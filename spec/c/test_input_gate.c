@@ -1,7 +1,7 @@
 /* InputGate tests: per-channel FIFO, round-robin fairness, end of partition,
  * timeouts, credit-based backpressure, cancellation, a multi-producer stress
  * run, and freeing a gate that still holds buffers. */
-#include "common.h"
+#include "util/common.h"
 #include "runtime/buffer.h"
 #include "runtime/input_gate.h"
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/endpoints.h"
-#include "common.h"
+#include "coordination/endpoints.h"
+#include "util/common.h"
 #include "ctest_assert.h"
 #include "graph/job_graph.h"
 #include "graph/stream_graph.h"

@@ -1,7 +1,7 @@
 /* JobNetwork tests: gates and channel layout built from a JobGraph
  * (channel = edge_offset(edge) + producer subtask), logical inputs of
  * two-input operators, cancellation and the collect list. */
-#include "common.h"
+#include "util/common.h"
 #include "graph/job_graph.h"
 #include "graph/stream_graph.h"
 #include "runtime/buffer.h"

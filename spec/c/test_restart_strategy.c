@@ -3,7 +3,7 @@
  * (NoRestart-, FixedDelay-, FailureRate-, ExponentialDelayRestartBackoffTime-
  * Strategy) and RestartStrategyOptions defaults, written down by hand. Time is
  * a fake clock: every call gets an explicit now_ms. */
-#include "common.h"
+#include "util/common.h"
 #include "runtime/restart_strategy.h"
 
 #include "ctest_assert.h"

@@ -1,8 +1,8 @@
 /* RPC tests: messages posted from several threads are delivered on the loop
  * thread, per sender in FIFO order; the handler can close the rpc, which
  * ends uv_run; messages sent after close are dropped and freed. */
-#include "cluster/rpc.h"
-#include "common.h"
+#include "coordination/rpc.h"
+#include "util/common.h"
 
 #include "ctest_assert.h"
 

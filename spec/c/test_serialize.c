@@ -3,12 +3,12 @@
  * hand-made malformed payloads, and a deterministic fuzz loop of mutations
  * and truncations that must decode or fail cleanly, never crash (run it
  * under ASan: cmake -DFLOWLUA_SANITIZE=ON). */
-#include "cluster/frame.h"
-#include "common.h"
+#include "net/frame.h"
+#include "util/common.h"
 #include "graph/job_graph.h"
 #include "graph/serialize.h"
 #include "graph/stream_graph.h"
-#include "wire.h"
+#include "util/wire.h"
 
 #include "ctest_assert.h"
 

@@ -1,6 +1,6 @@
 /* TaskSlotTable tests: allocation by owner, FLOW_EFULL, task add/remove
  * moving slots ACTIVE <-> ALLOCATED, freeing an owner's idle slots. */
-#include "common.h"
+#include "util/common.h"
 #include "runtime/task_slot_table.h"
 
 #include "ctest_assert.h"

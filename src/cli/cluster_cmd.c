@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/auth.h"
-#include "cluster/cluster_proto.h"
+#include "net/auth.h"
+#include "cluster/protocol.h"
 #include "cluster/jobmanager.h"
-#include "cluster/remote_client.h"
-#include "cluster/tcp_addr.h"
+#include "client/remote_client.h"
+#include "net/tcp_addr.h"
 #include "cluster/taskmanager.h"
-#include "common.h"
+#include "util/common.h"
 #include "lua/core.h"
 
 #define DEFAULT_JOBMANAGER "127.0.0.1:6123"

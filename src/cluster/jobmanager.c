@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster/cluster_proto.h"
-#include "cluster/endpoints.h"
+#include "cluster/protocol.h"
+#include "coordination/endpoints.h"
 #include "cluster/jobmanager_internal.h"
-#include "cluster/net_transport.h"
-#include "cluster/tcp_addr.h"
-#include "common.h"
+#include "net/transport.h"
+#include "net/tcp_addr.h"
+#include "util/common.h"
 #include "graph/serialize.h"
 #include "runtime/task.h"
 

@@ -6,10 +6,10 @@
 
 #include <stdatomic.h>
 
-#include "cluster/cluster_proto.h"
-#include "cluster/endpoints.h"
+#include "cluster/protocol.h"
+#include "coordination/endpoints.h"
 #include "cluster/jobmanager.h"
-#include "cluster/net_transport.h"
+#include "net/transport.h"
 
 /* A taskmanager's latest counters of one job (FLOW_CP_METRICS). */
 typedef struct flow_jm_metrics {

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/http_server.h"
+#include "net/http_server.h"
 #include "cluster/jobmanager_internal.h"
-#include "common.h"
+#include "util/common.h"
 
 #define REST_MAX_BODY (64u << 20)
 

@@ -12,13 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cluster/cluster_proto.h"
-#include "cluster/endpoints.h"
+#include "cluster/protocol.h"
+#include "coordination/endpoints.h"
 #include "cluster/jobmanager.h"
 #include "cluster/jobmanager_internal.h"
-#include "cluster/net_transport.h"
-#include "cluster/tcp_addr.h"
-#include "common.h"
+#include "net/transport.h"
+#include "net/tcp_addr.h"
+#include "util/common.h"
 #include "graph/serialize.h"
 
 /* Threads: the loop thread runs the TaskExecutor, the proxies and the data

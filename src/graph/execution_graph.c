@@ -2,8 +2,8 @@
  * Flink's ExecutionState machine. */
 #include "graph/execution_graph.h"
 
-#include "common.h"
-#include "graph/strbuf.h"
+#include "util/common.h"
+#include "util/strbuf.h"
 
 #include <stdlib.h>
 

@@ -1,8 +1,8 @@
 /* Plan rendering: JSON (a contract, see explain.h), text, Graphviz dot. */
 #include "graph/explain.h"
 
-#include "common.h"
-#include "graph/strbuf.h"
+#include "util/common.h"
+#include "util/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>

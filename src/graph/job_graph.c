@@ -13,8 +13,8 @@
  * "A -> (B, C)", recursively. */
 #include "graph/job_graph.h"
 
-#include "common.h"
-#include "graph/strbuf.h"
+#include "util/common.h"
+#include "util/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>

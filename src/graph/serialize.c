@@ -3,7 +3,7 @@
  * checked, and allocations are bounded by the input's size. */
 #include "graph/serialize.h"
 
-#include "common.h"
+#include "util/common.h"
 
 #include <limits.h>
 #include <stdarg.h>

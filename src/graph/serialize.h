@@ -6,7 +6,7 @@
 #ifndef FLOW_GRAPH_SERIALIZE_H
 #define FLOW_GRAPH_SERIALIZE_H
 
-#include "wire.h"
+#include "util/wire.h"
 #include "graph/stream_graph.h"
 
 #include <stddef.h>

@@ -3,7 +3,7 @@
  * rebalance; explicit forward across parallelisms is rejected). */
 #include "graph/stream_graph.h"
 
-#include "common.h"
+#include "util/common.h"
 
 #include <stdarg.h>
 #include <stdio.h>

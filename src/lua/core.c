@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cluster/cluster_proto.h"
-#include "cluster/minicluster.h"
-#include "cluster/remote_client.h"
-#include "common.h"
+#include "cluster/protocol.h"
+#include "coordination/minicluster.h"
+#include "client/remote_client.h"
+#include "util/common.h"
 #include "graph/serialize.h"
 #include "graph/explain.h"
 #include "graph/job_graph.h"

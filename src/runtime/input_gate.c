@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "common.h"
+#include "util/common.h"
 
 flow_input_gate_t *flow_gate_new(int n_channels) {
   flow_input_gate_t *g = calloc(1, sizeof(*g));

@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "common.h"
+#include "util/common.h"
 
 flow_job_network_t *flow_net_new(const flow_job_graph_t *jg) {
   flow_job_network_t *net = flow_xcalloc(1, sizeof(*net));

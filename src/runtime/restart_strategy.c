@@ -5,7 +5,7 @@
 
 #include <uv.h>
 
-#include "common.h"
+#include "util/common.h"
 
 void flow_restart_init(flow_restart_strategy_t *rs, flow_restart_kind_t kind) {
   memset(rs, 0, sizeof(*rs));

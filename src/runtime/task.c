@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "util/common.h"
 #include "lua/state.h"
 
 #define TASK_POOL_MAX 8
@@ -229,7 +229,7 @@ static void task_main(void *arg) {
     return;
   }
   lua_getglobal(L, "require");
-  lua_pushliteral(L, "flow.runtime");
+  lua_pushliteral(L, "flow.runtime.task");
   int rc = flow_lua_pcall(L, 1, 1);
   if (rc == 0) {
     lua_getfield(L, -1, "run_task");
@@ -247,7 +247,7 @@ static void task_main(void *arg) {
      * being canceled or failed elsewhere), which is not this task's failure */
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "loaded");
-    lua_getfield(L, -1, "flow.runtime");
+    lua_getfield(L, -1, "flow.runtime.task");
     int sentinel = 0;
     if (lua_istable(L, -1)) {
       lua_getfield(L, -1, "CANCELED");

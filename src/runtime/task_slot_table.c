@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "common.h"
+#include "util/common.h"
 
 int flow_slot_table_init(flow_task_slot_table_t *st, int n_slots) {
   st->slots = calloc((size_t)(n_slots > 0 ? n_slots : 1), sizeof(*st->slots));

@@ -1,0 +1,372 @@
+--- The window operator (Flink's WindowOperator / EvictingWindowOperator),
+--- running inside a task: assigns each record to windows, keeps window
+--- contents in keyed state (namespace = the window), asks the trigger what
+--- to do on every record and timer, merges session windows, drops or
+--- side-outputs late records, and cleans up after the allowed lateness.
+local windows = require("flow.runtime.windows")
+local timers = require("flow.runtime.timers")
+local state = require("flow.runtime.state")
+
+local huge = math.huge
+local FIRE, PURGE, FIRE_AND_PURGE = windows.FIRE, windows.PURGE, windows.FIRE_AND_PURGE
+
+local M = {}
+
+local CONTENTS, SESSIONS = "window-contents", "window-sessions"
+
+--- Builds the operator; returns push(v). `reducer` is operators.reducer.
+function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
+  local spec = op.spec
+  local emit, side = op.emit, op.side
+  local all = spec.all
+  local key_of = all and function() return 0 end or key_selector(spec.key)
+  local assigner = windows.assigner(spec.assigner)
+  local trigger = windows.trigger(spec.trigger or assigner.default_trigger)
+  local evict = spec.evictor and windows.evictor(spec.evictor)
+  local lateness = spec.lateness or 0
+  local late_tag = spec.late_tag
+  local event_time = assigner.event_time
+  local merging = assigner.merging
+  if merging and not trigger.can_merge then
+    error("this trigger cannot be used with merging (session) windows", 0)
+  end
+  local fn = spec.fn
+  -- incremental: reduce/aggregate without an evictor keep one accumulator
+  local incremental = (fn.kind == "reduce" or fn.kind == "aggregate") and not evict
+  local step
+  if fn.kind == "reduce" then
+    step = reducer(fn)
+  elseif fn.kind == "aggregate" then
+    local agg = fn.agg
+    step = function(acc, v)
+      if acc == nil then acc = agg.create() end
+      return agg.add(v, acc)
+    end
+  end
+
+  local runtime = require("flow.runtime.task")
+  local maxp = ctx.desc.max_parallelism
+  local backend = state.new(function(k) return runtime.key_group(k, maxp) end)
+  op.backend = backend
+  local event_timers = timers.new()
+  op.event_timers = event_timers
+  local keys = {} -- state key -> key (for end-of-input firing)
+  local wo = {} -- the timer owner
+  -- checkpoints: windows come back interned, so identity comparisons hold
+  local function intern(w)
+    if type(w) ~= "table" then return w end
+    if w.id == "global" then return windows.GLOBAL end
+    return windows.window(w.start, w.end_)
+  end
+  keyed_checkpoints(op, ctx, { wo = wo }, {
+    fix_state = function(name, v)
+      if name == SESSIONS then
+        for i = 1, #v do v[i] = intern(v[i]) end
+      end
+      return v
+    end,
+    fix_timer = function(d1, d2) return d1, intern(d2) end,
+    extra_snapshot = function() return keys end,
+    extra_restore = function(k, in_range)
+      for sk, key in pairs(k) do if in_range(key) then keys[sk] = key end end
+    end,
+  })
+
+  local function cleanup_time(w)
+    if event_time then
+      local t = w.max_ts + lateness
+      return t
+    end
+    return w.max_ts
+  end
+
+  local function is_late(w)
+    return event_time and cleanup_time(w) <= op.current_wm
+  end
+
+  -- the trigger's context: current key and window are set before each call
+  local tctx = { w = nil, key = nil, merged = nil }
+  function tctx:current_watermark() return op.current_wm end
+  function tctx:current_processing_time() return tonumber(ctx.C.flow_now_ms()) end
+  function tctx:register_event_time_timer(t)
+    event_timers:register(wo, backend.sk, t, self.w.id, self.key, self.w)
+  end
+  function tctx:delete_event_time_timer(t) event_timers:delete(wo, backend.sk, t, self.w.id) end
+  function tctx:register_processing_time_timer(t)
+    ctx.processing_timers:register(wo, backend.sk, t, self.w.id, self.key, self.w)
+  end
+  function tctx:delete_processing_time_timer(t)
+    ctx.processing_timers:delete(wo, backend.sk, t, self.w.id)
+  end
+  function tctx:get_state(name) return backend:get("trigger." .. name, self.w.id) end
+  function tctx:put_state(name, v) backend:put("trigger." .. name, v, self.w.id) end
+  function tctx:merged_sum(name)
+    local s = 0
+    for _, w in ipairs(self.merged or {}) do s = s + (backend:get("trigger." .. name, w.id) or 0) end
+    return s
+  end
+  function tctx:merged_min(name)
+    local m
+    for _, w in ipairs(self.merged or {}) do
+      local x = backend:get("trigger." .. name, w.id)
+      if x ~= nil and (m == nil or x < m) then m = x end
+    end
+    return m
+  end
+  local function at(key, w)
+    tctx.key, tctx.w = key, w
+    return tctx
+  end
+
+  -- the window function's context
+  local wctx = { window = nil, key = nil }
+  function wctx:current_watermark() return op.current_wm end
+  function wctx:current_processing_time() return tonumber(ctx.C.flow_now_ms()) end
+  function wctx:output(tag, v)
+    local e = side[type(tag) == "table" and tag.name or tag]
+    if e then e(v) end
+  end
+  function wctx:current_key() return self.key end
+  function wctx:counter(name) return ctx:counter(name) end
+  local out = { collect = function(_, x) return emit(x) end }
+
+  local function add_to(w, v, ts)
+    local c = backend:get(CONTENTS, w.id)
+    if incremental then
+      backend:put(CONTENTS, step(c, v), w.id)
+    else
+      if c == nil then
+        c = {}
+        backend:put(CONTENTS, c, w.id)
+      end
+      c[#c + 1] = { v, ts }
+    end
+  end
+
+  local function merge_contents(into, from)
+    local a, b = backend:get(CONTENTS, into.id), backend:get(CONTENTS, from.id)
+    if b == nil then return end
+    if a == nil then
+      backend:put(CONTENTS, b, into.id)
+    elseif incremental then
+      if fn.kind == "aggregate" then
+        if not fn.agg.merge then error("aggregate on session windows needs agg.merge", 0) end
+        backend:put(CONTENTS, fn.agg.merge(a, b), into.id)
+      else
+        backend:put(CONTENTS, step(a, b), into.id)
+      end
+    else
+      for i = 1, #b do a[#a + 1] = b[i] end
+      table.sort(a, function(x, y) return (x[2] or 0) < (y[2] or 0) end)
+    end
+    backend:remove(CONTENTS, from.id)
+  end
+
+  -- emits what the window function makes of a window's contents
+  local function emit_window(key, w)
+    local c = backend:get(CONTENTS, w.id)
+    if c == nil then return end
+    local values
+    local saved_ts = ctx.ts
+    ctx.ts = w.max_ts ~= huge and w.max_ts or nil -- results carry the window's max timestamp
+    if incremental then
+      local result = c
+      if fn.kind == "aggregate" then result = fn.agg.result(c) end
+      if fn.window_fn then
+        wctx.window, wctx.key = w, key
+        if all then fn.window_fn(wctx, { result }, out) else fn.window_fn(key, wctx, { result }, out) end
+      else
+        emit(result)
+      end
+      ctx.ts = saved_ts
+      return
+    end
+    if evict then
+      c = evict(c, w)
+      backend:put(CONTENTS, #c > 0 and c or nil, w.id)
+      if #c == 0 then
+        ctx.ts = saved_ts
+        return
+      end
+    end
+    values = {}
+    for i = 1, #c do values[i] = c[i][1] end
+    local k = fn.kind
+    if k == "reduce" or k == "aggregate" then
+      local acc
+      for i = 1, #values do acc = step(acc, values[i]) end
+      if k == "aggregate" then acc = fn.agg.result(acc) end
+      if fn.window_fn then
+        wctx.window, wctx.key = w, key
+        if all then fn.window_fn(wctx, { acc }, out) else fn.window_fn(key, wctx, { acc }, out) end
+      else
+        emit(acc)
+      end
+    elseif k == "process" then
+      wctx.window, wctx.key = w, key
+      if all then fn.f(wctx, values, out) else fn.f(key, wctx, values, out) end
+    elseif k == "apply" then
+      if all then fn.f(w, values, out) else fn.f(key, w, values, out) end
+    end
+    ctx.ts = saved_ts
+  end
+
+  local function clear_window(key, w)
+    backend:remove(CONTENTS, w.id)
+    trigger.clear(w, at(key, w))
+    if merging then
+      local set = backend:get(SESSIONS)
+      if set then
+        for i = #set, 1, -1 do if set[i].id == w.id then table.remove(set, i) end end
+        if #set == 0 then backend:remove(SESSIONS) end
+      end
+    end
+  end
+
+  local function react(key, w, result)
+    if result == FIRE or result == FIRE_AND_PURGE then emit_window(key, w) end
+    if result == PURGE or result == FIRE_AND_PURGE then backend:remove(CONTENTS, w.id) end
+  end
+
+  local function register_cleanup(key, w)
+    local t = cleanup_time(w)
+    if t == huge then return end -- the global window lives forever
+    if event_time then
+      event_timers:register(wo, backend.sk, t, w.id, key, w)
+    else
+      ctx.processing_timers:register(wo, backend.sk, t, w.id, key, w)
+    end
+  end
+
+  -- session windows: merge the new window with every window it touches
+  local function merge_session(key, neww)
+    local set = backend:get(SESSIONS)
+    if set == nil then
+      set = {}
+      backend:put(SESSIONS, set)
+    end
+    local merged, absorbed = neww, {}
+    local changed = true
+    while changed do
+      changed = false
+      for i = #set, 1, -1 do
+        local w = set[i]
+        if windows.intersects(w, merged) then
+          merged = windows.cover(merged, w)
+          absorbed[#absorbed + 1] = w
+          table.remove(set, i)
+          changed = true
+        end
+      end
+    end
+    if #absorbed > 0 then
+      for _, w in ipairs(absorbed) do
+        if w.id ~= merged.id then merge_contents(merged, w) end
+      end
+      -- as Flink: the trigger merges the absorbed windows' trigger state
+      -- first; only then are those windows cleared
+      tctx.merged = absorbed
+      trigger.on_merge(merged, at(key, merged))
+      tctx.merged = nil
+      for _, w in ipairs(absorbed) do
+        if w.id ~= merged.id then
+          trigger.clear(w, at(key, w))
+          local t = cleanup_time(w)
+          if event_time then event_timers:delete(wo, backend.sk, t, w.id)
+          else ctx.processing_timers:delete(wo, backend.sk, t, w.id) end
+        end
+      end
+    end
+    set[#set + 1] = merged
+    return merged
+  end
+
+  local function on_timer(key, ts, w, is_event)
+    backend:set_key(key)
+    if merging then -- a window merged away has no timers of its own any more
+      local set, live = backend:get(SESSIONS), false
+      for _, x in ipairs(set or {}) do if x.id == w.id then live = true end end
+      if not live then return end
+    end
+    local saved = ctx.ts
+    local r
+    if is_event then r = trigger.on_event_time(ts, w, at(key, w))
+    else r = trigger.on_processing_time(ts, w, at(key, w)) end
+    react(key, w, r)
+    if ts == cleanup_time(w) and (is_event == event_time) then clear_window(key, w) end
+    ctx.ts = saved
+  end
+
+  function wo:on_processing_timer(_, ts, _, key, w) on_timer(key, ts, w, false) end
+  local function fire_event(_, _, ts, _, key, w) on_timer(key, ts, w, true) end
+
+  op.on_watermark = function(wm)
+    op.current_wm = wm
+    event_timers:advance(wm, fire_event)
+    if wm == huge then
+      -- end of input: triggers may fire what is left (see windows.trigger)
+      for _, g in pairs(backend.data) do
+        local t = g[CONTENTS]
+        if t then
+          local pending = {}
+          for sk, e in pairs(t) do
+            for wid in pairs(e) do pending[#pending + 1] = { sk, wid } end
+          end
+          for _, pw in ipairs(pending) do
+            local key = keys[pw[1]]
+            backend:set_key(key)
+            local w = pw[2] == "global" and windows.GLOBAL or nil
+            if w == nil then
+              local s, e = pw[2]:match("^(.-):(.-)$")
+              w = windows.window(tonumber(s), tonumber(e))
+            end
+            react(key, w, trigger.on_end_of_input(w, at(key, w)))
+          end
+        end
+      end
+    end
+    return op.emit_wm(wm)
+  end
+
+  local now_ms = function() return tonumber(ctx.C.flow_now_ms()) end
+  return function(v)
+    local key = key_of(v)
+    backend:set_key(key)
+    keys[backend.sk] = key
+    local ts
+    if event_time then
+      ts = ctx.ts
+      if ts == nil then
+        error("an event-time window got a record without a timestamp: call " ..
+          "assign_timestamps_and_watermarks(...) before the window", 0)
+      end
+    else
+      ts = now_ms() -- processing time: the record's event timestamp does not matter
+    end
+    local assigned = assigner.assign(v, ts)
+    local skipped = true
+    for i = 1, #assigned do
+      local w = assigned[i]
+      if merging then w = merge_session(key, w) end
+      if is_late(w) then
+        if merging then clear_window(key, w) end
+      else
+        skipped = false
+        add_to(w, v, ctx.ts)
+        react(key, w, trigger.on_element(v, ts, w, at(key, w)))
+        register_cleanup(key, w)
+      end
+    end
+    -- as Flink: a skipped record is late data only when the record itself
+    -- is late (a record no window takes is dropped silently)
+    if skipped and event_time and ts + lateness <= op.current_wm then
+      if late_tag and side[late_tag] then
+        side[late_tag](v)
+      else
+        ctx:counter("num_late_records_dropped"):add(1)
+      end
+    end
+  end
+end
+
+return M

@@ -1,0 +1,245 @@
+#include "coordination/minicluster.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/common.h"
+
+struct flow_minicluster {
+  uv_loop_t loop;
+  flow_rpc_t rpc;
+  uv_async_t cancel_async; /* cancel() from any thread or a signal handler */
+  flow_dispatcher_t dispatcher;
+  flow_resource_manager_t rm;
+  flow_task_executor_t te;
+  const flow_job_graph_t *jg;
+  int slots;
+  uv_thread_t thread;
+  _Atomic int status;
+  uv_mutex_t mu;
+  uv_cond_t cond;
+  int done;         /* the loop returned; result is final */
+  char *savepoint;  /* the last savepoint result (guarded by mu) */
+  flow_vertex_metrics_t *metrics; /* per job vertex; tasks add, clients read */
+  int savepoint_seq;
+  int result_taken;
+  flow_job_result_t result;
+};
+
+void flow_minicluster_options_init(flow_minicluster_options_t *opt) {
+  memset(opt, 0, sizeof(*opt));
+  opt->buffer_timeout_ms = 100;
+  flow_restart_init(&opt->restart, FLOW_RESTART_NONE);
+}
+
+static void on_done(flow_dispatcher_t *d) {
+  flow_minicluster_t *mc = d->data;
+  flow_rpc_close(&mc->rpc); /* nothing referenced is left: uv_run returns */
+}
+
+static void on_savepoint(flow_dispatcher_t *d, const char *result) {
+  flow_minicluster_t *mc = d->data;
+  uv_mutex_lock(&mc->mu);
+  free(mc->savepoint);
+  mc->savepoint = flow_strdup(result);
+  mc->savepoint_seq++;
+  uv_cond_broadcast(&mc->cond);
+  uv_mutex_unlock(&mc->mu);
+}
+
+static void on_cancel(uv_async_t *h) {
+  flow_minicluster_t *mc = h->data;
+  flow_rpc_send(&mc->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &mc->dispatcher.ep));
+}
+
+/* After the loop returned (no thread runs it any more). */
+static void close_loop(flow_minicluster_t *mc) {
+  uv_close((uv_handle_t *)&mc->cancel_async, NULL);
+  uv_run(&mc->loop, UV_RUN_NOWAIT); /* close callbacks */
+  uv_loop_close(&mc->loop);
+}
+
+static void cluster_main(void *arg) {
+  flow_minicluster_t *mc = arg;
+  uv_run(&mc->loop, UV_RUN_DEFAULT);
+  flow_task_executor_destroy(&mc->te);
+  flow_resource_manager_destroy(&mc->rm);
+  if (mc->dispatcher.jm != NULL) { /* the loop ended without a result */
+    flow_job_master_free(mc->dispatcher.jm);
+    mc->dispatcher.jm = NULL;
+    mc->result.status = FLOW_JOB_FAILED;
+  }
+  atomic_store(&mc->status, (int)mc->result.status);
+  uv_mutex_lock(&mc->mu);
+  mc->done = 1;
+  uv_cond_broadcast(&mc->cond);
+  uv_mutex_unlock(&mc->mu);
+}
+
+flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
+                                           char *err, size_t errlen) {
+  flow_minicluster_t *mc = flow_xcalloc(1, sizeof(*mc));
+  mc->jg = jg;
+  atomic_init(&mc->status, FLOW_JOB_INITIALIZING);
+  if (uv_loop_init(&mc->loop) != 0) goto fail_loop;
+  if (flow_rpc_init(&mc->rpc, &mc->loop) != 0) goto fail_rpc;
+  mc->cancel_async.data = mc;
+  uv_async_init(&mc->loop, &mc->cancel_async, on_cancel);
+  /* unreferenced: it does not keep the loop alive, and stays open (so
+   * cancel() is safe at any time) until flow_minicluster_free closes it */
+  uv_unref((uv_handle_t *)&mc->cancel_async);
+  uv_mutex_init(&mc->mu);
+  uv_cond_init(&mc->cond);
+  flow_resource_manager_init(&mc->rm, &mc->rpc);
+  flow_dispatcher_init(&mc->dispatcher, &mc->rpc, &mc->rm);
+  mc->dispatcher.result = &mc->result;
+  mc->dispatcher.on_done = on_done;
+  mc->dispatcher.on_savepoint = on_savepoint;
+  mc->dispatcher.data = mc;
+  flow_dispatcher_configure(&mc->dispatcher, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);
+  mc->dispatcher.status_out = &mc->status;
+  mc->metrics = flow_xcalloc((size_t)jg->n_vertices, sizeof(*mc->metrics));
+  mc->dispatcher.metrics = mc->metrics;
+  flow_new_job_id(mc->dispatcher.job_id);
+  int slots = opt->slots > 0 ? opt->slots : jg->slots_required;
+  if (flow_task_executor_init(&mc->te, &mc->rpc, &mc->rm, slots) != 0) goto fail_te;
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &mc->dispatcher.ep);
+  m->ptr = (void *)jg;
+  flow_rpc_send(&mc->rpc, m);
+  if (uv_thread_create(&mc->thread, cluster_main, mc) != 0) {
+    snprintf(err, errlen, "could not start the cluster thread");
+    /* nothing ran: tear down on this thread */
+    on_done(&mc->dispatcher);
+    uv_run(&mc->loop, UV_RUN_DEFAULT);
+    flow_task_executor_destroy(&mc->te);
+    flow_resource_manager_destroy(&mc->rm);
+    close_loop(mc);
+    goto fail_thread;
+  }
+  return mc;
+fail_te:
+  snprintf(err, errlen, "could not create the task executor");
+  on_done(&mc->dispatcher);
+  uv_run(&mc->loop, UV_RUN_DEFAULT);
+  flow_resource_manager_destroy(&mc->rm);
+  close_loop(mc);
+fail_thread:
+  free(mc->metrics);
+  flow_dispatcher_clear(&mc->dispatcher);
+  uv_cond_destroy(&mc->cond);
+  uv_mutex_destroy(&mc->mu);
+  uv_mutex_destroy(&mc->rpc.mu);
+  free(mc);
+  return NULL;
+fail_rpc:
+  uv_loop_close(&mc->loop);
+fail_loop:
+  snprintf(err, errlen, "could not start the cluster's event loop");
+  free(mc);
+  return NULL;
+}
+
+const char *flow_minicluster_job_id(flow_minicluster_t *mc) { return mc->dispatcher.job_id; }
+
+flow_job_status_t flow_minicluster_status(flow_minicluster_t *mc) {
+  return (flow_job_status_t)atomic_load(&mc->status);
+}
+
+void flow_minicluster_cancel(flow_minicluster_t *mc) {
+  /* the async handle stays open until flow_minicluster_free */
+  uv_async_send(&mc->cancel_async);
+}
+
+int flow_minicluster_wait(flow_minicluster_t *mc, int64_t timeout_ms, flow_job_result_t *out) {
+  uint64_t deadline = timeout_ms >= 0 ? uv_hrtime() + (uint64_t)timeout_ms * 1000000u : 0;
+  uv_mutex_lock(&mc->mu);
+  while (!mc->done) {
+    if (timeout_ms < 0) {
+      uv_cond_wait(&mc->cond, &mc->mu);
+    } else {
+      uint64_t now = uv_hrtime();
+      if (now >= deadline) break;
+      (void)uv_cond_timedwait(&mc->cond, &mc->mu, deadline - now);
+    }
+  }
+  int done = mc->done;
+  if (done && out != NULL) {
+    if (!mc->result_taken) {
+      *out = mc->result;
+      memset(&mc->result, 0, sizeof(mc->result));
+      mc->result_taken = 1;
+    } else {
+      memset(out, 0, sizeof(*out));
+      memcpy(out->job_id, mc->result.job_id, sizeof(out->job_id));
+      out->status = (flow_job_status_t)atomic_load(&mc->status);
+    }
+  }
+  uv_mutex_unlock(&mc->mu);
+  return done;
+}
+
+void flow_minicluster_free(flow_minicluster_t *mc) {
+  if (mc == NULL) return;
+  uv_mutex_lock(&mc->mu);
+  int done = mc->done;
+  uv_mutex_unlock(&mc->mu);
+  if (!done) flow_minicluster_cancel(mc);
+  uv_thread_join(&mc->thread);
+  close_loop(mc);
+  flow_job_result_clear(&mc->result);
+  flow_dispatcher_clear(&mc->dispatcher);
+  free(mc->savepoint);
+  free(mc->metrics);
+  uv_cond_destroy(&mc->cond);
+  uv_mutex_destroy(&mc->mu);
+  uv_mutex_destroy(&mc->rpc.mu);
+  free(mc);
+}
+
+const flow_vertex_metrics_t *flow_minicluster_metrics(flow_minicluster_t *mc) { return mc->metrics; }
+const flow_job_graph_t *flow_minicluster_job_graph(flow_minicluster_t *mc) { return mc->jg; }
+
+int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
+                               size_t cap) {
+  uv_mutex_lock(&mc->mu);
+  int seq = mc->savepoint_seq;
+  int done = mc->done;
+  uv_mutex_unlock(&mc->mu);
+  if (done) {
+    snprintf(out, cap, "error: the job has ended");
+    return -1;
+  }
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, NULL, &mc->dispatcher.ep);
+  m->text = flow_strdup(dir);
+  m->a = stop;
+  flow_rpc_send(&mc->rpc, m);
+  uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
+  uv_mutex_lock(&mc->mu);
+  while (mc->savepoint_seq == seq && !mc->done) {
+    uint64_t now = uv_hrtime();
+    if (now >= deadline) break;
+    (void)uv_cond_timedwait(&mc->cond, &mc->mu, deadline - now);
+  }
+  int rc = -1;
+  if (mc->savepoint_seq != seq) {
+    snprintf(out, cap, "%s", mc->savepoint);
+    rc = strncmp(mc->savepoint, "error: ", 7) == 0 ? -1 : 0;
+  } else {
+    snprintf(out, cap, mc->done ? "error: the job ended before the savepoint completed" : "error: timed out");
+  }
+  uv_mutex_unlock(&mc->mu);
+  return rc;
+}
+
+int flow_minicluster_execute(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
+                             flow_job_result_t *out) {
+  char err[256];
+  memset(out, 0, sizeof(*out));
+  flow_minicluster_t *mc = flow_minicluster_start(jg, opt, err, sizeof(err));
+  if (mc == NULL) return FLOW_EIO;
+  flow_minicluster_wait(mc, -1, out);
+  flow_minicluster_free(mc);
+  return 0;
+}
