@@ -1,0 +1,2 @@
+--- require("flow"): the DataStream API (lua/flow/api/).
+return require("flow.api.environment")
