@@ -14,6 +14,7 @@
 #include "cluster/taskmanager.h"
 #include "util/common.h"
 #include "lua/core.h"
+#include "lua/task_body.h"
 
 #define DEFAULT_JOBMANAGER "127.0.0.1:6123"
 
@@ -107,6 +108,7 @@ out:
 static int cmd_taskmanager(const flow_cli_t *cli) {
   flow_taskmanager_options_t o;
   flow_taskmanager_options_init(&o);
+  o.task_body = flow_lua_task_body;
   const char *secret_file = NULL;
   char *jm = NULL;
   int rc = 2;

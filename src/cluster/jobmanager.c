@@ -15,6 +15,8 @@
 #include "net/transport.h"
 #include "net/tcp_addr.h"
 #include "util/common.h"
+#include "util/clock.h"
+#include "util/fs.h"
 #include "graph/serialize.h"
 #include "runtime/task.h"
 

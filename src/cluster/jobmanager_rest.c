@@ -20,6 +20,7 @@
 #include "net/http_server.h"
 #include "cluster/jobmanager_internal.h"
 #include "util/common.h"
+#include "util/clock.h"
 
 #define REST_MAX_BODY (64u << 20)
 

@@ -19,6 +19,7 @@
 #include "net/transport.h"
 #include "net/tcp_addr.h"
 #include "util/common.h"
+#include "util/fs.h"
 #include "graph/serialize.h"
 
 /* Threads: the loop thread runs the TaskExecutor, the proxies and the data
@@ -1037,7 +1038,7 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
            flow_net_server_port(tm->data_server));
   flow_resource_manager_init(&tm->rm_proxy, &tm->rpc);
   tm->rm_proxy.ep.handle = proxy_handle;
-  if (flow_task_executor_init(&tm->te, &tm->rpc, &tm->rm_proxy, o->slots) != 0) {
+  if (flow_task_executor_init(&tm->te, &tm->rpc, &tm->rm_proxy, o->slots, o->task_body) != 0) {
     fprintf(stderr, "flowlua: taskmanager: cannot create %d slots\n", o->slots);
     code = 1;
     goto out;

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/task.h"
+
 typedef struct flow_taskmanager_options {
   const char *jobmanager_host; /* NULL = 127.0.0.1 */
   int jobmanager_port;         /* 6123 */
@@ -33,6 +35,7 @@ typedef struct flow_taskmanager_options {
   int64_t heartbeat_interval_ms;
   int64_t heartbeat_timeout_ms;
   int64_t connect_timeout_ms;  /* give up reaching the jobmanager after this (0: 60000) */
+  flow_task_body_fn task_body; /* what every task runs (src/lua/task_body.c) */
 } flow_taskmanager_options_t;
 
 void flow_taskmanager_options_init(flow_taskmanager_options_t *o);

@@ -18,6 +18,8 @@
 
 #include "coordination/endpoints.h"
 #include "util/common.h"
+#include "util/hash.h"
+#include "util/fs.h"
 
 #define META_VERSION 1
 

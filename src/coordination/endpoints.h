@@ -161,6 +161,7 @@ struct flow_task_executor {
   flow_resource_manager_t *rm;
   flow_task_slot_table_t slots;
   flow_te_task_t *tasks; /* running tasks */
+  flow_task_body_fn task_body;
 };
 
 void flow_dispatcher_init(flow_dispatcher_t *d, flow_rpc_t *rpc, flow_resource_manager_t *rm);
@@ -173,8 +174,9 @@ void flow_resource_manager_init(flow_resource_manager_t *rm, flow_rpc_t *rpc);
 void flow_resource_manager_destroy(flow_resource_manager_t *rm);
 /* Drops every waiting slot request of jm (loop thread: a JobMaster being freed). */
 void flow_rm_forget(flow_resource_manager_t *rm, const flow_endpoint_t *jm);
+/* body: what every task of this TaskExecutor runs (src/lua/task_body.c). */
 int flow_task_executor_init(flow_task_executor_t *te, flow_rpc_t *rpc, flow_resource_manager_t *rm,
-                            int n_slots);
+                            int n_slots, flow_task_body_fn body);
 void flow_task_executor_destroy(flow_task_executor_t *te);
 
 flow_job_master_t *flow_job_master_new(flow_dispatcher_t *d, const flow_job_graph_t *jg);

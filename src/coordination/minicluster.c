@@ -104,7 +104,7 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   mc->dispatcher.metrics = mc->metrics;
   flow_new_job_id(mc->dispatcher.job_id);
   int slots = opt->slots > 0 ? opt->slots : jg->slots_required;
-  if (flow_task_executor_init(&mc->te, &mc->rpc, &mc->rm, slots) != 0) goto fail_te;
+  if (flow_task_executor_init(&mc->te, &mc->rpc, &mc->rm, slots, opt->task_body) != 0) goto fail_te;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &mc->dispatcher.ep);
   m->ptr = (void *)jg;
   flow_rpc_send(&mc->rpc, m);

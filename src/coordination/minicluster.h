@@ -13,6 +13,7 @@
 
 typedef struct flow_minicluster_options {
   int slots;                 /* task slots of the TaskExecutor; 0 = what the job needs */
+  flow_task_body_fn task_body; /* what every task runs (src/lua/task_body.c) */
   int64_t buffer_timeout_ms; /* Flink's execution.buffer-timeout */
   flow_restart_strategy_t restart;
   flow_checkpoint_config_t checkpoint; /* strings borrowed until start returns */

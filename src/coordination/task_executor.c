@@ -63,6 +63,7 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
   t->owner = te;
   t->slot = m->d;
   t->report = task_report;
+  t->body = te->task_body;
   t->cancel_job = task_cancel_job;
   t->ack_checkpoint = task_ack_checkpoint;
   t->job_endpoint = d->job;
@@ -193,8 +194,9 @@ static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
 }
 
 int flow_task_executor_init(flow_task_executor_t *te, flow_rpc_t *rpc, flow_resource_manager_t *rm,
-                            int n_slots) {
+                            int n_slots, flow_task_body_fn body) {
   memset(te, 0, sizeof(*te));
+  te->task_body = body;
   te->ep.name = "TaskExecutor";
   te->ep.rpc = rpc;
   te->ep.handle = te_handle;

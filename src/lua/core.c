@@ -21,6 +21,7 @@
 #include "graph/explain.h"
 #include "graph/job_graph.h"
 #include "lua/core.h"
+#include "lua/task_body.h"
 
 #define GRAPH_MT "flow.core.graph"
 
@@ -397,6 +398,7 @@ static flow_remote_client_t *submit_remote(lua_State *L, lgraph_t *g, const flow
 
 static void read_options(lua_State *L, int t, flow_minicluster_options_t *opt) {
   flow_minicluster_options_init(opt);
+  opt->task_body = flow_lua_task_body;
   if (!lua_istable(L, t)) return;
   opt->slots = opt_field_int(L, t, "slots", 0, 0, 1 << 20);
   opt->buffer_timeout_ms = (int64_t)opt_field_num(L, t, "buffer_timeout_ms", 100);

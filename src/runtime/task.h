@@ -1,8 +1,9 @@
-/* Task: one running subtask attempt on its own OS thread with its own
- * lua_State (Flink: Task + StreamTask + OperatorChain). The thread runs the
- * Lua task loop (lua/flow/runtime.lua) once; that loop pulls whole buffers
- * from C through the FFI (flow_task_* below), so C enters Lua once per task,
- * and Lua calls C once per buffer.
+/* Task: one running subtask attempt on its own OS thread (Flink: Task +
+ * StreamTask + OperatorChain). The thread runs the task body it was given
+ * once (src/lua/task_body.c: a lua_State of its own and the Lua task loop);
+ * that loop pulls whole buffers from C through the FFI (flow_task_* below),
+ * so C enters the body once per task, and Lua calls C once per buffer.
+ * This layer never knows Lua.
  *
  * Lifecycle reported through the report callback (from the task thread):
  * INITIALIZING, RUNNING, then exactly one of FINISHED, CANCELED, FAILED. The
@@ -35,6 +36,12 @@ typedef struct flow_vertex_metrics {
 typedef void (*flow_task_report_cb)(flow_task_t *t, flow_execution_state_t state, char *err,
                                     flow_buffer_t *accumulators);
 
+/* The task body (on the task thread): runs the chain until the input ends
+ * or the task is canceled; returns FLOW_EXEC_FINISHED, CANCELED or FAILED.
+ * On FAILED, *err (malloc'd) may say why; on FINISHED, *accumulators may
+ * hold the task's encoded accumulator table. The task owns both after. */
+typedef flow_execution_state_t (*flow_task_body_fn)(flow_task_t *t, char **err, flow_buffer_t **accumulators);
+
 typedef struct flow_task_output {
   int job_edge;        /* index into jg->edges */
   int n_channels;      /* target parallelism */
@@ -64,6 +71,7 @@ struct flow_task {
   atomic_int canceled;
   int64_t buffer_timeout_ms;
   flow_task_report_cb report;
+  flow_task_body_fn body;
   void *owner;                /* the TaskExecutor */
   uv_thread_t thread;
   int started;
@@ -122,15 +130,5 @@ int64_t flow_task_next_split(flow_task_t *t);
 void flow_task_block_channel(flow_task_t *t, int channel);
 void flow_task_unblock_channels(flow_task_t *t);
 int flow_task_channel_finished(flow_task_t *t, int channel);
-/* Writes len bytes to path atomically: temporary file, fsync, rename, fsync
- * of the directory. 0 or -1 with a message in err. */
-int flow_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
-int flow_mkdir_p(const char *path);
-uint32_t flow_crc32(const void *p, size_t n);
-uint32_t flow_hash_bytes(const void *p, size_t n);
-uint32_t flow_hash_number(double d);
-int64_t flow_now_ms(void);  /* wall clock (processing time) */
-int64_t flow_mono_ms(void); /* monotonic (timeouts) */
-void flow_sleep_ms(int64_t ms);
 
 #endif
