@@ -49,10 +49,10 @@ static int abuse_msg(const flow_wbuf_t *w) {
   for (size_t n = 0; n <= w->len; n++) {
     flow_rbuf_t r;
     flow_rbuf_init(&r, w->data, n);
-    flow_cp_msg_t cm;
-    if (flow_cp_read_msg(&r, &cm) == 0) {
+    flow_proto_msg_t cm;
+    if (flow_proto_read_msg(&r, &cm) == 0) {
       ok++;
-      flow_cp_msg_clear(&cm);
+      flow_proto_msg_clear(&cm);
     }
   }
   for (size_t i = 0; i < w->len; i++) {
@@ -61,8 +61,8 @@ static int abuse_msg(const flow_wbuf_t *w) {
       copy[i] ^= (uint8_t)(1u << bit);
       flow_rbuf_t r;
       flow_rbuf_init(&r, copy, w->len);
-      flow_cp_msg_t cm;
-      if (flow_cp_read_msg(&r, &cm) == 0) flow_cp_msg_clear(&cm);
+      flow_proto_msg_t cm;
+      if (flow_proto_read_msg(&r, &cm) == 0) flow_proto_msg_clear(&cm);
     }
   }
   free(copy);
@@ -85,11 +85,11 @@ static void test_messages(void) {
   m.blob = flow_buffer_from("acc\0x", 5);
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  CHECK_EQ_INT(flow_cp_write_msg(&w, &m, JOB, NULL), 0);
+  CHECK_EQ_INT(flow_proto_write_msg(&w, &m, JOB, NULL), 0);
   flow_rbuf_t r;
   flow_rbuf_init(&r, w.data, w.len);
-  flow_cp_msg_t cm;
-  CHECK_EQ_INT(flow_cp_read_msg(&r, &cm), 0);
+  flow_proto_msg_t cm;
+  CHECK_EQ_INT(flow_proto_read_msg(&r, &cm), 0);
   CHECK_EQ_INT(cm.m.type, FLOW_MSG_OFFER_SLOTS);
   CHECK_STR(cm.job_id, JOB);
   CHECK_EQ_INT(cm.m.b, 3);
@@ -97,7 +97,7 @@ static void test_messages(void) {
   CHECK_INTS((int *)cm.m.ptr2, 3, 4, 0, 7);
   CHECK_STR(cm.m.text, "hello");
   CHECK(cm.m.blob != NULL && cm.m.blob->size == 5 && memcmp(cm.m.blob->data, "acc\0x", 5) == 0);
-  flow_cp_msg_clear(&cm);
+  flow_proto_msg_clear(&cm);
   CHECK_EQ_INT(abuse_msg(&w), 1);
   flow_buffer_free(m.blob);
   flow_wbuf_free(&w);
@@ -116,9 +116,9 @@ static void test_messages(void) {
   m.a = 2, m.b = 1, m.c = 4, m.d = 0;
   m.ptr2 = &d;
   flow_wbuf_init(&w);
-  CHECK_EQ_INT(flow_cp_write_msg(&w, &m, JOB, addr_of), 0);
+  CHECK_EQ_INT(flow_proto_write_msg(&w, &m, JOB, addr_of), 0);
   flow_rbuf_init(&r, w.data, w.len);
-  CHECK_EQ_INT(flow_cp_read_msg(&r, &cm), 0);
+  CHECK_EQ_INT(flow_proto_read_msg(&r, &cm), 0);
   CHECK_EQ_INT(cm.m.a, 2);
   CHECK_EQ_INT(cm.m.c, 4);
   CHECK_EQ_INT((int)cm.buffer_timeout_ms, 25);
@@ -130,7 +130,7 @@ static void test_messages(void) {
   CHECK_STR(cm.addrs[cm.exec_addr[0]], "127.0.0.1:1000");
   CHECK_STR(cm.addrs[cm.exec_addr[4]], "[::1]:2000");
   CHECK(cm.exec_addr[0] == cm.exec_addr[2] && cm.exec_addr[1] == cm.exec_addr[3]);
-  flow_cp_msg_clear(&cm);
+  flow_proto_msg_clear(&cm);
   CHECK_EQ_INT(abuse_msg(&w), 1);
   flow_wbuf_free(&w);
 
@@ -141,11 +141,11 @@ static void test_messages(void) {
     m.b = with ? 2 : 0;
     m.ptr2 = with ? idx : NULL;
     flow_wbuf_init(&w);
-    CHECK_EQ_INT(flow_cp_write_msg(&w, &m, JOB, NULL), 0);
+    CHECK_EQ_INT(flow_proto_write_msg(&w, &m, JOB, NULL), 0);
     flow_rbuf_init(&r, w.data, w.len);
-    CHECK_EQ_INT(flow_cp_read_msg(&r, &cm), 0);
+    CHECK_EQ_INT(flow_proto_read_msg(&r, &cm), 0);
     CHECK(with ? cm.m.ptr2 != NULL && ((int *)cm.m.ptr2)[1] == 0 : cm.m.ptr2 == NULL);
-    flow_cp_msg_clear(&cm);
+    flow_proto_msg_clear(&cm);
     flow_wbuf_free(&w);
   }
 
@@ -155,22 +155,22 @@ static void test_messages(void) {
     memset(&m, 0, sizeof m);
     m.type = FLOW_MSG_CANCEL_TASK;
     flow_wbuf_init(&w);
-    flow_cp_write_msg(&w, &m, bad_ids[i], NULL);
+    flow_proto_write_msg(&w, &m, bad_ids[i], NULL);
     flow_rbuf_init(&r, w.data, w.len);
-    CHECK_EQ_INT(flow_cp_read_msg(&r, &cm), FLOW_EINVAL);
+    CHECK_EQ_INT(flow_proto_read_msg(&r, &cm), FLOW_EINVAL);
     flow_wbuf_free(&w);
   }
   memset(&m, 0, sizeof m);
   m.type = FLOW_MSG_CANCEL_TASK;
   flow_wbuf_init(&w);
-  flow_cp_write_msg(&w, &m, JOB, NULL);
+  flow_proto_write_msg(&w, &m, JOB, NULL);
   w.data[0] = 200;
   flow_rbuf_init(&r, w.data, w.len);
-  CHECK_EQ_INT(flow_cp_read_msg(&r, &cm), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_proto_read_msg(&r, &cm), FLOW_EINVAL);
   w.data[0] = FLOW_MSG_CANCEL_TASK;
   flow_wr_u8(&w, 0);
   flow_rbuf_init(&r, w.data, w.len);
-  CHECK_EQ_INT(flow_cp_read_msg(&r, &cm), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_proto_read_msg(&r, &cm), FLOW_EINVAL);
   flow_wbuf_free(&w);
 
   /* an offer claiming more indices than there are bytes */
@@ -181,7 +181,7 @@ static void test_messages(void) {
   flow_wr_str(&w, NULL);
   flow_wr_u8(&w, 0);
   flow_rbuf_init(&r, w.data, w.len);
-  CHECK_EQ_INT(flow_cp_read_msg(&r, &cm), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_proto_read_msg(&r, &cm), FLOW_EINVAL);
   flow_wbuf_free(&w);
 
   flow_jg_free(jg);
@@ -190,7 +190,7 @@ static void test_messages(void) {
 
 static void test_options_and_results(void) {
   CTEST_CASE("options and results");
-  flow_cp_options_t o;
+  flow_gateway_options_t o;
   memset(&o, 0, sizeof o);
   o.buffer_timeout_ms = 7;
   flow_restart_init(&o.restart, FLOW_RESTART_EXPONENTIAL_DELAY);
@@ -201,28 +201,28 @@ static void test_options_and_results(void) {
   o.checkpoint.retained = 3;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  flow_cp_write_options(&w, &o);
+  flow_gateway_write_options(&w, &o);
   flow_rbuf_t r;
   flow_rbuf_init(&r, w.data, w.len);
-  flow_cp_options_t back;
-  CHECK_EQ_INT(flow_cp_read_options(&r, &back), 0);
+  flow_gateway_options_t back;
+  CHECK_EQ_INT(flow_gateway_read_options(&r, &back), 0);
   CHECK_EQ_INT((int)back.buffer_timeout_ms, 7);
   CHECK_EQ_INT(back.restart.kind, FLOW_RESTART_EXPONENTIAL_DELAY);
   CHECK(back.restart.multiplier == 2.5);
   CHECK_STR(back.checkpoint.dir, "/tmp/ck");
   CHECK_NULL(back.checkpoint.restore_dir);
   CHECK_EQ_INT(back.checkpoint.retained, 3);
-  flow_cp_options_clear(&back);
+  flow_gateway_options_clear(&back);
   for (size_t n = 0; n < w.len; n++) { /* every truncation fails cleanly */
     flow_rbuf_init(&r, w.data, n);
-    CHECK(flow_cp_read_options(&r, &back) != 0);
+    CHECK(flow_gateway_read_options(&r, &back) != 0);
   }
   flow_wbuf_free(&w);
   o.restart.multiplier = -1; /* invalid parameters are refused */
   flow_wbuf_init(&w);
-  flow_cp_write_options(&w, &o);
+  flow_gateway_write_options(&w, &o);
   flow_rbuf_init(&r, w.data, w.len);
-  CHECK_EQ_INT(flow_cp_read_options(&r, &back), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_gateway_read_options(&r, &back), FLOW_EINVAL);
   flow_wbuf_free(&w);
 
   flow_job_result_t res;
@@ -235,10 +235,10 @@ static void test_options_and_results(void) {
   res.accumulators = flow_buffer_from("a", 1);
   res.accumulators->next = flow_buffer_from("bc", 2);
   flow_wbuf_init(&w);
-  flow_cp_write_result(&w, &res);
+  flow_gateway_write_result(&w, &res);
   flow_rbuf_init(&r, w.data, w.len);
   flow_job_result_t got;
-  CHECK_EQ_INT(flow_cp_read_result(&r, &got), 0);
+  CHECK_EQ_INT(flow_gateway_read_result(&r, &got), 0);
   CHECK_STR(got.job_id, JOB);
   CHECK_EQ_INT(got.status, FLOW_JOB_CANCELED);
   CHECK_STR(got.failure, "why");
@@ -248,7 +248,7 @@ static void test_options_and_results(void) {
   flow_job_result_clear(&got);
   for (size_t n = 0; n < w.len; n++) {
     flow_rbuf_init(&r, w.data, n);
-    CHECK(flow_cp_read_result(&r, &got) != 0);
+    CHECK(flow_gateway_read_result(&r, &got) != 0);
   }
   flow_wbuf_free(&w);
   res.failure = NULL;
@@ -257,16 +257,16 @@ static void test_options_and_results(void) {
 
 static void test_blob_paths(void) {
   CTEST_CASE("blob paths");
-  CHECK(flow_cp_blob_path_ok("helper.lua"));
-  CHECK(flow_cp_blob_path_ok("lib/util/init.lua"));
-  CHECK(!flow_cp_blob_path_ok(""));
-  CHECK(!flow_cp_blob_path_ok("/etc/passwd"));
-  CHECK(!flow_cp_blob_path_ok("../x.lua"));
-  CHECK(!flow_cp_blob_path_ok("a/../../x.lua"));
-  CHECK(!flow_cp_blob_path_ok(".hidden.lua"));
-  CHECK(!flow_cp_blob_path_ok("a//b.lua"));
-  CHECK(!flow_cp_blob_path_ok("a b.lua"));
-  CHECK(!flow_cp_blob_path_ok("dir/"));
+  CHECK(flow_gateway_blob_path_ok("helper.lua"));
+  CHECK(flow_gateway_blob_path_ok("lib/util/init.lua"));
+  CHECK(!flow_gateway_blob_path_ok(""));
+  CHECK(!flow_gateway_blob_path_ok("/etc/passwd"));
+  CHECK(!flow_gateway_blob_path_ok("../x.lua"));
+  CHECK(!flow_gateway_blob_path_ok("a/../../x.lua"));
+  CHECK(!flow_gateway_blob_path_ok(".hidden.lua"));
+  CHECK(!flow_gateway_blob_path_ok("a//b.lua"));
+  CHECK(!flow_gateway_blob_path_ok("a b.lua"));
+  CHECK(!flow_gateway_blob_path_ok("dir/"));
 }
 
 int main(void) {

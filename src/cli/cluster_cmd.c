@@ -189,12 +189,12 @@ static int cmd_client(const flow_cli_t *cli) {
   flow_wbuf_init(&w);
   uint8_t type, reply_type;
   if (strcmp(cmd, "list") == 0) {
-    type = FLOW_CP_LIST, reply_type = FLOW_CP_LIST_REPLY;
+    type = FLOW_GATEWAY_LIST, reply_type = FLOW_GATEWAY_LIST_REPLY;
   } else if (strcmp(cmd, "cancel") == 0) {
-    type = FLOW_CP_CANCEL, reply_type = FLOW_CP_CANCEL_REPLY;
+    type = FLOW_GATEWAY_CANCEL, reply_type = FLOW_GATEWAY_CANCEL_REPLY;
     flow_wr_str(&w, pos[0]);
   } else {
-    type = FLOW_CP_SAVEPOINT, reply_type = FLOW_CP_SAVEPOINT_REPLY;
+    type = FLOW_GATEWAY_SAVEPOINT, reply_type = FLOW_GATEWAY_SAVEPOINT_REPLY;
     flow_wr_str(&w, pos[0]);
     char dir[4096];
     if (pos[1] != NULL && pos[1][0] != '/') {
@@ -207,7 +207,7 @@ static int cmd_client(const flow_cli_t *cli) {
     flow_wr_u8(&w, (uint8_t)stop);
   }
   char err[600];
-  int rc = flow_rc_request(&t, type, w.data, w.len, reply_type, type == FLOW_CP_SAVEPOINT ? 600000 : 30000, &reply,
+  int rc = flow_rc_request(&t, type, w.data, w.len, reply_type, type == FLOW_GATEWAY_SAVEPOINT ? 600000 : 30000, &reply,
                            err, sizeof(err));
   flow_wbuf_free(&w);
   free(host);
@@ -218,7 +218,7 @@ static int cmd_client(const flow_cli_t *cli) {
   flow_rbuf_t r;
   flow_rbuf_init(&r, reply.data, reply.len);
   int code = 0;
-  if (type == FLOW_CP_LIST) {
+  if (type == FLOW_GATEWAY_LIST) {
     int32_t n = 0;
     flow_rd_i32(&r, &n);
     if (n == 0) printf("No jobs.\n");
@@ -246,7 +246,7 @@ static int cmd_client(const flow_cli_t *cli) {
     flow_rd_u8(&r, &ok);
     flow_rd_str(&r, &text, 0);
     if (r.err == 0 && ok) {
-      if (type == FLOW_CP_CANCEL) printf("Cancelled job %s.\n", pos[0]);
+      if (type == FLOW_GATEWAY_CANCEL) printf("Cancelled job %s.\n", pos[0]);
       else printf("Savepoint completed. Path: %s\n", text);
     } else {
       fprintf(stderr, "flowlua: %s: %s\n", cmd, text ? text : "malformed reply");

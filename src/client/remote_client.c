@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/protocol.h"
+#include "coordination/dispatcher_gateway.h"
 #include "net/frame.h"
 #include "net/transport.h"
 #include "util/common.h"
@@ -139,7 +139,7 @@ static void rc_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_
   char *text = NULL;
   flow_rd_u32(&r, &req);
   uv_mutex_lock(&rc->mu);
-  if (type == FLOW_CP_SUBMIT_REPLY) {
+  if (type == FLOW_GATEWAY_SUBMIT_REPLY) {
     flow_rd_u8(&r, &ok);
     flow_rd_str(&r, &text, 0);
     if (r.err == 0 && ok && text != NULL && strlen(text) == 32) {
@@ -149,12 +149,12 @@ static void rc_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_
       snprintf(rc->error, sizeof(rc->error), "the jobmanager refused the job: %s", text ? text : "malformed reply");
       rc->accepted = -1;
     }
-  } else if (type == FLOW_CP_STATUS_REPLY && req == 0) {
+  } else if (type == FLOW_GATEWAY_STATUS_REPLY && req == 0) {
     flow_rd_u8(&r, &ok);
     flow_rd_str(&r, &text, 0);
     for (int s = 0; text != NULL && s < FLOW_JOB__COUNT; s++)
       if (strcmp(text, flow_job_status_name((flow_job_status_t)s)) == 0) rc->status = (flow_job_status_t)s;
-  } else if (type == FLOW_CP_PROGRESS) {
+  } else if (type == FLOW_GATEWAY_PROGRESS) {
     int32_t n = 0;
     flow_rd_i32(&r, &n);
     if (r.err == 0 && n > 0 && n <= 1 << 16 && (size_t)n * 32 == flow_rd_left(&r) &&
@@ -170,9 +170,9 @@ static void rc_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_
       }
       atomic_store(&rc->n_metrics, n);
     }
-  } else if (type == FLOW_CP_RESULT && !rc->done) {
+  } else if (type == FLOW_GATEWAY_RESULT && !rc->done) {
     flow_job_result_t res;
-    if (flow_cp_read_result(&r, &res) == 0) {
+    if (flow_gateway_read_result(&r, &res) == 0) {
       rc->result = res;
       rc->status = res.status;
       rc->done = 1;
@@ -268,7 +268,7 @@ flow_remote_client_t *flow_rc_submit(const flow_remote_target_t *t, const uint8_
   flow_wbuf_init(&w);
   flow_wr_u32(&w, 1);
   flow_wr_raw(&w, payload, len);
-  int rc_send = w.err == 0 ? flow_net_send(rc->conn, FLOW_CP_SUBMIT, w.data, (uint32_t)w.len) : w.err;
+  int rc_send = w.err == 0 ? flow_net_send(rc->conn, FLOW_GATEWAY_SUBMIT, w.data, (uint32_t)w.len) : w.err;
   flow_wbuf_free(&w);
   if (rc_send != 0) {
     snprintf(err, errlen, "cannot send the job: %s", flow_strerror(rc_send));
@@ -330,7 +330,7 @@ void flow_rc_cancel(flow_remote_client_t *rc) {
   flow_wbuf_init(&w);
   flow_wr_str(&w, rc->job_id);
   char err[256];
-  if (flow_rc_request(&rc->target, FLOW_CP_CANCEL, w.data, w.len, FLOW_CP_CANCEL_REPLY, 10000, &reply, err,
+  if (flow_rc_request(&rc->target, FLOW_GATEWAY_CANCEL, w.data, w.len, FLOW_GATEWAY_CANCEL_REPLY, 10000, &reply, err,
                       sizeof(err)) == 0)
     flow_wbuf_free(&reply);
   else fprintf(stderr, "flowlua: cancel: %s\n", err);
@@ -377,7 +377,7 @@ int flow_rc_savepoint(flow_remote_client_t *rc, const char *dir, int stop, int64
   flow_wr_str(&w, dir);
   flow_wr_u8(&w, (uint8_t)(stop != 0));
   char err[512];
-  int rc_req = flow_rc_request(&rc->target, FLOW_CP_SAVEPOINT, w.data, w.len, FLOW_CP_SAVEPOINT_REPLY, timeout_ms,
+  int rc_req = flow_rc_request(&rc->target, FLOW_GATEWAY_SAVEPOINT, w.data, w.len, FLOW_GATEWAY_SAVEPOINT_REPLY, timeout_ms,
                                &reply, err, sizeof(err));
   flow_wbuf_free(&w);
   if (rc_req != 0) {

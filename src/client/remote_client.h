@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coordination/dispatcher_gateway.h"
 #include "coordination/endpoints.h"
 #include "client/rest_client.h"
 #include "util/wire.h"
@@ -24,7 +25,7 @@ typedef struct flow_remote_target {
 
 typedef struct flow_remote_client flow_remote_client_t;
 
-/* Connects, submits (payload: a FLOW_CP_SUBMIT body without the request id)
+/* Connects, submits (payload: a FLOW_GATEWAY_SUBMIT body without the request id)
  * and waits for the jobmanager to accept it. NULL with a message in err. */
 flow_remote_client_t *flow_rc_submit(const flow_remote_target_t *t, const uint8_t *payload, size_t len, char *err,
                                      size_t errlen);

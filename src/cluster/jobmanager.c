@@ -121,8 +121,8 @@ static void push_result(flow_jm_t *jm, flow_jm_job_t *j) {
   flow_wbuf_t w;
   flow_wbuf_init(&w);
   flow_wr_u32(&w, j->client_req);
-  flow_cp_write_result(&w, &j->result);
-  send_frame(j->client, FLOW_CP_RESULT, &w);
+  flow_gateway_write_result(&w, &j->result);
+  send_frame(j->client, FLOW_GATEWAY_RESULT, &w);
   flow_wbuf_free(&w);
 }
 
@@ -138,7 +138,7 @@ static void release_on_taskmanagers(flow_jm_t *jm, flow_jm_job_t *j) {
     flow_wbuf_t w;
     flow_wbuf_init(&w);
     flow_wr_str(&w, j->id);
-    send_frame(tm->conn, FLOW_CP_JOB_RELEASE, &w);
+    send_frame(tm->conn, FLOW_PROTO_JOB_RELEASE, &w);
     flow_wbuf_free(&w);
   }
 }
@@ -168,16 +168,16 @@ static void on_job_savepoint(flow_dispatcher_t *d, const char *result) {
   int ok = strncmp(result, "error: ", 7) != 0;
   flow_wr_u8(&w, (uint8_t)ok);
   flow_wr_str(&w, ok ? result : result + 7);
-  send_frame(j->savepoint_client, FLOW_CP_SAVEPOINT_REPLY, &w);
+  send_frame(j->savepoint_client, FLOW_GATEWAY_SAVEPOINT_REPLY, &w);
   flow_wbuf_free(&w);
   j->savepoint_client = NULL;
 }
 
 /* A submission: decoded, compiled, and handed to a Dispatcher of its own
  * (Flink's JobManagerRunner). 0 or an error message in err. */
-int flow_jm_submit(flow_jm_t *jm, const flow_cp_submission_t *sub, flow_net_conn_t *client, uint32_t req,
+int flow_jm_submit(flow_jm_t *jm, const flow_gateway_submission_t *sub, flow_net_conn_t *client, uint32_t req,
                    char *id_out, char *err, size_t errlen) {
-  const flow_cp_options_t *opt = &sub->opt;
+  const flow_gateway_options_t *opt = &sub->opt;
   flow_stream_graph_t *sg = NULL;
   char why[512] = "";
   int rc = flow_sg_decode(sub->graph, sub->graph_len, &sg, why, sizeof(why));
@@ -243,7 +243,7 @@ int64_t flow_jm_metric(const flow_jm_job_t *j, int v, int k) {
 static void tm_metrics(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
   char id[33];
   int32_t n = 0;
-  flow_cp_read_job_id(r, id);
+  flow_gateway_read_job_id(r, id);
   flow_rd_i32(r, &n);
   if (r->err != 0 || n < 0 || (size_t)n * 32 != flow_rd_left(r)) {
     flow_net_fail(tm->conn, "malformed metrics");
@@ -292,7 +292,7 @@ static int tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
     if (strcmp(tm->jobs_sent[i], job_id) == 0) return 0;
   flow_jm_job_t *j = flow_jm_find_job(g_jm, job_id);
   if (j == NULL || j->job_frame == NULL) return 0;
-  int rc = flow_net_send(tm->conn, FLOW_CP_JOB, j->job_frame, (uint32_t)j->job_frame_len);
+  int rc = flow_net_send(tm->conn, FLOW_PROTO_JOB, j->job_frame, (uint32_t)j->job_frame_len);
   if (rc != 0) return rc;
   tm->jobs_sent = flow_xrealloc(tm->jobs_sent, (size_t)(tm->n_jobs_sent + 1) * sizeof(*tm->jobs_sent));
   memcpy(tm->jobs_sent[tm->n_jobs_sent++], job_id, 33);
@@ -308,8 +308,8 @@ static void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   int rc = m->type == FLOW_MSG_SUBMIT_TASK && job_id != NULL ? tm_send_job_once(tm, job_id) : 0;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  if (rc == 0) rc = flow_cp_write_msg(&w, m, job_id, tm_addr_of);
-  if (rc == 0) rc = flow_net_send(tm->conn, FLOW_CP_RPC, w.data, (uint32_t)w.len);
+  if (rc == 0) rc = flow_proto_write_msg(&w, m, job_id, tm_addr_of);
+  if (rc == 0) rc = flow_net_send(tm->conn, FLOW_PROTO_RPC, w.data, (uint32_t)w.len);
   flow_wbuf_free(&w);
   if (rc != 0) { /* an endpoint message is never dropped: the taskmanager is lost instead
                    (by the connection's close, outside this delivery of messages) */
@@ -369,14 +369,14 @@ static void tm_register(flow_jm_t *jm, flow_net_conn_t *c, flow_rbuf_t *r) {
   m->ptr = &tm->ep;
   m->a = slots;
   flow_rpc_send(&jm->rpc, m);
-  (void)flow_net_send(c, FLOW_CP_HEARTBEAT, NULL, 0); /* the acknowledgement */
+  (void)flow_net_send(c, FLOW_PROTO_HEARTBEAT, NULL, 0); /* the acknowledgement */
 }
 
 /* An endpoint message from a taskmanager: to the ResourceManager or to the
  * JobMaster its job id names. */
 static void tm_rpc(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
-  flow_cp_msg_t cm;
-  if (flow_cp_read_msg(r, &cm) != 0) {
+  flow_proto_msg_t cm;
+  if (flow_proto_read_msg(r, &cm) != 0) {
     flow_net_fail(tm->conn, "malformed endpoint message");
     return;
   }
@@ -415,7 +415,7 @@ static void tm_rpc(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
   default: flow_net_fail(tm->conn, "unexpected endpoint message from a taskmanager"); break;
   }
   if (m != NULL) flow_rpc_send(&jm->rpc, m);
-  flow_cp_msg_clear(&cm);
+  flow_proto_msg_clear(&cm);
 }
 
 /* ---- client requests ---------------------------------------------------- */
@@ -431,16 +431,16 @@ static void reply_simple(flow_net_conn_t *c, uint8_t type, uint32_t req, int ok,
 }
 
 static void client_submit(flow_jm_t *jm, flow_net_conn_t *c, uint32_t req, flow_rbuf_t *r) {
-  flow_cp_submission_t sub;
+  flow_gateway_submission_t sub;
   const char *why = NULL;
-  if (flow_cp_read_submission(r, &sub, &why) != 0) {
+  if (flow_gateway_read_submission(r, &sub, &why) != 0) {
     flow_net_fail(c, why);
     return;
   }
   char id[33] = "", err[600] = "";
   int rc = flow_jm_submit(jm, &sub, c, req, id, err, sizeof(err));
-  flow_cp_options_clear(&sub.opt);
-  reply_simple(c, FLOW_CP_SUBMIT_REPLY, req, rc == 0, rc == 0 ? id : err);
+  flow_gateway_options_clear(&sub.opt);
+  reply_simple(c, FLOW_GATEWAY_SUBMIT_REPLY, req, rc == 0, rc == 0 ? id : err);
 }
 
 static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_rbuf_t *r) {
@@ -451,15 +451,15 @@ static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_r
   }
   char id[33];
   switch (type) {
-  case FLOW_CP_SUBMIT: client_submit(jm, c, req, r); return;
-  case FLOW_CP_STATUS: {
-    if (flow_cp_read_job_id(r, id) != 0) break;
+  case FLOW_GATEWAY_SUBMIT: client_submit(jm, c, req, r); return;
+  case FLOW_GATEWAY_STATUS: {
+    if (flow_gateway_read_job_id(r, id) != 0) break;
     flow_jm_job_t *j = flow_jm_find_job(jm, id);
-    reply_simple(c, FLOW_CP_STATUS_REPLY, req, j != NULL,
+    reply_simple(c, FLOW_GATEWAY_STATUS_REPLY, req, j != NULL,
                  j ? flow_job_status_name((flow_job_status_t)atomic_load(&j->status_atomic)) : "UNKNOWN");
     return;
   }
-  case FLOW_CP_LIST: {
+  case FLOW_GATEWAY_LIST: {
     if (flow_rd_left(r) != 0) break;
     flow_wbuf_t w;
     flow_wbuf_init(&w);
@@ -475,21 +475,21 @@ static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_r
       flow_wr_i64(&w, j->start_ms);
       flow_wr_i64(&w, (j->done ? j->end_ms : now) - j->start_ms);
     }
-    send_frame(c, FLOW_CP_LIST_REPLY, &w);
+    send_frame(c, FLOW_GATEWAY_LIST_REPLY, &w);
     flow_wbuf_free(&w);
     return;
   }
-  case FLOW_CP_CANCEL: {
-    if (flow_cp_read_job_id(r, id) != 0 || flow_rd_left(r) != 0) break;
+  case FLOW_GATEWAY_CANCEL: {
+    if (flow_gateway_read_job_id(r, id) != 0 || flow_rd_left(r) != 0) break;
     char msg[128];
     int rc = flow_jm_cancel(jm, id, msg, sizeof(msg));
-    reply_simple(c, FLOW_CP_CANCEL_REPLY, req, rc == 0, msg);
+    reply_simple(c, FLOW_GATEWAY_CANCEL_REPLY, req, rc == 0, msg);
     return;
   }
-  case FLOW_CP_SAVEPOINT: {
+  case FLOW_GATEWAY_SAVEPOINT: {
     char *dir = NULL;
     uint8_t stop = 0;
-    flow_cp_read_job_id(r, id);
+    flow_gateway_read_job_id(r, id);
     flow_rd_str(r, &dir, 0);
     flow_rd_u8(r, &stop);
     if (r->err != 0 || flow_rd_left(r) != 0) {
@@ -498,9 +498,9 @@ static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_r
     }
     flow_jm_job_t *j = flow_jm_find_job(jm, id);
     if (j == NULL || j->done) {
-      reply_simple(c, FLOW_CP_SAVEPOINT_REPLY, req, 0, j ? "the job has ended" : "no such job");
+      reply_simple(c, FLOW_GATEWAY_SAVEPOINT_REPLY, req, 0, j ? "the job has ended" : "no such job");
     } else if (j->savepoint_client != NULL) {
-      reply_simple(c, FLOW_CP_SAVEPOINT_REPLY, req, 0, "a savepoint of this job is in progress");
+      reply_simple(c, FLOW_GATEWAY_SAVEPOINT_REPLY, req, 0, "a savepoint of this job is in progress");
     } else {
       j->savepoint_client = c;
       j->savepoint_req = req;
@@ -528,15 +528,15 @@ static void on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_
   if (role == FLOW_NET_ROLE_TASKMANAGER) {
     flow_jm_tm_t *tm = flow_net_conn_data(c);
     if (tm != NULL) tm->last_heard_ns = uv_hrtime();
-    if (type == FLOW_CP_REGISTER) tm_register(jm, c, &r);
+    if (type == FLOW_PROTO_REGISTER) tm_register(jm, c, &r);
     else if (tm == NULL) flow_net_fail(c, "a taskmanager must register first");
-    else if (type == FLOW_CP_HEARTBEAT) return;
-    else if (type == FLOW_CP_RPC) tm_rpc(jm, tm, &r);
-    else if (type == FLOW_CP_METRICS) tm_metrics(jm, tm, &r);
+    else if (type == FLOW_PROTO_HEARTBEAT) return;
+    else if (type == FLOW_PROTO_RPC) tm_rpc(jm, tm, &r);
+    else if (type == FLOW_PROTO_METRICS) tm_metrics(jm, tm, &r);
     else flow_net_fail(c, "unexpected frame type from a taskmanager");
   } else if (role == FLOW_NET_ROLE_CLIENT) {
-    if (type == FLOW_CP_SUBMIT || type == FLOW_CP_STATUS || type == FLOW_CP_LIST || type == FLOW_CP_CANCEL ||
-        type == FLOW_CP_SAVEPOINT)
+    if (type == FLOW_GATEWAY_SUBMIT || type == FLOW_GATEWAY_STATUS || type == FLOW_GATEWAY_LIST || type == FLOW_GATEWAY_CANCEL ||
+        type == FLOW_GATEWAY_SAVEPOINT)
       client_frame(jm, c, type, &r);
     else flow_net_fail(c, "unexpected frame type from a client");
   } else {
@@ -562,7 +562,7 @@ static void on_check(uv_check_t *h) {
     int s = atomic_load(&j->status_atomic);
     if (s == j->status_sent || j->client == NULL) continue;
     j->status_sent = s;
-    reply_simple(j->client, FLOW_CP_STATUS_REPLY, 0, 1, flow_job_status_name((flow_job_status_t)s));
+    reply_simple(j->client, FLOW_GATEWAY_STATUS_REPLY, 0, 1, flow_job_status_name((flow_job_status_t)s));
   }
 }
 
@@ -577,7 +577,7 @@ static void on_progress(uv_timer_t *h) {
     flow_wr_i32(&w, j->jg->n_vertices);
     for (int v = 0; v < j->jg->n_vertices; v++)
       for (int k = 0; k < 4; k++) flow_wr_i64(&w, flow_jm_metric(j, v, k));
-    send_frame(j->client, FLOW_CP_PROGRESS, &w);
+    send_frame(j->client, FLOW_GATEWAY_PROGRESS, &w);
     flow_wbuf_free(&w);
   }
 }
@@ -595,7 +595,7 @@ static void on_heartbeat(uv_timer_t *h) {
       flow_net_fail(c, why);
       continue;
     }
-    (void)flow_net_send(tm->conn, FLOW_CP_HEARTBEAT, NULL, 0);
+    (void)flow_net_send(tm->conn, FLOW_PROTO_HEARTBEAT, NULL, 0);
   }
 }
 

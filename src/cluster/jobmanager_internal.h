@@ -11,7 +11,7 @@
 #include "cluster/jobmanager.h"
 #include "net/transport.h"
 
-/* A taskmanager's latest counters of one job (FLOW_CP_METRICS). */
+/* A taskmanager's latest counters of one job (FLOW_PROTO_METRICS). */
 typedef struct flow_jm_metrics {
   const void *tm;         /* the taskmanager (a flow_jm_tm_t, compared only) */
   int64_t (*v)[4];        /* per vertex: records in, records out, bytes read, bytes total */
@@ -32,7 +32,7 @@ typedef struct flow_jm_job {
   int status_sent;           /* last status pushed to the client */
   int done;
   int64_t start_ms, end_ms;
-  uint8_t *job_frame;        /* the FLOW_CP_JOB payload (graph + blobs) */
+  uint8_t *job_frame;        /* the FLOW_PROTO_JOB payload (graph + blobs) */
   size_t job_frame_len;
   flow_net_conn_t *client;   /* the submitting client while connected */
   uint32_t client_req;
@@ -52,7 +52,7 @@ typedef struct flow_jm_tm {
   int slots;
   int64_t registered_ms;
   uint64_t last_heard_ns;
-  char (*jobs_sent)[33];     /* jobs whose FLOW_CP_JOB it got */
+  char (*jobs_sent)[33];     /* jobs whose FLOW_PROTO_JOB it got */
   int n_jobs_sent;
   struct flow_jm_tm *next;
 } flow_jm_tm_t;
@@ -76,7 +76,7 @@ typedef struct flow_jm {
 flow_jm_job_t *flow_jm_find_job(flow_jm_t *jm, const char *id);
 /* Decodes, compiles and starts a submission; the client (may be NULL) gets
  * the status pushes and the result. 0 and the job id, or an error in err. */
-int flow_jm_submit(flow_jm_t *jm, const flow_cp_submission_t *sub, flow_net_conn_t *client, uint32_t req,
+int flow_jm_submit(flow_jm_t *jm, const flow_gateway_submission_t *sub, flow_net_conn_t *client, uint32_t req,
                    char *id_out, char *err, size_t errlen);
 int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap);
 /* Sums counter k (0..3) of vertex index v over the job's taskmanagers. */

@@ -7,7 +7,7 @@
  *   GET   /jobs/:jobid         one job with its vertices (and the failure cause)
  *   GET   /taskmanagers        {"taskmanagers":[{"id","path","slotsNumber","freeSlots",...}]}
  *   PATCH /jobs/:jobid?mode=cancel   202 {} (Flink's job cancellation)
- *   POST  /jobs                submission: the body is a FLOW_CP_SUBMIT payload
+ *   POST  /jobs                submission: the body is a FLOW_GATEWAY_SUBMIT payload
  *                              without its request id (docs/wire.md); 202 {"jobid"}
  *
  * With a cluster secret every non-GET request must be signed (the HTTP layer
@@ -184,15 +184,15 @@ static void submit(flow_jm_t *jm, const flow_http_request_t *req, flow_http_resp
   }
   flow_rbuf_t r;
   flow_rbuf_init(&r, req->body, req->body_len);
-  flow_cp_submission_t sub;
+  flow_gateway_submission_t sub;
   const char *why = NULL;
-  if (flow_cp_read_submission(&r, &sub, &why) != 0) {
+  if (flow_gateway_read_submission(&r, &sub, &why) != 0) {
     respond_error(res, 400, why);
     return;
   }
   char id[33], err[600];
   int rc = flow_jm_submit(jm, &sub, NULL, 0, id, err, sizeof(err));
-  flow_cp_options_clear(&sub.opt);
+  flow_gateway_options_clear(&sub.opt);
   if (rc != 0) {
     respond_error(res, 400, err);
     return;

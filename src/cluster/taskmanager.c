@@ -75,7 +75,7 @@ typedef struct peer {
 } peer_t;
 
 typedef struct early_credit {
-  flow_cp_channel_t ch;
+  flow_proto_channel_t ch;
   int32_t n;
   struct early_credit *next;
 } early_credit_t;
@@ -221,7 +221,7 @@ static void send_credit(tm_t *tm, dp_net_t *dp, int exec, int ch, int n) {
   if (prod < 0 || dp->exec_local[prod]) return; /* local channels need no credit */
   flow_net_conn_t *c = peer_conn(tm, dp->exec_addr[prod]);
   if (c == NULL) return;
-  flow_cp_channel_t cc;
+  flow_proto_channel_t cc;
   memcpy(cc.job_id, dp->job->id, 33);
   cc.attempt = dp->attempt;
   cc.vertex = dp->exec_vertex[exec];
@@ -229,9 +229,9 @@ static void send_credit(tm_t *tm, dp_net_t *dp, int exec, int ch, int n) {
   cc.channel = ch;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  flow_cp_write_channel(&w, &cc);
+  flow_proto_write_channel(&w, &cc);
   flow_wr_i32(&w, n);
-  if (w.err == 0) (void)flow_net_send(c, FLOW_CP_CREDIT, w.data, (uint32_t)w.len);
+  if (w.err == 0) (void)flow_net_send(c, FLOW_PROTO_CREDIT, w.data, (uint32_t)w.len);
   flow_wbuf_free(&w);
 }
 
@@ -262,7 +262,7 @@ static void pump_net(tm_t *tm, dp_net_t *dp) {
           fail_jobs_using(tm, dp->exec_addr[e], "cannot connect to it");
           return;
         }
-        flow_cp_channel_t cc;
+        flow_proto_channel_t cc;
         memcpy(cc.job_id, dp->job->id, 33);
         cc.attempt = dp->attempt;
         cc.vertex = v;
@@ -270,10 +270,10 @@ static void pump_net(tm_t *tm, dp_net_t *dp) {
         cc.channel = ch;
         flow_wbuf_t w;
         flow_wbuf_init(&w);
-        flow_cp_write_channel(&w, &cc);
+        flow_proto_write_channel(&w, &cc);
         flow_wr_u8(&w, (uint8_t)b->kind);
         flow_wr_bytes(&w, b->data, b->size);
-        int rc = w.err == 0 ? flow_net_send(c, FLOW_CP_DATA, w.data, (uint32_t)w.len) : w.err;
+        int rc = w.err == 0 ? flow_net_send(c, FLOW_PROTO_DATA, w.data, (uint32_t)w.len) : w.err;
         flow_wbuf_free(&w);
         flow_buffer_free(b);
         if (rc != 0) { /* the connection is failed; its close fails the jobs using it */
@@ -313,10 +313,10 @@ static void dp_free(dp_net_t *dp) {
 }
 
 static void apply_early_credits(tm_t *tm, dp_net_t *dp);
-static int channel_exec(const dp_net_t *dp, const flow_cp_channel_t *ch);
+static int channel_exec(const dp_net_t *dp, const flow_proto_channel_t *ch);
 
 /* The network of a new attempt, from the deployment's location map. */
-static dp_net_t *dp_new(tm_t *tm, tm_job_t *j, int attempt, const flow_cp_msg_t *cm) {
+static dp_net_t *dp_new(tm_t *tm, tm_job_t *j, int attempt, const flow_proto_msg_t *cm) {
   const flow_job_graph_t *jg = j->jg;
   int n_exec = 0;
   for (int v = 0; v < jg->n_vertices; v++) n_exec += jg->vertices[v].parallelism;
@@ -417,7 +417,7 @@ static tm_job_t *find_job(tm_t *tm, const char *id) {
 
 /* Checks a channel address against the attempt's network: the execution
  * index, or -1. */
-static int channel_exec(const dp_net_t *dp, const flow_cp_channel_t *ch) {
+static int channel_exec(const dp_net_t *dp, const flow_proto_channel_t *ch) {
   const flow_job_graph_t *jg = dp->job->jg;
   if (ch->vertex < 1 || ch->vertex > jg->n_vertices) return -1;
   if (ch->subtask < 0 || ch->subtask >= jg->vertices[ch->vertex - 1].parallelism) return -1;
@@ -426,11 +426,11 @@ static int channel_exec(const dp_net_t *dp, const flow_cp_channel_t *ch) {
 }
 
 static void on_data(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
-  flow_cp_channel_t ch;
+  flow_proto_channel_t ch;
   uint8_t kind = 0;
   const uint8_t *p = NULL;
   uint32_t n = 0;
-  flow_cp_read_channel(r, &ch);
+  flow_proto_read_channel(r, &ch);
   flow_rd_u8(r, &kind);
   flow_rd_bytes(r, &p, &n);
   if (r->err != 0 || flow_rd_left(r) != 0 || kind > FLOW_BUF_END_OF_PARTITION) {
@@ -458,9 +458,9 @@ static void on_data(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
 }
 
 static void on_credit(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
-  flow_cp_channel_t ch;
+  flow_proto_channel_t ch;
   int32_t n = 0;
-  flow_cp_read_channel(r, &ch);
+  flow_proto_read_channel(r, &ch);
   flow_rd_i32(r, &n);
   if (r->err != 0 || flow_rd_left(r) != 0 || n <= 0 || n > 1 << 20) {
     flow_net_fail(c, "malformed credit");
@@ -504,8 +504,8 @@ static void peer_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, ui
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
   if (flow_net_peer_role(c) != FLOW_NET_ROLE_TASKMANAGER) flow_net_fail(c, "only taskmanagers send data");
-  else if (type == FLOW_CP_DATA) on_data(tm, c, &r);
-  else if (type == FLOW_CP_CREDIT) on_credit(tm, c, &r);
+  else if (type == FLOW_PROTO_DATA) on_data(tm, c, &r);
+  else if (type == FLOW_PROTO_CREDIT) on_credit(tm, c, &r);
   else flow_net_fail(c, "unexpected frame type on a data connection");
 }
 
@@ -548,7 +548,7 @@ static void send_metrics(tm_t *tm, tm_job_t *j);
 
 static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   tm_t *tm = g_tm;
-  if (m->type == FLOW_MSG_REGISTER_TE) return; /* sent as FLOW_CP_REGISTER on connect */
+  if (m->type == FLOW_MSG_REGISTER_TE) return; /* sent as FLOW_PROTO_REGISTER on connect */
   int ended = m->type == FLOW_MSG_TASK_STATE && self != &tm->rm_proxy.ep &&
               flow_execution_state_is_terminal((flow_execution_state_t)m->d);
   /* a task's counters are in before its end: the jobmanager has the final
@@ -556,8 +556,8 @@ static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   if (ended) send_metrics(tm, (tm_job_t *)self);
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  flow_cp_write_msg(&w, m, self->id, NULL);
-  send_jm(tm, FLOW_CP_RPC, &w);
+  flow_proto_write_msg(&w, m, self->id, NULL);
+  send_jm(tm, FLOW_PROTO_RPC, &w);
   flow_wbuf_free(&w);
   /* a task ended (the TaskExecutor joined it): an old network may be free */
   if (ended) sweep_retired(tm, (tm_job_t *)self);
@@ -693,13 +693,13 @@ static int write_file(const char *path, const uint8_t *p, size_t n) {
   return fclose(f) == 0 && w == n ? 0 : -1;
 }
 
-/* FLOW_CP_JOB: the graph and the modules (BlobCache). */
+/* FLOW_PROTO_JOB: the graph and the modules (BlobCache). */
 static void on_job(tm_t *tm, flow_rbuf_t *r) {
   char id[33];
   const uint8_t *graph = NULL;
   uint32_t graph_len = 0;
   int32_t n = 0;
-  flow_cp_read_job_id(r, id);
+  flow_gateway_read_job_id(r, id);
   flow_rd_bytes(r, &graph, &graph_len);
   flow_rd_i32(r, &n);
   if (r->err != 0) {
@@ -729,7 +729,7 @@ static void on_job(tm_t *tm, flow_rbuf_t *r) {
     uint32_t len = 0;
     flow_rd_str(r, &path, 0);
     flow_rd_bytes(r, &p, &len);
-    if (r->err == 0 && flow_cp_blob_path_ok(path)) {
+    if (r->err == 0 && flow_gateway_blob_path_ok(path)) {
       size_t fcap = strlen(j->blob_dir) + strlen(path) + 2;
       char *file = flow_xmalloc(fcap);
       snprintf(file, fcap, "%s/%s", j->blob_dir, path);
@@ -756,7 +756,7 @@ static void send_metrics(tm_t *tm, tm_job_t *j) {
     flow_wr_i64(&w, atomic_load_explicit(&m->bytes_read, memory_order_relaxed));
     flow_wr_i64(&w, atomic_load_explicit(&m->bytes_total, memory_order_relaxed));
   }
-  send_jm(tm, FLOW_CP_METRICS, &w);
+  send_jm(tm, FLOW_PROTO_METRICS, &w);
   flow_wbuf_free(&w);
 }
 
@@ -772,7 +772,7 @@ static void on_metrics_timer(uv_timer_t *h) {
 
 static void on_job_release(tm_t *tm, flow_rbuf_t *r) {
   char id[33];
-  if (flow_cp_read_job_id(r, id) != 0) return;
+  if (flow_gateway_read_job_id(r, id) != 0) return;
   drop_early_credits(tm, id);
   memcpy(tm->released[tm->n_released++ % 64], id, 33);
   for (tm_job_t **pp = &tm->jobs; *pp != NULL; pp = &(*pp)->next) {
@@ -787,9 +787,9 @@ static void on_job_release(tm_t *tm, flow_rbuf_t *r) {
 }
 
 static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
-  flow_cp_msg_t cm;
-  if (flow_cp_read_msg(r, &cm) != 0 || cm.job_id[0] == '\0') {
-    if (cm.job_id[0] == '\0') flow_cp_msg_clear(&cm);
+  flow_proto_msg_t cm;
+  if (flow_proto_read_msg(r, &cm) != 0 || cm.job_id[0] == '\0') {
+    if (cm.job_id[0] == '\0') flow_proto_msg_clear(&cm);
     flow_net_fail(tm->jm_conn, "malformed endpoint message");
     return;
   }
@@ -858,7 +858,7 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
   default: flow_net_fail(tm->jm_conn, "unexpected endpoint message from the jobmanager"); break;
   }
   if (m != NULL) flow_rpc_send(&tm->rpc, m);
-  flow_cp_msg_clear(&cm);
+  flow_proto_msg_clear(&cm);
   pump(tm); /* a new network may have early credits to use */
 }
 
@@ -872,10 +872,10 @@ static void jm_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
   switch (type) {
-  case FLOW_CP_HEARTBEAT: break;
-  case FLOW_CP_RPC: on_rpc(tm, &r); break;
-  case FLOW_CP_JOB: on_job(tm, &r); break;
-  case FLOW_CP_JOB_RELEASE: on_job_release(tm, &r); break;
+  case FLOW_PROTO_HEARTBEAT: break;
+  case FLOW_PROTO_RPC: on_rpc(tm, &r); break;
+  case FLOW_PROTO_JOB: on_job(tm, &r); break;
+  case FLOW_PROTO_JOB_RELEASE: on_job_release(tm, &r); break;
   default: flow_net_fail(c, "unexpected frame type from the jobmanager"); break;
   }
 }
@@ -968,7 +968,7 @@ static void connect_jm(tm_t *tm) {
   }
   flow_wr_str(&w, host);
   flow_wr_i32(&w, atoi(colon + 1));
-  send_jm(tm, FLOW_CP_REGISTER, &w);
+  send_jm(tm, FLOW_PROTO_REGISTER, &w);
   flow_wbuf_free(&w);
 }
 
@@ -981,7 +981,7 @@ static void on_heartbeat(uv_timer_t *h) {
     flow_net_fail(tm->jm_conn, why);
     return;
   }
-  (void)flow_net_send(tm->jm_conn, FLOW_CP_HEARTBEAT, NULL, 0);
+  (void)flow_net_send(tm->jm_conn, FLOW_PROTO_HEARTBEAT, NULL, 0);
 }
 
 static void stop(tm_t *tm, int code) {

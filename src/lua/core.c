@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cluster/protocol.h"
+#include "coordination/dispatcher_gateway.h"
 #include "coordination/minicluster.h"
 #include "client/remote_client.h"
 #include "util/common.h"
@@ -324,7 +324,7 @@ static void write_blobs(lua_State *L, flow_wbuf_t *w) {
   if (script_path != NULL && strcmp(script_path, "-") != 0) {
     const char *base = strrchr(script_path, '/');
     base = base ? base + 1 : script_path;
-    if (flow_cp_blob_path_ok(base)) {
+    if (flow_gateway_blob_path_ok(base)) {
       flow_wr_str(w, base);
       if (read_file(script_path, w) == 0) n++;
       else w->len = count_at + 4; /* unreadable: not uploaded */
@@ -347,7 +347,7 @@ static void write_blobs(lua_State *L, flow_wbuf_t *w) {
       if (lua_pcall(L, 2, 1, 0) == 0 && lua_isstring(L, -1)) {
         const char *file = lua_tostring(L, -1);
         const char *rel = strncmp(file, script_dir, dl) == 0 && file[dl] == '/' ? file + dl + 1 : NULL;
-        if (rel != NULL && flow_cp_blob_path_ok(rel)) {
+        if (rel != NULL && flow_gateway_blob_path_ok(rel)) {
           size_t at = w->len;
           flow_wr_str(w, rel);
           if (read_file(file, w) == 0) n++;
@@ -364,7 +364,7 @@ static void write_blobs(lua_State *L, flow_wbuf_t *w) {
 
 static flow_remote_client_t *submit_remote(lua_State *L, lgraph_t *g, const flow_minicluster_options_t *opt,
                                            char *err, size_t errlen) {
-  flow_cp_options_t o;
+  flow_gateway_options_t o;
   memset(&o, 0, sizeof(o));
   o.buffer_timeout_ms = opt->buffer_timeout_ms;
   o.restart = opt->restart;
@@ -372,7 +372,7 @@ static flow_remote_client_t *submit_remote(lua_State *L, lgraph_t *g, const flow
   if (o.checkpoint.retained < 1) o.checkpoint.retained = 1;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  flow_cp_write_options(&w, &o);
+  flow_gateway_write_options(&w, &o);
   flow_wbuf_t gw;
   flow_wbuf_init(&gw);
   int rc = flow_sg_encode(g->sg, &gw);

@@ -1938,8 +1938,7 @@ end
 ---     return v
 ---   end)
 function flow.get_runtime_context()
-  local rt = package.loaded["flow.runtime.task"]
-  local ctx = rt and rt.current_context
+  local ctx = require("flow.context").current
   if not ctx then error("get_runtime_context() works only inside a running task", 2) end
   return ctx
 end

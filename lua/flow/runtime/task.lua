@@ -422,7 +422,7 @@ function M.run_task(tp, desc)
   function ctx:subtask_index() return self.subtask end
   function ctx:get_parallelism() return self.parallelism end
   ctx.processing_timers = timers.new()
-  M.current_context = ctx
+  require("flow.context").current = ctx
 
   -- network outputs
   local writers = {}
