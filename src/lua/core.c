@@ -5,6 +5,7 @@
 #include <lua.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -705,6 +706,27 @@ static int l_mkdir(lua_State *L) {
   return 1;
 }
 
+/* core.list_dir(path) -> { names... } (without "." and "..") | nil, message */
+static int l_list_dir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (d == NULL) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_newtable(L);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  closedir(d);
+  return 1;
+}
+
 static int l_cpu_count(lua_State *L) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   lua_pushinteger(L, n > 0 ? n : 1);
@@ -734,6 +756,7 @@ static int l_cluster_target(lua_State *L) {
 static const luaL_Reg core_funcs[] = {{"graph", l_graph_new},
                                       {"cpu_count", l_cpu_count},
                                       {"mkdir", l_mkdir},
+                                      {"list_dir", l_list_dir},
                                       {"cluster_target", l_cluster_target},
                                       {NULL, NULL}};
 
