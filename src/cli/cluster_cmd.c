@@ -207,7 +207,7 @@ static int cmd_client(const flow_cli_t *cli) {
     flow_wr_u8(&w, (uint8_t)stop);
   }
   char err[600];
-  int rc = flow_rc_request(&t, type, w.data, w.len, reply_type, type == FLOW_GATEWAY_SAVEPOINT ? 600000 : 30000, &reply,
+  int rc = flow_remote_request(&t, type, w.data, w.len, reply_type, type == FLOW_GATEWAY_SAVEPOINT ? 600000 : 30000, &reply,
                            err, sizeof(err));
   flow_wbuf_free(&w);
   free(host);

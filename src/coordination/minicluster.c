@@ -24,8 +24,9 @@ struct flow_minicluster {
   char *savepoint;  /* the last savepoint result (guarded by mu) */
   flow_vertex_metrics_t *metrics; /* per job vertex; tasks add, clients read */
   int savepoint_seq;
-  int result_taken;
-  flow_job_result_t result;
+  flow_job_result_t result; /* filled by the Dispatcher, handed to on_result */
+  void (*on_result)(void *data, flow_job_result_t *r);
+  void *data;
 };
 
 void flow_minicluster_options_init(flow_minicluster_options_t *opt) {
@@ -72,6 +73,7 @@ static void cluster_main(void *arg) {
     mc->result.status = FLOW_JOB_FAILED;
   }
   atomic_store(&mc->status, (int)mc->result.status);
+  if (mc->on_result != NULL) mc->on_result(mc->data, &mc->result);
   uv_mutex_lock(&mc->mu);
   mc->done = 1;
   uv_cond_broadcast(&mc->cond);
@@ -82,6 +84,8 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
                                            char *err, size_t errlen) {
   flow_minicluster_t *mc = flow_xcalloc(1, sizeof(*mc));
   mc->jg = jg;
+  mc->on_result = opt->on_result;
+  mc->data = opt->data;
   atomic_init(&mc->status, FLOW_JOB_INITIALIZING);
   if (uv_loop_init(&mc->loop) != 0) goto fail_loop;
   if (flow_rpc_init(&mc->rpc, &mc->loop) != 0) goto fail_rpc;
@@ -152,34 +156,6 @@ void flow_minicluster_cancel(flow_minicluster_t *mc) {
   uv_async_send(&mc->cancel_async);
 }
 
-int flow_minicluster_wait(flow_minicluster_t *mc, int64_t timeout_ms, flow_job_result_t *out) {
-  uint64_t deadline = timeout_ms >= 0 ? uv_hrtime() + (uint64_t)timeout_ms * 1000000u : 0;
-  uv_mutex_lock(&mc->mu);
-  while (!mc->done) {
-    if (timeout_ms < 0) {
-      uv_cond_wait(&mc->cond, &mc->mu);
-    } else {
-      uint64_t now = uv_hrtime();
-      if (now >= deadline) break;
-      (void)uv_cond_timedwait(&mc->cond, &mc->mu, deadline - now);
-    }
-  }
-  int done = mc->done;
-  if (done && out != NULL) {
-    if (!mc->result_taken) {
-      *out = mc->result;
-      memset(&mc->result, 0, sizeof(mc->result));
-      mc->result_taken = 1;
-    } else {
-      memset(out, 0, sizeof(*out));
-      memcpy(out->job_id, mc->result.job_id, sizeof(out->job_id));
-      out->status = (flow_job_status_t)atomic_load(&mc->status);
-    }
-  }
-  uv_mutex_unlock(&mc->mu);
-  return done;
-}
-
 void flow_minicluster_free(flow_minicluster_t *mc) {
   if (mc == NULL) return;
   uv_mutex_lock(&mc->mu);
@@ -199,7 +175,6 @@ void flow_minicluster_free(flow_minicluster_t *mc) {
 }
 
 const flow_vertex_metrics_t *flow_minicluster_metrics(flow_minicluster_t *mc) { return mc->metrics; }
-const flow_job_graph_t *flow_minicluster_job_graph(flow_minicluster_t *mc) { return mc->jg; }
 
 int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
                                size_t cap) {
@@ -209,7 +184,7 @@ int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop
   uv_mutex_unlock(&mc->mu);
   if (done) {
     snprintf(out, cap, "error: the job has ended");
-    return -1;
+    return FLOW_ESTATE;
   }
   flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, NULL, &mc->dispatcher.ep);
   m->text = flow_strdup(dir);
@@ -222,24 +197,14 @@ int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop
     if (now >= deadline) break;
     (void)uv_cond_timedwait(&mc->cond, &mc->mu, deadline - now);
   }
-  int rc = -1;
+  int rc;
   if (mc->savepoint_seq != seq) {
     snprintf(out, cap, "%s", mc->savepoint);
-    rc = strncmp(mc->savepoint, "error: ", 7) == 0 ? -1 : 0;
+    rc = strncmp(mc->savepoint, "error: ", 7) == 0 ? FLOW_EIO : 0;
   } else {
     snprintf(out, cap, mc->done ? "error: the job ended before the savepoint completed" : "error: timed out");
+    rc = mc->done ? FLOW_ESTATE : FLOW_ETIMEDOUT;
   }
   uv_mutex_unlock(&mc->mu);
   return rc;
-}
-
-int flow_minicluster_execute(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
-                             flow_job_result_t *out) {
-  char err[256];
-  memset(out, 0, sizeof(*out));
-  flow_minicluster_t *mc = flow_minicluster_start(jg, opt, err, sizeof(err));
-  if (mc == NULL) return FLOW_EIO;
-  flow_minicluster_wait(mc, -1, out);
-  flow_minicluster_free(mc);
-  return 0;
 }

@@ -1,11 +1,12 @@
 /* MiniCluster: Dispatcher, ResourceManager, JobMaster and one TaskExecutor
  * in this process, on one libuv loop run by a cluster thread of its own, so
- * the client (the script's thread) can watch, cancel or wait for the job
- * (Flink's JobClient).
+ * the client (the script's thread) can watch or cancel the job; the result
+ * goes to the on_result callback (src/client/minicluster_client.c makes the
+ * MiniCluster a JobClient).
  *
- * Threads: the client calls start/status/cancel/wait/free; the cluster
- * thread runs the loop and every endpoint; task threads post to the loop.
- * `mu` guards `done` and the result hand-over (leaf lock). */
+ * Threads: the client calls start/status/cancel/savepoint/free; the cluster
+ * thread runs the loop and every endpoint, and calls on_result; task threads
+ * post to the loop. `mu` guards `done` and the savepoint hand-over (leaf lock). */
 #ifndef FLOW_CLUSTER_MINICLUSTER_H
 #define FLOW_CLUSTER_MINICLUSTER_H
 
@@ -17,6 +18,11 @@ typedef struct flow_minicluster_options {
   int64_t buffer_timeout_ms; /* Flink's execution.buffer-timeout */
   flow_restart_strategy_t restart;
   flow_checkpoint_config_t checkpoint; /* strings borrowed until start returns */
+  /* Called once on the cluster thread when the job reached a globally
+   * terminal state (or the cluster ended without one: FAILED); the callee
+   * takes *r (and zeroes it). */
+  void (*on_result)(void *data, flow_job_result_t *r);
+  void *data;
 } flow_minicluster_options_t;
 
 typedef struct flow_minicluster flow_minicluster_t;
@@ -30,24 +36,16 @@ flow_job_status_t flow_minicluster_status(flow_minicluster_t *mc);
 const char *flow_minicluster_job_id(flow_minicluster_t *mc);
 /* Any thread, until flow_minicluster_free. */
 void flow_minicluster_cancel(flow_minicluster_t *mc);
-/* Waits for a globally terminal job status (timeout_ms < 0: forever).
- * Returns 1 and fills *out (once; clear it with flow_job_result_clear) when
- * the job ended, 0 on timeout. */
-int flow_minicluster_wait(flow_minicluster_t *mc, int64_t timeout_ms, flow_job_result_t *out);
 /* Cancels the job if it still runs, waits for it, joins the cluster thread. */
 void flow_minicluster_free(flow_minicluster_t *mc);
 
 /* Takes a savepoint into dir (stop: cancel the job once it is complete),
- * waiting at most timeout_ms. 0 and the path in out, or -1 and a message. */
+ * waiting at most timeout_ms. 0 and the path in out, or FLOW_ETIMEDOUT /
+ * FLOW_ESTATE / FLOW_EIO and a message ("error: ...") in out. */
 int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
                                size_t cap);
 
 /* Live per-vertex counters (index: job vertex id - 1), valid until free. */
 const flow_vertex_metrics_t *flow_minicluster_metrics(flow_minicluster_t *mc);
-const flow_job_graph_t *flow_minicluster_job_graph(flow_minicluster_t *mc);
-
-/* start + wait + free. */
-int flow_minicluster_execute(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
-                             flow_job_result_t *out);
 
 #endif

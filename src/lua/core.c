@@ -15,8 +15,9 @@
 #include <unistd.h>
 
 #include "coordination/dispatcher_gateway.h"
-#include "coordination/minicluster.h"
+#include "client/minicluster_client.h"
 #include "client/remote_client.h"
+#include "client/rest_client.h"
 #include "util/common.h"
 #include "graph/serialize.h"
 #include "graph/explain.h"
@@ -363,8 +364,8 @@ static void write_blobs(lua_State *L, flow_wbuf_t *w) {
     for (int i = 0; i < 4; i++) w->data[count_at + (size_t)i] = (uint8_t)((uint32_t)n >> (8 * i));
 }
 
-static flow_remote_client_t *submit_remote(lua_State *L, lgraph_t *g, const flow_minicluster_options_t *opt,
-                                           char *err, size_t errlen) {
+static flow_job_client_t *submit_remote(lua_State *L, lgraph_t *g, const flow_minicluster_options_t *opt,
+                                        char *err, size_t errlen) {
   flow_gateway_options_t o;
   memset(&o, 0, sizeof(o));
   o.buffer_timeout_ms = opt->buffer_timeout_ms;
@@ -385,15 +386,15 @@ static flow_remote_client_t *submit_remote(lua_State *L, lgraph_t *g, const flow
     flow_wbuf_free(&w);
     return NULL;
   }
-  flow_remote_client_t *c;
+  flow_job_client_t *c;
   if (remote_rest) {
     flow_rest_target_t rt = {remote.host, remote.port, remote.secret, remote.secret_len, 30000};
-    c = flow_rc_submit_rest(&rt, w.data, w.len, err, errlen);
+    c = flow_rest_client_submit(&rt, w.data, w.len, err, errlen);
   } else {
-    c = flow_rc_submit(&remote, w.data, w.len, err, errlen);
+    c = flow_remote_client_submit(&remote, w.data, w.len, err, errlen);
   }
   flow_wbuf_free(&w);
-  if (c != NULL) fprintf(stderr, "Job has been submitted with JobID %s\n", flow_rc_job_id(c));
+  if (c != NULL) fprintf(stderr, "Job has been submitted with JobID %s\n", flow_job_client_job_id(c));
   return c;
 }
 
@@ -494,40 +495,21 @@ static void progress_print(const flow_job_graph_t *jg, const flow_vertex_metrics
   pg->printed = 1;
 }
 
-/* A job running on the MiniCluster (mc) or in a cluster (rc). */
+/* A submitted job: its JobClient and the client's compilation of its
+ * graph (the same vertices as the cluster's, for the progress line). */
 typedef struct job_handle {
-  flow_minicluster_t *mc;
-  flow_remote_client_t *rc;
-  const flow_job_graph_t *jg; /* the client's compilation: the same vertices as the cluster's */
+  flow_job_client_t *client;
+  const flow_job_graph_t *jg;
 } job_handle_t;
 
-/* The live counters, or NULL (a cluster job before its first report). */
-static const flow_vertex_metrics_t *jh_metrics(job_handle_t *h) {
-  if (h->mc != NULL) return flow_minicluster_metrics(h->mc);
-  return h->rc != NULL && h->jg != NULL ? flow_rc_metrics(h->rc, h->jg->n_vertices) : NULL;
-}
-
-static void jh_cancel(job_handle_t *h) {
-  if (h->mc != NULL) flow_minicluster_cancel(h->mc);
-  else flow_rc_cancel(h->rc);
-}
-
 static int jh_wait(job_handle_t *h, int64_t timeout_ms, flow_job_result_t *r) {
-  if (h->mc != NULL) return flow_minicluster_wait(h->mc, timeout_ms, r);
-  if (remote_detached) { /* submitted: that is all a detached client waits for */
+  if (remote_on && remote_detached) { /* submitted: that is all a detached client waits for */
     memset(r, 0, sizeof(*r));
-    memcpy(r->job_id, flow_rc_job_id(h->rc), 33);
-    r->status = flow_rc_status(h->rc);
+    memcpy(r->job_id, flow_job_client_job_id(h->client), 33);
+    r->status = flow_job_client_status(h->client);
     return 1;
   }
-  return flow_rc_wait(h->rc, timeout_ms, r);
-}
-
-static void jh_free(job_handle_t *h) {
-  flow_minicluster_free(h->mc);
-  flow_rc_free(h->rc);
-  h->mc = NULL;
-  h->rc = NULL;
+  return flow_job_client_wait(h->client, timeout_ms, r);
 }
 
 /* Waits for the job, cancelling it once if SIGINT arrives meanwhile. */
@@ -540,10 +522,11 @@ static int wait_job(lua_State *L, job_handle_t *h, int64_t timeout_ms) {
   int ticks = 0;
   waiting = 1;
   for (;;) {
-    const flow_vertex_metrics_t *live = show && ++ticks % 5 == 0 ? jh_metrics(h) : NULL;
+    const flow_vertex_metrics_t *live =
+        show && ++ticks % 5 == 0 ? flow_job_client_metrics(h->client, h->jg->n_vertices) : NULL;
     if (live != NULL) progress_print(h->jg, live, &pg);
     if (interrupted && !canceled) {
-      jh_cancel(h);
+      flow_job_client_cancel(h->client);
       canceled = 1;
     }
     int64_t step = 50;
@@ -577,19 +560,19 @@ static int l_execute(lua_State *L) {
   flow_job_graph_t *jg = compile(L, g);
   if (jg == NULL) return 2;
   char err[1024];
-  job_handle_t h = {NULL, NULL, jg};
+  job_handle_t h = {NULL, jg};
   if (remote_on) {
-    h.rc = submit_remote(L, g, &opt, err, sizeof(err));
-    if (h.rc == NULL) {
+    h.client = submit_remote(L, g, &opt, err, sizeof(err));
+    if (h.client == NULL) {
       lua_pushstring(L, err); /* no position: the cluster's answer, not a script line */
       return lua_error(L);
     }
   } else {
-    h.mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
-    if (h.mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
+    h.client = flow_minicluster_client_start(jg, &opt, err, sizeof(err));
+    if (h.client == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
   }
   int n = wait_job(L, &h, -1);
-  jh_free(&h);
+  flow_job_client_free(h.client);
   return n;
 }
 
@@ -603,7 +586,7 @@ typedef struct lclient {
 
 static lclient_t *check_client(lua_State *L) {
   lclient_t *c = luaL_checkudata(L, 1, CLIENT_MT);
-  if (c->h.mc == NULL && c->h.rc == NULL) luaL_error(L, "the job client is closed");
+  if (c->h.client == NULL) luaL_error(L, "the job client is closed");
   return c;
 }
 
@@ -615,8 +598,7 @@ static int l_submit(lua_State *L) {
   flow_job_graph_t *jg = compile(L, g);
   if (jg == NULL) return 2;
   lclient_t *c = lua_newuserdata(L, sizeof(*c));
-  c->h.mc = NULL;
-  c->h.rc = NULL;
+  c->h.client = NULL;
   c->h.jg = jg;
   luaL_getmetatable(L, CLIENT_MT);
   lua_setmetatable(L, -2);
@@ -626,33 +608,33 @@ static int l_submit(lua_State *L) {
   lua_setfenv(L, -2);
   char err[1024];
   if (remote_on) {
-    c->h.rc = submit_remote(L, g, &opt, err, sizeof(err));
-    if (c->h.rc == NULL) {
+    c->h.client = submit_remote(L, g, &opt, err, sizeof(err));
+    if (c->h.client == NULL) {
       lua_pushstring(L, err);
       return lua_error(L);
     }
     return 1;
   }
-  c->h.mc = flow_minicluster_start(jg, &opt, err, sizeof(err));
-  if (c->h.mc == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
+  c->h.client = flow_minicluster_client_start(jg, &opt, err, sizeof(err));
+  if (c->h.client == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
   return 1;
 }
 
 static int l_client_status(lua_State *L) {
   lclient_t *c = check_client(L);
-  lua_pushstring(L, flow_job_status_name(c->h.mc ? flow_minicluster_status(c->h.mc) : flow_rc_status(c->h.rc)));
+  lua_pushstring(L, flow_job_status_name(flow_job_client_status(c->h.client)));
   return 1;
 }
 
 static int l_client_job_id(lua_State *L) {
   lclient_t *c = check_client(L);
-  lua_pushstring(L, c->h.mc ? flow_minicluster_job_id(c->h.mc) : flow_rc_job_id(c->h.rc));
+  lua_pushstring(L, flow_job_client_job_id(c->h.client));
   return 1;
 }
 
 static int l_client_cancel(lua_State *L) {
   lclient_t *c = check_client(L);
-  jh_cancel(&c->h);
+  flow_job_client_cancel(c->h.client);
   return 0;
 }
 
@@ -676,8 +658,7 @@ static int l_client_savepoint(lua_State *L) {
   int stop = lua_toboolean(L, 3);
   int64_t timeout = (int64_t)luaL_optnumber(L, 4, 600000);
   char out[4096];
-  int rc = c->h.mc ? flow_minicluster_savepoint(c->h.mc, dir, stop, timeout, out, sizeof(out))
-                   : flow_rc_savepoint(c->h.rc, dir, stop, timeout, out, sizeof(out));
+  int rc = flow_job_client_savepoint(c->h.client, dir, stop, timeout, out, sizeof(out));
   if (rc != 0) {
     lua_pushnil(L);
     lua_pushstring(L, strncmp(out, "error: ", 7) == 0 ? out + 7 : out);
@@ -689,7 +670,8 @@ static int l_client_savepoint(lua_State *L) {
 
 static int l_client_gc(lua_State *L) {
   lclient_t *c = luaL_checkudata(L, 1, CLIENT_MT);
-  jh_free(&c->h); /* MiniCluster: cancels a job still running, joins every thread */
+  flow_job_client_free(c->h.client); /* MiniCluster: cancels a job still running, joins every thread */
+  c->h.client = NULL;
   return 0;
 }
 

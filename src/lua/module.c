@@ -11,6 +11,7 @@
 
 #include "lua/core.h"
 #include "lua/state.h"
+#include "util/common.h"
 
 int luaopen_flow_native(lua_State *L);
 
@@ -18,7 +19,7 @@ int luaopen_flow_native(lua_State *L);
 static int l_load(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   int rc = flow_lua_load_embedded(L, name);
-  if (rc == -1) return luaL_error(L, "no embedded module '%s'", name);
+  if (rc == FLOW_EINVAL) return luaL_error(L, "no embedded module '%s'", name);
   if (rc != 0) return lua_error(L);
   return 1;
 }
@@ -36,7 +37,7 @@ static int l_require(lua_State *L) {
   if (lua_istable(L, -1)) return 1;
   lua_pop(L, 1);
   int rc = flow_lua_load_embedded(L, name);
-  if (rc == -1) return luaL_error(L, "no embedded module '%s'", name);
+  if (rc == FLOW_EINVAL) return luaL_error(L, "no embedded module '%s'", name);
   if (rc != 0) return lua_error(L);
   lua_pushstring(L, name);
   lua_call(L, 1, 1);

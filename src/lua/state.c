@@ -6,6 +6,7 @@
 
 #include "lua/core.h"
 #include "lua/embedded.h"
+#include "util/common.h"
 
 int flow_lua_load_embedded(lua_State *L, const char *name) {
   for (size_t i = 0; i < flow_embedded_module_count; i++) {
@@ -13,14 +14,14 @@ int flow_lua_load_embedded(lua_State *L, const char *name) {
     if (strcmp(m->name, name) == 0)
       return luaL_loadbuffer(L, (const char *)m->bytecode, m->size, name);
   }
-  return -1;
+  return FLOW_EINVAL; /* no such module */
 }
 
 /* package.loaders entry: finds embedded modules by name. */
 static int embedded_searcher(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   int rc = flow_lua_load_embedded(L, name);
-  if (rc == -1) {
+  if (rc == FLOW_EINVAL) {
     lua_pushfstring(L, "\n\tno embedded module '%s'", name);
     return 1;
   }

@@ -16,7 +16,8 @@ lua_State *flow_lua_new_state(void);
 int flow_lua_pcall(lua_State *L, int nargs, int nresults);
 /* The message of the error value at idx (a string, or its __tostring). */
 const char *flow_lua_error_message(lua_State *L, int idx);
-/* Loads an embedded module's chunk (not run). Returns 0 or a Lua status. */
+/* Loads an embedded module's chunk (not run). Returns 0, a Lua status (an
+ * error message pushed), or FLOW_EINVAL when there is no such module. */
 int flow_lua_load_embedded(lua_State *L, const char *name);
 
 #endif
