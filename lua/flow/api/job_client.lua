@@ -2,6 +2,7 @@
 --- its end: the JobExecutionResult with the accumulators summed over the
 --- tasks, the file sinks' final commit, and the environment's job listeners
 --- told.
+local core = require("flow.core")
 local sbuf = require("string.buffer")
 
 local M = {}
@@ -38,15 +39,15 @@ function M.notify(env, event, ...)
 end
 
 --- Commits what file sinks left pending once the whole job finished (with
---- checkpoints the last part files wait for this: Flink's final checkpoint).
+--- checkpoints the last part files wait for this: Flink's final checkpoint):
+--- ".part-<subtask>-<n>.pending" becomes "part-<subtask>-<n>". A directory
+--- that cannot be listed has nothing to commit.
 local function commit_file_sinks(dirs)
   for _, dir in ipairs(dirs) do
-    local p = io.popen("ls -1a '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
-    for f in p:lines() do
+    for _, f in ipairs(core.list_dir(dir) or {}) do
       local final = f:match("^%.(part%-%d+%-%d+)%.pending$")
       if final then os.rename(dir .. "/" .. f, dir .. "/" .. final) end
     end
-    p:close()
   end
 end
 
