@@ -35,6 +35,22 @@ function M.runtime_mode(env, nodes)
   return "batch"
 end
 
+--- The batch combiner of a hash-partitioned edge into an operator with spec
+--- `t` (reading the edge as input type_number): { agg, field, key } when the
+--- producer may pre-aggregate what it sends, else nil. Only a keyed reduce
+--- combines, and only when combining cannot change a record's key: a
+--- built-in aggregation keyed by a field other than the one it changes (a
+--- user reduce, or a key selector function, might).
+local function combiner(t, type_number)
+  if t.kind ~= "reduce" then return nil end
+  local key = t.key
+  if t.keys and type_number and type_number > 0 then key = t.keys[type_number] end
+  local safe = t.agg ~= nil and key ~= nil and key.field ~= nil and
+    (t.agg == "min_by" or t.agg == "max_by" or key.field ~= t.field)
+  if not safe then return nil end
+  return { agg = t.agg, field = t.field, key = key }
+end
+
 --- Builds the C StreamGraph; raises a clear error for user mistakes.
 --- Returns the graph and the job's runtime mode.
 function M.build_graph(env, job_name)
@@ -61,12 +77,21 @@ function M.build_graph(env, job_name)
     end
     ssg[n] = g or "default"
   end
+  -- what a producer's spec says about each of its out edges, by target id:
+  -- side output tags (out_tags), and in batch mode the combiner its writer
+  -- applies before a keyed reduce (out_combine: decided here, once per edge)
+  for _, n in ipairs(nodes) do n.spec.out_combine = nil end
   for _, n in ipairs(nodes) do
     for _, i in ipairs(n.inputs) do
+      local spec = i.node.spec
       if i.tag then
-        local spec = i.node.spec
         spec.out_tags = spec.out_tags or {}
         spec.out_tags[ids[n]] = i.tag
+      end
+      local c = mode == "batch" and i.part == "hash" and combiner(n.spec, i.type_number) or nil
+      if c then
+        spec.out_combine = spec.out_combine or {}
+        spec.out_combine[ids[n]] = c
       end
     end
   end
