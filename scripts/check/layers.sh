@@ -5,8 +5,8 @@
 #
 #   scripts/check/layers.sh [ROOT]
 set -euo pipefail
-root=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
-[ -d "$root/src" ] || root=$(cd "$(dirname "$0")/../.." && pwd) # ctest passes the binary first
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -d "${1:-}" ]; then root=$(cd "$1" && pwd); fi # ctest passes the binary instead
 cd "$root"
 
 # layer -> the project layers its files may include (besides its own)
