@@ -688,6 +688,19 @@ static int l_mkdir(lua_State *L) {
   return 1;
 }
 
+/* core.realpath(path) -> the absolute path without links | nil, message */
+static int l_realpath(lua_State *L) {
+  char *p = realpath(luaL_checkstring(L, 1), NULL);
+  if (p == NULL) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, p);
+  free(p);
+  return 1;
+}
+
 /* core.list_dir(path) -> { names... } (without "." and "..") | nil, message */
 static int l_list_dir(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -739,6 +752,7 @@ static const luaL_Reg core_funcs[] = {{"graph", l_graph_new},
                                       {"cpu_count", l_cpu_count},
                                       {"mkdir", l_mkdir},
                                       {"list_dir", l_list_dir},
+                                      {"realpath", l_realpath},
                                       {"cluster_target", l_cluster_target},
                                       {NULL, NULL}};
 

@@ -2,6 +2,7 @@
 --- one from a shared library, flow.ops are those that ship with flowlua.
 --- DataStream:map, :flat_map and :filter take them in place of a Lua
 --- function (datastream.lua asks is_c_op).
+local core = require("flow.core")
 
 --- A C operator (flow.c_operator, flow.ops.*): accepted by DataStream:map,
 --- :flat_map and :filter in place of a Lua function.
@@ -48,9 +49,7 @@ function flow.c_operator(library, symbol, config)
   if not f then error("c_operator: cannot open library '" .. library .. "'", 2) end
   f:close()
   if library:sub(1, 1) ~= "/" then -- tasks may run elsewhere: make it absolute
-    local p = io.popen("pwd")
-    library = p:read("*l") .. "/" .. library:gsub("^%./", "")
-    p:close()
+    library = assert(core.realpath(library))
   end
   return setmetatable({ library = library, symbol = symbol, config = c_config(config) }, COp)
 end
