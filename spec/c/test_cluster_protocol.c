@@ -188,6 +188,310 @@ static void test_messages(void) {
   flow_sg_free(sg);
 }
 
+/* ---- golden bytes -------------------------------------------------------
+ * The exact bytes of every endpoint message that crosses the wire between a
+ * jobmanager and a taskmanager (docs/wire.md), and of a channel address,
+ * recorded from the encoder before the endpoint messages became typed. The
+ * hex strings are the wire format: they never change. Only the code that
+ * builds and inspects the messages follows the message API.
+ * FLOW_PRINT_GOLDEN=1 prints what the encoder produces. */
+
+static char *hex_of(const uint8_t *p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  char *s = malloc(n * 2 + 1);
+  for (size_t i = 0; i < n; i++) {
+    s[2 * i] = digits[p[i] >> 4];
+    s[2 * i + 1] = digits[p[i] & 15];
+  }
+  s[n * 2] = '\0';
+  return s;
+}
+
+static uint8_t *bytes_of(const char *hex, size_t *n) {
+  *n = strlen(hex) / 2;
+  uint8_t *b = malloc(*n ? *n : 1);
+  for (size_t i = 0; i < *n; i++) {
+    unsigned v = 0;
+    sscanf(hex + 2 * i, "%2x", &v);
+    b[i] = (uint8_t)v;
+  }
+  return b;
+}
+
+/* the job id as a wire string: u32 32 + "0123456789abcdef" twice */
+#define HJOB "20000000" "30313233343536373839616263646566" "30313233343536373839616263646566"
+#define HNULL "ffffffff" /* a NULL optional string */
+
+enum {
+  G_ALLOCATE_SLOTS,
+  G_SUBMIT_TASK,
+  G_CANCEL_TASK,
+  G_TRIGGER_CHECKPOINT_DIR,
+  G_TRIGGER_CHECKPOINT,
+  G_NOTIFY_CHECKPOINT,
+  G_FREE_SLOTS_ALL,
+  G_FREE_SLOTS_SOME,
+  G_OFFER_SLOTS,
+  G_SLOTS_UNAVAILABLE,
+  G_TASK_STATE_RUNNING,
+  G_TASK_STATE_FINISHED,
+  G_TASK_STATE_FAILED,
+  G_ACK_CHECKPOINT,
+  G_ACK_CHECKPOINT_DECLINED,
+  G_CANCEL_JOB,
+  G_SLOTS_FREED,
+  G_COUNT
+};
+
+/* Each: u8 type, str job id (nullable), i32 a b c d, str text (nullable),
+ * u8 has blob [bytes blob], then what the type adds. */
+static const struct {
+  const char *name;
+  const char *hex;
+} GOLDEN[G_COUNT] = {
+  [G_ALLOCATE_SLOTS] = {"ALLOCATE_SLOTS",
+                        "04" HJOB "02000000" "00000000" "03000000" "00000000" HNULL "00"},
+  [G_SUBMIT_TASK] = {"SUBMIT_TASK",
+                     "07" HJOB "02000000" "01000000" "04000000" "01000000" HNULL "00"
+                     "1900000000000000" "01" "09000000" "2f636b2f63686b2d33" "07000000" "2f636b2f6a6f62"
+                     "02000000" "0e000000" "3132372e302e302e313a31303030" "0a000000" "5b3a3a315d3a32303030"
+                     "05000000" "00000000" "01000000" "00000000" "01000000" "01000000"},
+  [G_CANCEL_TASK] = {"CANCEL_TASK",
+                     "08" HJOB "01000000" "00000000" "02000000" "00000000" HNULL "00"},
+  [G_TRIGGER_CHECKPOINT_DIR] = {"TRIGGER_CHECKPOINT (the directory)",
+                                "0c" HJOB "00000000" "00000000" "00000000" "07000000" "09000000" "2f636b2f63686b2d37" "00"},
+  [G_TRIGGER_CHECKPOINT] = {"TRIGGER_CHECKPOINT (a source task)",
+                            "0c" HJOB "01000000" "01000000" "00000000" "07000000" "09000000" "2f636b2f63686b2d37" "00"},
+  [G_NOTIFY_CHECKPOINT] = {"NOTIFY_CHECKPOINT",
+                           "0e" HJOB "00000000" "00000000" "00000000" "07000000" HNULL "00"},
+  [G_FREE_SLOTS_ALL] = {"FREE_SLOTS (every slot of the job)",
+                        "0a" HJOB "00000000" "00000000" "00000000" "00000000" HNULL "00" "00"},
+  [G_FREE_SLOTS_SOME] = {"FREE_SLOTS (a stale offer)",
+                         "0a" HJOB "00000000" "02000000" "00000000" "00000000" HNULL "00" "01" "04000000" "00000000"},
+  [G_OFFER_SLOTS] = {"OFFER_SLOTS",
+                     "05" HJOB "00000000" "03000000" "09000000" "00000000" HNULL "00" "04000000" "00000000" "07000000"},
+  [G_SLOTS_UNAVAILABLE] = {"SLOTS_UNAVAILABLE",
+                           "06" HJOB "00000000" "00000000" "05000000" "00000000" "10000000"
+                           "6e6f7420656e6f75676820736c6f7473" "00"},
+  [G_TASK_STATE_RUNNING] = {"TASK_STATE (running)",
+                            "09" HJOB "02000000" "01000000" "04000000" "04000000" HNULL "00"},
+  [G_TASK_STATE_FINISHED] = {"TASK_STATE (finished, accumulators)",
+                             "09" HJOB "01000000" "00000000" "00000000" "05000000" HNULL "01" "05000000" "6163630078"},
+  [G_TASK_STATE_FAILED] = {"TASK_STATE (failed)",
+                           "09" HJOB "02000000" "02000000" "01000000" "08000000" "04000000" "626f6f6d" "00"},
+  [G_ACK_CHECKPOINT] = {"ACK_CHECKPOINT",
+                        "0d" HJOB "01000000" "01000000" "00000000" "07000000" "18000000"
+                        "2f636b2f63686b2d372f7461736b2d312d312e7374617465" "00"},
+  [G_ACK_CHECKPOINT_DECLINED] = {"ACK_CHECKPOINT (declined)",
+                                 "0d" HJOB "02000000" "00000000" "03000000" "08000000" HNULL "00"},
+  [G_CANCEL_JOB] = {"CANCEL_JOB",
+                    "0b" HJOB "00000000" "00000000" "00000000" "00000000" HNULL "00"},
+  [G_SLOTS_FREED] = {"FREE_SLOTS (taskmanager -> ResourceManager)",
+                     "0a" HNULL "02000000" "00000000" "00000000" "00000000" HNULL "00" "00"},
+};
+
+static const char *GOLDEN_CHANNEL = HJOB "02000000" "03000000" "01000000" "04000000";
+
+static flow_endpoint_t job_ep = {.name = "JobMaster", .id = "0123456789abcdef0123456789abcdef"};
+
+/* Encodes golden case g as its sender does (the job id of the jobmanager's
+ * proxy comes from the JobMaster the message acts for; the taskmanager's
+ * from the job's proxy, none for the ResourceManager's). */
+static int encode_golden(int g, const flow_job_graph_t *jg, flow_wbuf_t *w) {
+  static int idx3[3] = {4, 0, 7}, idx2[2] = {4, 0};
+  static flow_endpoint_t *locs[5] = {&te_a, &te_b, &te_a, &te_b, &te_b};
+  flow_msg_t m;
+  memset(&m, 0, sizeof m);
+  flow_task_deployment_t d;
+  memset(&d, 0, sizeof d);
+  const char *job = JOB;
+  int rc;
+  switch (g) {
+  case G_ALLOCATE_SLOTS:
+    m.type = FLOW_MSG_ALLOCATE_SLOTS, m.ptr = &job_ep, m.a = 2, m.c = 3;
+    break;
+  case G_SUBMIT_TASK:
+    d.jg = jg;
+    d.buffer_timeout_ms = 25;
+    d.exactly_once = 1;
+    d.restore_dir = "/ck/chk-3";
+    d.checkpoint_dir = "/ck/job";
+    d.locations = locs;
+    m.type = FLOW_MSG_SUBMIT_TASK, m.ptr = &job_ep, m.ptr2 = &d;
+    m.a = 2, m.b = 1, m.c = 4, m.d = 1;
+    break;
+  case G_CANCEL_TASK: m.type = FLOW_MSG_CANCEL_TASK, m.ptr = &job_ep, m.a = 1, m.b = 0, m.c = 2; break;
+  case G_TRIGGER_CHECKPOINT_DIR:
+    m.type = FLOW_MSG_TRIGGER_CHECKPOINT, m.ptr = &job_ep, m.d = 7, m.text = "/ck/chk-7";
+    break;
+  case G_TRIGGER_CHECKPOINT:
+    m.type = FLOW_MSG_TRIGGER_CHECKPOINT, m.ptr = &job_ep, m.a = 1, m.b = 1, m.c = 0, m.d = 7;
+    m.text = "/ck/chk-7";
+    break;
+  case G_NOTIFY_CHECKPOINT: m.type = FLOW_MSG_NOTIFY_CHECKPOINT, m.ptr = &job_ep, m.d = 7; break;
+  case G_FREE_SLOTS_ALL: m.type = FLOW_MSG_FREE_SLOTS, m.ptr = &job_ep; break;
+  case G_FREE_SLOTS_SOME: m.type = FLOW_MSG_FREE_SLOTS, m.ptr = &job_ep, m.ptr2 = idx2, m.b = 2; break;
+  case G_OFFER_SLOTS: m.type = FLOW_MSG_OFFER_SLOTS, m.ptr = &te_a, m.ptr2 = idx3, m.b = 3, m.c = 9; break;
+  case G_SLOTS_UNAVAILABLE:
+    m.type = FLOW_MSG_SLOTS_UNAVAILABLE, m.ptr = &te_a, m.c = 5, m.text = "not enough slots";
+    break;
+  case G_TASK_STATE_RUNNING:
+    m.type = FLOW_MSG_TASK_STATE, m.a = 2, m.b = 1, m.c = 4, m.d = FLOW_EXEC_RUNNING;
+    break;
+  case G_TASK_STATE_FINISHED:
+    m.type = FLOW_MSG_TASK_STATE, m.a = 1, m.b = 0, m.c = 0, m.d = FLOW_EXEC_FINISHED;
+    m.blob = flow_buffer_from("acc\0x", 5);
+    break;
+  case G_TASK_STATE_FAILED:
+    m.type = FLOW_MSG_TASK_STATE, m.a = 2, m.b = 2, m.c = 1, m.d = FLOW_EXEC_FAILED, m.text = "boom";
+    break;
+  case G_ACK_CHECKPOINT:
+    m.type = FLOW_MSG_ACK_CHECKPOINT, m.a = 1, m.b = 1, m.c = 0, m.d = 7, m.text = "/ck/chk-7/task-1-1.state";
+    break;
+  case G_ACK_CHECKPOINT_DECLINED: m.type = FLOW_MSG_ACK_CHECKPOINT, m.a = 2, m.b = 0, m.c = 3, m.d = 8; break;
+  case G_CANCEL_JOB: m.type = FLOW_MSG_CANCEL_JOB; break;
+  case G_SLOTS_FREED: m.type = FLOW_MSG_FREE_SLOTS, m.ptr = &te_a, m.a = 2, job = NULL; break;
+  default: return FLOW_EINVAL;
+  }
+  rc = flow_proto_write_msg(w, &m, job, addr_of);
+  flow_buffer_free(m.blob);
+  return rc;
+}
+
+/* What the receiver reads from golden case g. */
+static void check_golden_decoded(int g, const flow_proto_msg_t *cm) {
+  const flow_msg_t *m = &cm->m;
+  CHECK_STR(cm->job_id, g == G_SLOTS_FREED ? "" : JOB);
+  switch (g) {
+  case G_ALLOCATE_SLOTS:
+    CHECK_EQ_INT(m->type, FLOW_MSG_ALLOCATE_SLOTS);
+    CHECK(m->a == 2 && m->c == 3);
+    break;
+  case G_SUBMIT_TASK:
+    CHECK_EQ_INT(m->type, FLOW_MSG_SUBMIT_TASK);
+    CHECK(m->a == 2 && m->b == 1 && m->c == 4 && m->d == 1);
+    CHECK_EQ_INT(cm->buffer_timeout_ms, 25);
+    CHECK_EQ_INT(cm->exactly_once, 1);
+    CHECK_STR(cm->restore_dir, "/ck/chk-3");
+    CHECK_STR(cm->checkpoint_dir, "/ck/job");
+    CHECK(cm->n_addrs == 2 && cm->n_exec == 5);
+    CHECK_STR(cm->addrs[0], "127.0.0.1:1000");
+    CHECK_STR(cm->addrs[1], "[::1]:2000");
+    CHECK_INTS(cm->exec_addr, 5, 0, 1, 0, 1, 1);
+    break;
+  case G_CANCEL_TASK:
+    CHECK_EQ_INT(m->type, FLOW_MSG_CANCEL_TASK);
+    CHECK(m->a == 1 && m->b == 0 && m->c == 2);
+    break;
+  case G_TRIGGER_CHECKPOINT_DIR:
+  case G_TRIGGER_CHECKPOINT:
+    CHECK_EQ_INT(m->type, FLOW_MSG_TRIGGER_CHECKPOINT);
+    CHECK_EQ_INT(m->a, g == G_TRIGGER_CHECKPOINT ? 1 : 0);
+    CHECK_EQ_INT(m->d, 7);
+    CHECK_STR(m->text, "/ck/chk-7");
+    break;
+  case G_NOTIFY_CHECKPOINT:
+    CHECK_EQ_INT(m->type, FLOW_MSG_NOTIFY_CHECKPOINT);
+    CHECK_EQ_INT(m->d, 7);
+    break;
+  case G_FREE_SLOTS_ALL:
+    CHECK_EQ_INT(m->type, FLOW_MSG_FREE_SLOTS);
+    CHECK_NULL(m->ptr2);
+    break;
+  case G_FREE_SLOTS_SOME:
+    CHECK_EQ_INT(m->type, FLOW_MSG_FREE_SLOTS);
+    CHECK_EQ_INT(m->b, 2);
+    CHECK_INTS((const int *)m->ptr2, 2, 4, 0);
+    break;
+  case G_OFFER_SLOTS:
+    CHECK_EQ_INT(m->type, FLOW_MSG_OFFER_SLOTS);
+    CHECK(m->b == 3 && m->c == 9);
+    CHECK_INTS((const int *)m->ptr2, 3, 4, 0, 7);
+    break;
+  case G_SLOTS_UNAVAILABLE:
+    CHECK_EQ_INT(m->type, FLOW_MSG_SLOTS_UNAVAILABLE);
+    CHECK_EQ_INT(m->c, 5);
+    CHECK_STR(m->text, "not enough slots");
+    break;
+  case G_TASK_STATE_RUNNING:
+    CHECK_EQ_INT(m->type, FLOW_MSG_TASK_STATE);
+    CHECK(m->a == 2 && m->b == 1 && m->c == 4 && m->d == FLOW_EXEC_RUNNING);
+    break;
+  case G_TASK_STATE_FINISHED:
+    CHECK_EQ_INT(m->d, FLOW_EXEC_FINISHED);
+    CHECK(m->blob != NULL && m->blob->size == 5 && memcmp(m->blob->data, "acc\0x", 5) == 0);
+    break;
+  case G_TASK_STATE_FAILED:
+    CHECK(m->a == 2 && m->b == 2 && m->c == 1 && m->d == FLOW_EXEC_FAILED);
+    CHECK_STR(m->text, "boom");
+    break;
+  case G_ACK_CHECKPOINT:
+    CHECK_EQ_INT(m->type, FLOW_MSG_ACK_CHECKPOINT);
+    CHECK(m->a == 1 && m->b == 1 && m->c == 0 && m->d == 7);
+    CHECK_STR(m->text, "/ck/chk-7/task-1-1.state");
+    break;
+  case G_ACK_CHECKPOINT_DECLINED:
+    CHECK(m->a == 2 && m->b == 0 && m->c == 3 && m->d == 8);
+    CHECK_NULL(m->text);
+    break;
+  case G_CANCEL_JOB: CHECK_EQ_INT(m->type, FLOW_MSG_CANCEL_JOB); break;
+  case G_SLOTS_FREED:
+    CHECK_EQ_INT(m->type, FLOW_MSG_FREE_SLOTS);
+    CHECK_EQ_INT(m->a, 2);
+    CHECK_NULL(m->ptr2);
+    break;
+  default: break;
+  }
+}
+
+static void test_golden_bytes(void) {
+  CTEST_CASE("golden bytes");
+  flow_stream_graph_t *sg;
+  flow_job_graph_t *jg = small_job(&sg);
+  int print = getenv("FLOW_PRINT_GOLDEN") != NULL;
+  for (int g = 0; g < G_COUNT; g++) {
+    CTEST_CASE(GOLDEN[g].name);
+    flow_wbuf_t w;
+    flow_wbuf_init(&w);
+    CHECK_EQ_INT(encode_golden(g, jg, &w), 0);
+    char *got = hex_of(w.data, w.len);
+    CHECK_STR(got, GOLDEN[g].hex);
+    if (print) printf("%s\n  \"%s\"\n", GOLDEN[g].name, got);
+    free(got);
+    flow_wbuf_free(&w);
+    size_t n;
+    uint8_t *b = bytes_of(GOLDEN[g].hex, &n);
+    flow_rbuf_t r;
+    flow_rbuf_init(&r, b, n);
+    flow_proto_msg_t cm;
+    CHECK_EQ_INT(flow_proto_read_msg(&r, &cm), 0);
+    if (r.err == 0) {
+      check_golden_decoded(g, &cm);
+      flow_proto_msg_clear(&cm);
+    }
+    free(b);
+  }
+  CTEST_CASE("golden bytes: channel address");
+  flow_proto_channel_t ch = {.attempt = 2, .vertex = 3, .subtask = 1, .channel = 4};
+  memcpy(ch.job_id, JOB, 33);
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_proto_write_channel(&w, &ch);
+  char *got = hex_of(w.data, w.len);
+  CHECK_STR(got, GOLDEN_CHANNEL);
+  if (print) printf("channel\n  \"%s\"\n", got);
+  free(got);
+  flow_proto_channel_t back;
+  flow_rbuf_t r;
+  flow_rbuf_init(&r, w.data, w.len);
+  CHECK_EQ_INT(flow_proto_read_channel(&r, &back), 0);
+  CHECK_STR(back.job_id, JOB);
+  CHECK(back.attempt == 2 && back.vertex == 3 && back.subtask == 1 && back.channel == 4);
+  flow_wbuf_free(&w);
+  flow_jg_free(jg);
+  flow_sg_free(sg);
+}
+
 static void test_options_and_results(void) {
   CTEST_CASE("options and results");
   flow_gateway_options_t o;
@@ -271,6 +575,7 @@ static void test_blob_paths(void) {
 
 int main(void) {
   test_messages();
+  test_golden_bytes();
   test_options_and_results();
   test_blob_paths();
   return CTEST_SUMMARY();
