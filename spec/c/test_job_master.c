@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/resource_manager.h"
 #include "util/common.h"
 #include "ctest_assert.h"
 #include "graph/job_graph.h"

@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "cluster/protocol.h"
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/resource_manager.h"
 #include "cluster/jobmanager_internal.h"
 #include "net/transport.h"
 #include "net/tcp_addr.h"

@@ -7,7 +7,9 @@
 #include <stdatomic.h>
 
 #include "cluster/protocol.h"
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/resource_manager.h"
 #include "cluster/jobmanager.h"
 #include "net/transport.h"
 

@@ -11,7 +11,8 @@
 #define FLOW_CLUSTER_CLUSTER_PROTO_H
 
 #include "coordination/dispatcher_gateway.h"
-#include "coordination/endpoints.h"
+#include "coordination/rpc.h"
+#include "coordination/task_executor.h"
 #include "util/wire.h"
 
 enum {

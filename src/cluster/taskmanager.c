@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "cluster/protocol.h"
-#include "coordination/endpoints.h"
+#include "coordination/resource_manager.h"
+#include "coordination/task_executor.h"
 #include "cluster/jobmanager.h"
 #include "cluster/jobmanager_internal.h"
 #include "net/transport.h"

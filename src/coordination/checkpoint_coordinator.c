@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/checkpoint_coordinator.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
 #include "util/common.h"
 #include "util/hash.h"
 #include "util/fs.h"

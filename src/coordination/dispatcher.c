@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
 #include "util/common.h"
 
 static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
@@ -84,19 +84,4 @@ void flow_dispatcher_clear(flow_dispatcher_t *d) {
   free(d->checkpoint.dir);
   free(d->checkpoint.restore_dir);
   d->checkpoint.dir = d->checkpoint.restore_dir = NULL;
-}
-
-void flow_job_result_clear(flow_job_result_t *r) {
-  free(r->failure);
-  r->failure = NULL;
-  flow_buffer_t *lists[2] = {r->collected, r->accumulators};
-  for (int i = 0; i < 2; i++) {
-    flow_buffer_t *b = lists[i];
-    while (b != NULL) {
-      flow_buffer_t *next = b->next;
-      flow_buffer_free(b);
-      b = next;
-    }
-  }
-  r->collected = r->accumulators = NULL;
 }

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/task_executor.h"
 #include "util/common.h"
 
 /* JobMaster: owns the ExecutionGraph of one job, asks the ResourceManager for

@@ -10,7 +10,11 @@
 #ifndef FLOW_CLUSTER_MINICLUSTER_H
 #define FLOW_CLUSTER_MINICLUSTER_H
 
-#include "coordination/endpoints.h"
+#include "coordination/checkpoint_config.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_result.h"
+#include "coordination/resource_manager.h"
+#include "coordination/task_executor.h"
 
 typedef struct flow_minicluster_options {
   int slots;                 /* task slots of the TaskExecutor; 0 = what the job needs */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/resource_manager.h"
 #include "util/common.h"
 
 /* ResourceManager: knows how many free slots each registered TaskExecutor

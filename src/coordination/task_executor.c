@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/task_executor.h"
 #include "util/common.h"
 
 /* Runs on the task thread: posts the state change to our TaskExecutor. */
