@@ -229,7 +229,7 @@ int flow_jm_submit(flow_jm_t *jm, const flow_gateway_submission_t *sub, flow_net
   j->next = jm->jobs;
   jm->jobs = j;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &j->d.ep);
-  m->ptr = jg;
+  m->submit_job.job_graph = jg;
   flow_rpc_send(&jm->rpc, m);
   memcpy(id_out, j->id, 33);
   jlog("job %s (%s) submitted: %d tasks in %d slots", j->id, j->name, jg->n_vertices, jg->slots_required);
@@ -305,7 +305,7 @@ static int tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
 static void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   flow_jm_tm_t *tm = (flow_jm_tm_t *)self;
   if (self->lost || tm->conn == NULL) return;
-  flow_endpoint_t *job = m->ptr;
+  flow_endpoint_t *job = flow_msg_job_master(m);
   const char *job_id = job != NULL ? job->id : NULL;
   int rc = m->type == FLOW_MSG_SUBMIT_TASK && job_id != NULL ? tm_send_job_once(tm, job_id) : 0;
   flow_wbuf_t w;
@@ -327,13 +327,13 @@ static void tm_lost(flow_jm_t *jm, flow_jm_tm_t *tm, const char *why) {
   tm->conn = NULL;
   jlog("TaskManager %s is lost: %s", tm->name, why);
   flow_msg_t *m = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &jm->rm.ep);
-  m->ptr = &tm->ep;
+  m->te_lost.task_executor = &tm->ep;
   flow_rpc_send(&jm->rpc, m);
   for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
     if (j->done || j->d.jm == NULL) continue;
     flow_msg_t *f = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &j->d.jm->ep);
-    f->ptr = &tm->ep;
-    f->text = flow_strdup(why);
+    f->te_lost.task_executor = &tm->ep;
+    f->te_lost.why = flow_strdup(why);
     flow_rpc_send(&jm->rpc, f);
   }
 }
@@ -368,8 +368,8 @@ static void tm_register(flow_jm_t *jm, flow_net_conn_t *c, flow_rbuf_t *r) {
   flow_net_conn_set_data(c, tm);
   jlog("TaskManager %s registered: %d slots, data at %s", tm->name, slots, tm->data_addr);
   flow_msg_t *m = flow_msg_new(FLOW_MSG_REGISTER_TE, &tm->ep, &jm->rm.ep);
-  m->ptr = &tm->ep;
-  m->a = slots;
+  m->register_te.task_executor = &tm->ep;
+  m->register_te.n_slots = slots;
   flow_rpc_send(&jm->rpc, m);
   (void)flow_net_send(c, FLOW_PROTO_HEARTBEAT, NULL, 0); /* the acknowledgement */
 }
@@ -378,16 +378,15 @@ static void tm_register(flow_jm_t *jm, flow_net_conn_t *c, flow_rbuf_t *r) {
  * JobMaster its job id names. */
 static void tm_rpc(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
   flow_proto_msg_t cm;
-  if (flow_proto_read_msg(r, &cm) != 0) {
+  if (flow_proto_read_msg(r, FLOW_PROTO_FROM_TASKMANAGER, &cm) != 0) {
     flow_net_fail(tm->conn, "malformed endpoint message");
     return;
   }
   flow_msg_t *m = NULL;
   switch (cm.m.type) {
-  case FLOW_MSG_FREE_SLOTS:
-    m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &tm->ep, &jm->rm.ep);
-    m->ptr = &tm->ep;
-    m->a = cm.m.a;
+  case FLOW_MSG_SLOTS_FREED:
+    m = flow_msg_move(&cm.m, &tm->ep, &jm->rm.ep);
+    m->slots_freed.task_executor = &tm->ep;
     break;
   case FLOW_MSG_OFFER_SLOTS:
   case FLOW_MSG_SLOTS_UNAVAILABLE:
@@ -397,21 +396,15 @@ static void tm_rpc(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
     flow_jm_job_t *j = cm.job_id[0] ? flow_jm_find_job(jm, cm.job_id) : NULL;
     if (j == NULL || j->done || j->d.jm == NULL) {
       if (cm.m.type == FLOW_MSG_OFFER_SLOTS && cm.job_id[0]) { /* too late: give them back */
-        flow_msg_t f = {0};
-        f.type = FLOW_MSG_FREE_SLOTS;
         flow_endpoint_t key = {.id = cm.job_id};
-        f.ptr = &key;
+        flow_msg_t f = {.type = FLOW_MSG_FREE_SLOTS};
+        f.free_slots.job_master = &key; /* every slot of that job there */
         flow_jm_tm_handle(&tm->ep, &f);
       }
       break;
     }
-    m = flow_msg_new(cm.m.type, &tm->ep, &j->d.jm->ep);
-    m->ptr = &tm->ep;
-    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
-    m->text = cm.m.text, cm.m.text = NULL;
-    m->blob = cm.m.blob, cm.m.blob = NULL;
-    m->ptr2 = cm.m.ptr2, cm.m.ptr2 = NULL;
-    m->free_ptr2 = cm.m.free_ptr2;
+    m = flow_msg_move(&cm.m, &tm->ep, &j->d.jm->ep);
+    if (m->type == FLOW_MSG_OFFER_SLOTS) m->offer_slots.task_executor = &tm->ep;
     break;
   }
   default: flow_net_fail(tm->conn, "unexpected endpoint message from a taskmanager"); break;
@@ -507,9 +500,9 @@ static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_r
       j->savepoint_client = c;
       j->savepoint_req = req;
       flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, NULL, &j->d.ep);
-      m->text = dir;
+      m->trigger_savepoint.dir = dir;
+      m->trigger_savepoint.stop = stop;
       dir = NULL;
-      m->a = stop;
       flow_rpc_send(&jm->rpc, m);
     }
     free(dir);

@@ -551,13 +551,14 @@ static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   tm_t *tm = g_tm;
   if (m->type == FLOW_MSG_REGISTER_TE) return; /* sent as FLOW_PROTO_REGISTER on connect */
   int ended = m->type == FLOW_MSG_TASK_STATE && self != &tm->rm_proxy.ep &&
-              flow_execution_state_is_terminal((flow_execution_state_t)m->d);
+              flow_execution_state_is_terminal(m->task_state.state);
   /* a task's counters are in before its end: the jobmanager has the final
    * counts once the job ended */
   if (ended) send_metrics(tm, (tm_job_t *)self);
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  flow_proto_write_msg(&w, m, self->id, NULL);
+  int rc = flow_proto_write_msg(&w, m, self->id, NULL);
+  if (rc != 0 && w.err == 0) w.err = rc; /* not for the wire: the jobmanager is failed (send_jm) */
   send_jm(tm, FLOW_PROTO_RPC, &w);
   flow_wbuf_free(&w);
   /* a task ended (the TaskExecutor joined it): an old network may be free */
@@ -567,12 +568,10 @@ static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
 /* Tells the JobMaster that an execution failed, on behalf of a task that
  * cannot report it itself (none runs here, or it never started). */
 static void report_failed(tm_job_t *j, int vertex, int subtask, int attempt, const char *text) {
-  flow_msg_t f;
-  memset(&f, 0, sizeof(f));
-  f.type = FLOW_MSG_TASK_STATE;
-  f.a = vertex, f.b = subtask, f.c = attempt;
-  f.d = FLOW_EXEC_FAILED;
-  f.text = (char *)text; /* only read: the encoder copies it */
+  flow_msg_t f = {.type = FLOW_MSG_TASK_STATE};
+  f.task_state.task = (flow_task_id_t){vertex, subtask, attempt};
+  f.task_state.state = FLOW_EXEC_FAILED;
+  f.task_state.error = (char *)text; /* only read: the encoder copies it */
   proxy_handle(&j->ep, &f);
 }
 
@@ -789,7 +788,7 @@ static void on_job_release(tm_t *tm, flow_rbuf_t *r) {
 
 static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
   flow_proto_msg_t cm;
-  if (flow_proto_read_msg(r, &cm) != 0 || cm.job_id[0] == '\0') {
+  if (flow_proto_read_msg(r, FLOW_PROTO_FROM_JOBMANAGER, &cm) != 0 || cm.job_id[0] == '\0') {
     if (cm.job_id[0] == '\0') flow_proto_msg_clear(&cm);
     flow_net_fail(tm->jm_conn, "malformed endpoint message");
     return;
@@ -804,27 +803,25 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
   case FLOW_MSG_NOTIFY_CHECKPOINT:
   case FLOW_MSG_FREE_SLOTS:
     if (j == NULL) break;
-    m = flow_msg_new(type, NULL, &tm->te.ep);
-    m->ptr = &j->ep;
-    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
-    m->text = cm.m.text, cm.m.text = NULL;
-    m->ptr2 = cm.m.ptr2, cm.m.ptr2 = NULL; /* FREE_SLOTS: the slots given back */
-    m->free_ptr2 = cm.m.free_ptr2;
+    m = flow_msg_move(&cm.m, NULL, &tm->te.ep);
+    flow_msg_set_job_master(m, &j->ep);
     break;
   case FLOW_MSG_SUBMIT_TASK: {
+    const flow_task_id_t *id = &cm.m.submit_task.task;
     if (j == NULL || j->jg == NULL) { /* its graph did not decode here: the task fails */
       tlog("job %s: a task without a usable graph", cm.job_id);
       if (j == NULL) break;
-      report_failed(j, cm.m.a, cm.m.b, cm.m.c, "the taskmanager could not decode the job's graph");
+      report_failed(j, id->vertex, id->subtask, id->attempt, "the taskmanager could not decode the job's graph");
       break;
     }
-    if (cm.m.a < 1 || cm.m.a > j->jg->n_vertices || cm.m.b < 0 ||
-        cm.m.b >= j->jg->vertices[cm.m.a - 1].parallelism || cm.m.d < 0 || cm.m.d >= tm->te.slots.n_slots) {
+    if (id->vertex < 1 || id->vertex > j->jg->n_vertices || id->subtask < 0 ||
+        id->subtask >= j->jg->vertices[id->vertex - 1].parallelism || cm.m.submit_task.slot < 0 ||
+        cm.m.submit_task.slot >= tm->te.slots.n_slots) {
       flow_net_fail(tm->jm_conn, "task deployment out of range");
       break;
     }
-    if (j->dp == NULL || j->dp->attempt < cm.m.c) {
-      dp_net_t *dp = dp_new(tm, j, cm.m.c, &cm);
+    if (j->dp == NULL || j->dp->attempt < id->attempt) {
+      dp_net_t *dp = dp_new(tm, j, id->attempt, &cm);
       if (dp == NULL) {
         flow_net_fail(tm->jm_conn, "task deployment with a bad location map");
         break;
@@ -836,24 +833,18 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
       }
       j->dp = dp;
       apply_early_credits(tm, dp);
-    } else if (j->dp->attempt > cm.m.c) {
+    } else if (j->dp->attempt > id->attempt) {
       break; /* stale */
     }
-    flow_task_deployment_t *d = flow_xcalloc(1, sizeof(*d));
+    /* the deployment's wire fields are in; what only this process knows */
+    flow_task_deployment_t *d = cm.m.submit_task.deployment;
     d->job = &j->ep;
     d->jg = j->jg;
     d->net = j->dp->net;
-    d->buffer_timeout_ms = cm.buffer_timeout_ms;
-    d->exactly_once = cm.exactly_once;
-    d->restore_dir = cm.restore_dir, cm.restore_dir = NULL;
-    d->checkpoint_dir = cm.checkpoint_dir, cm.checkpoint_dir = NULL;
     d->blob_dir = flow_strdup(j->blob_dir);
     d->metrics = j->metrics;
-    m = flow_msg_new(type, NULL, &tm->te.ep);
-    m->ptr = &j->ep;
-    m->ptr2 = d;
-    m->free_ptr2 = flow_task_deployment_free;
-    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
+    m = flow_msg_move(&cm.m, NULL, &tm->te.ep);
+    m->submit_task.job_master = &j->ep;
     break;
   }
   default: flow_net_fail(tm->jm_conn, "unexpected endpoint message from the jobmanager"); break;

@@ -10,7 +10,7 @@
 #include <uv.h>
 
 #include "coordination/checkpoint_config.h"
-#include "coordination/rpc.h"
+#include "coordination/messages.h"
 
 typedef struct flow_job_master flow_job_master_t;
 
@@ -40,7 +40,8 @@ typedef struct flow_checkpoint_coordinator {
 void flow_cc_init(flow_job_master_t *jm, const flow_checkpoint_config_t *cfg);
 void flow_cc_free(flow_job_master_t *jm);
 void flow_cc_on_deployed(flow_job_master_t *jm);
-void flow_cc_on_ack(flow_job_master_t *jm, flow_msg_t *m);
+/* A task acknowledged (or declined) a checkpoint; takes ack->state_file. */
+void flow_cc_on_ack(flow_job_master_t *jm, flow_msg_ack_checkpoint_t *ack);
 void flow_cc_on_task_finished(flow_job_master_t *jm, int vertex, int subtask);
 void flow_cc_abort(flow_job_master_t *jm, const char *why);
 void flow_cc_stop(flow_job_master_t *jm);

@@ -5,34 +5,11 @@
 #ifndef FLOW_COORDINATION_TASK_EXECUTOR_H
 #define FLOW_COORDINATION_TASK_EXECUTOR_H
 
+#include "coordination/messages.h"
 #include "coordination/resource_manager.h"
 #include "coordination/rpc.h"
-#include "graph/job_graph.h"
-#include "runtime/network.h"
 #include "runtime/task.h"
 #include "runtime/task_slot_table.h"
-
-/* What a TaskExecutor needs to run one subtask (Flink's
- * TaskDeploymentDescriptor): sent as ptr2 of FLOW_MSG_SUBMIT_TASK, taken by
- * the TaskExecutor (flow_task_deployment_free otherwise). */
-typedef struct flow_task_deployment {
-  flow_endpoint_t *job;          /* the JobMaster or its proxy: reports go here */
-  const flow_job_graph_t *jg;    /* borrowed: outlives the task */
-  flow_job_network_t *net;       /* borrowed: this attempt's network */
-  flow_vertex_metrics_t *metrics; /* per job vertex, or NULL */
-  int64_t buffer_timeout_ms;
-  int exactly_once;
-  int lazy_splits;               /* file sources share a split assigner (net): in-process only */
-  char *restore_dir;             /* owned, may be NULL */
-  char *checkpoint_dir;          /* owned, may be NULL */
-  char *blob_dir;                /* owned: the job's modules (cluster mode), may be NULL */
-  /* cluster mode: the TaskExecutor endpoint of every execution vertex
-   * (vertex-major), borrowed from the JobMaster for the encoder of a remote
-   * TaskExecutor's proxy; NULL in-process */
-  flow_endpoint_t *const *locations;
-} flow_task_deployment_t;
-
-void flow_task_deployment_free(void *d);
 
 /* A running task and the JobMaster it belongs to. */
 typedef struct flow_te_task {
