@@ -23,7 +23,7 @@ static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
     r->failure = jm->failure;
     jm->failure = NULL;
     r->net_runtime_ms = (int64_t)((uv_hrtime() - jm->start_ns) / 1000000u);
-    r->collected = jm->net != NULL ? flow_net_take_collected(jm->net) : NULL;
+    r->collected = jm->net != NULL ? flow_network_take_collected(jm->net) : NULL;
     r->restarts = jm->restarts;
     r->accumulators = jm->accumulators;
     jm->accumulators = NULL;

@@ -86,7 +86,7 @@ void flow_job_master_free(flow_job_master_t *jm) {
   flow_rm_forget(jm->rm, &jm->ep); /* no waiting request may name a freed JobMaster */
   flow_cc_free(jm); /* first: it reads the execution graph */
   flow_eg_free(jm->eg);
-  flow_net_free(jm->net);
+  flow_network_free(jm->net);
   free(jm->slots);
   free(jm->slot_te);
   free(jm->exec_te);
@@ -193,8 +193,8 @@ static int any_slot_lost(flow_job_master_t *jm) {
 
 static void deploy(flow_job_master_t *jm) {
   const flow_job_graph_t *jg = jm->jg;
-  flow_net_free(jm->net); /* the previous attempt's: every task of it is terminal */
-  jm->net = jm->remote_executors ? NULL : flow_net_new(jg);
+  flow_network_free(jm->net); /* the previous attempt's: every task of it is terminal */
+  jm->net = jm->remote_executors ? NULL : flow_network_new(jg);
   jm->n_terminal = jm->n_failed = jm->n_canceled = 0;
   set_status(jm, FLOW_JOB_RUNNING);
   int idx = 0;
