@@ -124,13 +124,13 @@ static void ack_checkpoint(flow_task_executor_t *te, flow_msg_ack_checkpoint_t *
 }
 
 static void set_checkpoint_dir(flow_job_network_t *net, int64_t id, const char *dir) {
-  uv_mutex_lock(&net->cp_mu);
-  if (net->cp_id != id) {
-    net->cp_id = id;
-    free(net->cp_dir);
-    net->cp_dir = flow_strdup(dir);
+  uv_mutex_lock(&net->checkpoint_mu);
+  if (net->checkpoint_id != id) {
+    net->checkpoint_id = id;
+    free(net->checkpoint_dir);
+    net->checkpoint_dir = flow_strdup(dir);
   }
-  uv_mutex_unlock(&net->cp_mu);
+  uv_mutex_unlock(&net->checkpoint_mu);
 }
 
 static void trigger_checkpoint(flow_task_executor_t *te, const flow_msg_trigger_checkpoint_t *p) {

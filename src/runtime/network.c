@@ -35,7 +35,7 @@ flow_job_network_t *flow_network_new(const flow_job_graph_t *jg) {
   }
   net->split_next = flow_xcalloc((size_t)jg->n_vertices, sizeof(*net->split_next));
   uv_mutex_init(&net->collect_mu);
-  uv_mutex_init(&net->cp_mu);
+  uv_mutex_init(&net->checkpoint_mu);
   return net;
 }
 
@@ -53,8 +53,8 @@ void flow_network_free(flow_job_network_t *net) {
     b = next;
   }
   uv_mutex_destroy(&net->collect_mu);
-  uv_mutex_destroy(&net->cp_mu);
-  free(net->cp_dir);
+  uv_mutex_destroy(&net->checkpoint_mu);
+  free(net->checkpoint_dir);
   free((void *)net->split_next);
   free(net->gates);
   free(net->n_channels);

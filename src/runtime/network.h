@@ -33,10 +33,10 @@ typedef struct flow_job_network {
    * take splits on request (Flink's InputSplitAssigner, in-process only) */
   _Atomic int64_t *split_next;
   /* the pending checkpoint's directory, for tasks that learn its id from a
-   * barrier (cp_mu is a leaf lock) */
-  uv_mutex_t cp_mu;
-  int64_t cp_id;
-  char *cp_dir;
+   * barrier (checkpoint_mu is a leaf lock) */
+  uv_mutex_t checkpoint_mu;
+  int64_t checkpoint_id;
+  char *checkpoint_dir;
 } flow_job_network_t;
 
 flow_job_network_t *flow_network_new(const flow_job_graph_t *jg);

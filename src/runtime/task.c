@@ -256,12 +256,12 @@ int64_t flow_task_next_split(flow_task_t *t) { return atomic_fetch_add(&t->net->
 int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap) {
   flow_job_network_t *net = t->net;
   int ok = 0;
-  uv_mutex_lock(&net->cp_mu);
-  if (net->cp_id == id && net->cp_dir != NULL && strlen(net->cp_dir) < cap) {
-    strcpy(buf, net->cp_dir);
+  uv_mutex_lock(&net->checkpoint_mu);
+  if (net->checkpoint_id == id && net->checkpoint_dir != NULL && strlen(net->checkpoint_dir) < cap) {
+    strcpy(buf, net->checkpoint_dir);
     ok = 1;
   }
-  uv_mutex_unlock(&net->cp_mu);
+  uv_mutex_unlock(&net->checkpoint_mu);
   return ok;
 }
 
