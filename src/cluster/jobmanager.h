@@ -30,7 +30,8 @@ void flow_jobmanager_options_init(flow_jobmanager_options_t *o);
  * the process exit code; errors go to stderr. */
 int flow_jobmanager_run(const flow_jobmanager_options_t *o);
 
-/* "host:port" -> host (malloc'd) and port; a bare port means 127.0.0.1. */
+/* "host:port" -> host (malloc'd) and port; a bare port means 127.0.0.1.
+ * 0 or FLOW_EINVAL (nothing allocated). */
 int flow_parse_host_port(const char *s, char **host, int *port);
 
 #endif

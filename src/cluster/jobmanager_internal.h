@@ -75,16 +75,21 @@ typedef struct flow_jobmanager {
   int stopping, stop_polls;
 } flow_jobmanager_t;
 
+/* The job of that id, or NULL (unknown or evicted from the history). */
 flow_jobmanager_job_t *flow_jobmanager_find_job(flow_jobmanager_t *jmgr, const char *id);
 /* Decodes, compiles and starts a submission; the client (may be NULL) gets
- * the status pushes and the result. 0 and the job id, or an error in err. */
+ * the status pushes and the result. 0 and the job id in id_out, or the
+ * decoder's error / FLOW_EGRAPH / FLOW_ENOMEM with a message in err. */
 int flow_jobmanager_submit(flow_jobmanager_t *jmgr, const flow_gateway_submission_t *sub, flow_transport_conn_t *client,
                            uint32_t req, char *id_out, char *err, size_t errlen);
+/* Asks the job to cancel: 0, FLOW_EINVAL (no such job) or FLOW_ESTATE (it
+ * has ended); what happened in msg either way. */
 int flow_jobmanager_cancel(flow_jobmanager_t *jmgr, const char *id, char *msg, size_t cap);
 /* Sums counter k (0..3) of vertex index v over the job's taskmanagers. */
 int64_t flow_jobmanager_metric(const flow_jobmanager_job_t *j, int v, int k);
 
-/* jobmanager_rest.c */
+/* jobmanager_rest.c: serves the REST endpoint on host:port (0: ephemeral,
+ * the port in *bound_port). 0 or flow_http_listen's error. */
 int flow_jobmanager_rest_start(flow_jobmanager_t *jmgr, const char *host, int port, int *bound_port);
 void flow_jobmanager_rest_stop(flow_jobmanager_t *jmgr);
 

@@ -38,6 +38,7 @@ typedef struct flow_proto_channel {
 } flow_proto_channel_t;
 
 void flow_proto_write_channel(flow_wbuf_t *w, const flow_proto_channel_t *ch);
+/* 0 or FLOW_EINVAL (truncated, or not a job id). */
 int flow_proto_read_channel(flow_rbuf_t *r, flow_proto_channel_t *ch);
 
 /* An endpoint message (coordination/messages.h) on the wire: u8 type, str

@@ -689,9 +689,9 @@ static int write_file(const char *path, const uint8_t *p, size_t n) {
   }
   free(dir);
   FILE *f = fopen(path, "wb");
-  if (f == NULL) return -1;
+  if (f == NULL) return FLOW_EIO;
   size_t w = fwrite(p, 1, n, f);
-  return fclose(f) == 0 && w == n ? 0 : -1;
+  return fclose(f) == 0 && w == n ? 0 : FLOW_EIO;
 }
 
 /* FLOW_PROTO_JOB: the graph and the modules (BlobCache). */

@@ -212,10 +212,12 @@ static int all_running(flow_job_master_t *jm) {
   return 1;
 }
 
-/* Starts checkpoint (or savepoint) `id` into dir. Returns 0 or -1. */
+/* Starts the next checkpoint (or savepoint) into dir: 0, FLOW_EIO when dir
+ * cannot be created, FLOW_ESTATE when no source is left to inject its
+ * barrier (the checkpoint is aborted). */
 static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
-  if (flow_mkdir_p(dir) != 0) return -1;
+  if (flow_mkdir_p(dir) != 0) return FLOW_EIO;
   int total = n_vertices_total(jm);
   cc->pending_id = ++cc->next_id;
   cc->pending_dir = flow_strdup(dir);
@@ -252,7 +254,7 @@ static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
   }
   if (sources == 0) { /* every source finished: no barrier can flow any more */
     flow_cc_abort(jm, "all sources have finished");
-    return -1;
+    return FLOW_ESTATE;
   }
   if (cc->n_acked == total) complete(jm);
   return 0;
@@ -359,7 +361,7 @@ void flow_cc_on_task_finished(flow_job_master_t *jm, int vertex, int subtask) {
 
 int flow_cc_trigger_savepoint(flow_job_master_t *jm, const char *dir, int stop) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
-  if (jm->status != FLOW_JOB_RUNNING || cc->pending_id != 0 || !all_running(jm)) return -1;
+  if (jm->status != FLOW_JOB_RUNNING || cc->pending_id != 0 || !all_running(jm)) return FLOW_ESTATE;
   return trigger(jm, dir, stop ? 2 : 1);
 }
 

@@ -45,7 +45,9 @@ void flow_cc_on_ack(flow_job_master_t *jm, flow_msg_ack_checkpoint_t *ack);
 void flow_cc_on_task_finished(flow_job_master_t *jm, int vertex, int subtask);
 void flow_cc_abort(flow_job_master_t *jm, const char *why);
 void flow_cc_stop(flow_job_master_t *jm);
-/* Starts a savepoint into dir now (stop: cancel the job once it completed). */
+/* Starts a savepoint into dir now (stop: cancel the job once it completed):
+ * 0, FLOW_ESTATE when the job is not running or a checkpoint is pending (or
+ * no source is left), FLOW_EIO when dir cannot be created. */
 int flow_cc_trigger_savepoint(flow_job_master_t *jm, const char *dir, int stop);
 /* The checkpoint new attempts restore from: the latest completed, else the
  * configured restore directory, else NULL. */
