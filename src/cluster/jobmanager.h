@@ -3,7 +3,7 @@
  * ResourceManager, a JobMaster per running job, the REST endpoint and the
  * BlobServer, on one libuv loop in the calling thread. TaskExecutors live in
  * taskmanager processes: each is represented here by a proxy endpoint that
- * encodes the messages sent to it (cluster/cluster_proto.h) onto its
+ * encodes the messages sent to it (cluster/protocol.h) onto its
  * connection, so the JobMaster and ResourceManager are the MiniCluster's
  * code, unchanged. */
 #ifndef FLOW_CLUSTER_JOBMANAGER_H

@@ -1,5 +1,5 @@
 /* The jobmanager's REST endpoint (Flink's WebMonitorEndpoint, REST API v1
- * shapes): JSON built with cJSON, HTTP by cluster/http_server.c.
+ * shapes): JSON built with cJSON, HTTP by net/http_server.c.
  *
  *   GET   /overview            cluster overview
  *   GET   /jobs                {"jobs":[{"id","status"}]}

@@ -1,7 +1,7 @@
 /* Dispatcher (Flink's, with its JobManagerRunner): receives a job, runs one
  * JobMaster for it and hands the job's result and savepoint results to its
  * owner's callbacks (dispatcher.c). An endpoint: loop thread only, driven
- * by messages (rpc.h). */
+ * by messages (messages.h). */
 #ifndef FLOW_COORDINATION_DISPATCHER_H
 #define FLOW_COORDINATION_DISPATCHER_H
 

@@ -3,7 +3,7 @@
  * every subtask, follows the tasks' state reports, restarts the job by its
  * restart strategy and runs the CheckpointCoordinator (job_master.c,
  * checkpoint_coordinator.c). An endpoint: loop thread only, driven by
- * messages (rpc.h). */
+ * messages (messages.h). */
 #ifndef FLOW_COORDINATION_JOB_MASTER_H
 #define FLOW_COORDINATION_JOB_MASTER_H
 

@@ -7,8 +7,8 @@
  * Threads: the client calls start/status/cancel/savepoint/free; the cluster
  * thread runs the loop and every endpoint, and calls on_result; task threads
  * post to the loop. `mu` guards `done` and the savepoint hand-over (leaf lock). */
-#ifndef FLOW_CLUSTER_MINICLUSTER_H
-#define FLOW_CLUSTER_MINICLUSTER_H
+#ifndef FLOW_COORDINATION_MINICLUSTER_H
+#define FLOW_COORDINATION_MINICLUSTER_H
 
 #include "coordination/checkpoint_config.h"
 #include "coordination/dispatcher.h"

@@ -1,6 +1,6 @@
 /* ResourceManager (Flink's): knows the TaskExecutors and their free slots
  * and serves the JobMasters' slot requests (resource_manager.c). An
- * endpoint: loop thread only, driven by messages (rpc.h). */
+ * endpoint: loop thread only, driven by messages (messages.h). */
 #ifndef FLOW_COORDINATION_RESOURCE_MANAGER_H
 #define FLOW_COORDINATION_RESOURCE_MANAGER_H
 

@@ -1,7 +1,7 @@
 /* TaskExecutor (Flink's): offers its slots, runs the subtasks deployed into
  * them on threads of their own and passes their reports on to their
  * JobMaster (task_executor.c). An endpoint: loop thread only, driven by
- * messages (rpc.h); task threads only post messages. */
+ * messages (messages.h); task threads only post messages. */
 #ifndef FLOW_COORDINATION_TASK_EXECUTOR_H
 #define FLOW_COORDINATION_TASK_EXECUTOR_H
 

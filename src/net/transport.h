@@ -1,4 +1,4 @@
-/* Cluster-mode TCP transport: frames (cluster/frame.h) over libuv TCP.
+/* Cluster-mode TCP transport: frames (net/frame.h) over libuv TCP.
  *
  * A flow_transport_server_t listens (default 127.0.0.1, port 0 = ephemeral, the
  * bound port is reported); flow_transport_connect makes a client connection. Every
@@ -77,7 +77,7 @@ typedef struct flow_transport_opts {
   size_t max_queued;     /* outgoing queue limit in bytes; 0 = FLOW_TRANSPORT_QUEUE_DEFAULT */
   unsigned handshake_timeout_ms; /* 0 = FLOW_TRANSPORT_HANDSHAKE_TIMEOUT_DEFAULT; covers authentication */
   /* The cluster secret (copied; NULL = none, then secret_len is ignored;
-   * otherwise at least FLOW_AUTH_SECRET_MIN bytes — see cluster/auth.h).
+   * otherwise at least FLOW_AUTH_SECRET_MIN bytes — see net/auth.h).
    * With a secret, only peers proving the same secret are accepted; without
    * one, a peer that requires authentication is refused. */
   const void *secret;
