@@ -188,7 +188,7 @@ static void test_crypto(void) {
 
 typedef struct {
   const char *tag;
-  flow_net_server_t *srv;
+  flow_transport_server_t *srv;
   int opened, closed, frames, authenticated;
   int quiet; /* no greeting on open */
   char last_reason[256];
@@ -196,26 +196,26 @@ typedef struct {
 
 static server_t SS = {.tag = "with secret"}, SN = {.tag = "without secret"};
 
-static void srv_open(flow_net_conn_t *c) {
-  server_t *s = flow_net_conn_data(c);
+static void srv_open(flow_transport_conn_t *c) {
+  server_t *s = flow_transport_conn_data(c);
   s->opened++;
-  if (flow_net_is_authenticated(c)) s->authenticated++;
-  if (!s->quiet) CHECK_EQ_INT(flow_net_send(c, T_DATA, "hi", 2), 0);
+  if (flow_transport_is_authenticated(c)) s->authenticated++;
+  if (!s->quiet) CHECK_EQ_INT(flow_transport_send(c, T_DATA, "hi", 2), 0);
 }
-static void srv_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
-  server_t *s = flow_net_conn_data(c);
+static void srv_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  server_t *s = flow_transport_conn_data(c);
   s->frames++;
-  if (type == T_ECHO) CHECK_EQ_INT(flow_net_send(c, T_REPLY, p, len), 0);
+  if (type == T_ECHO) CHECK_EQ_INT(flow_transport_send(c, T_REPLY, p, len), 0);
 }
-static void srv_close(flow_net_conn_t *c, const char *reason) {
-  server_t *s = flow_net_conn_data(c);
+static void srv_close(flow_transport_conn_t *c, const char *reason) {
+  server_t *s = flow_transport_conn_data(c);
   s->closed++;
   snprintf(s->last_reason, sizeof s->last_reason, "%s", reason);
 }
 
 static int start_server(server_t *s, const char *secret) {
-  flow_net_opts_t o = {0};
-  o.role = FLOW_NET_ROLE_JOBMANAGER;
+  flow_transport_opts_t o = {0};
+  o.role = FLOW_TRANSPORT_ROLE_JOBMANAGER;
   o.name = "jm";
   o.handshake_timeout_ms = 300;
   o.secret = secret;
@@ -224,39 +224,39 @@ static int start_server(server_t *s, const char *secret) {
   o.on_frame = srv_frame;
   o.on_close = srv_close;
   o.data = s;
-  return flow_net_listen(loop, NULL, 0, &o, &s->srv);
+  return flow_transport_listen(loop, NULL, 0, &o, &s->srv);
 }
 
 /* ============================================================ clients === */
 
 typedef struct {
-  flow_net_conn_t *c;
+  flow_transport_conn_t *c;
   int opened, closed, data, replies, authenticated;
   char reason[256];
 } client_t;
 
-static void cli_open(flow_net_conn_t *c) {
-  client_t *k = flow_net_conn_data(c);
+static void cli_open(flow_transport_conn_t *c) {
+  client_t *k = flow_transport_conn_data(c);
   k->opened++;
-  if (flow_net_is_authenticated(c)) k->authenticated++;
+  if (flow_transport_is_authenticated(c)) k->authenticated++;
 }
-static void cli_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
-  client_t *k = flow_net_conn_data(c);
+static void cli_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  client_t *k = flow_transport_conn_data(c);
   (void)p;
   (void)len;
   if (type == T_DATA) k->data++;
   if (type == T_REPLY) k->replies++;
 }
-static void cli_close(flow_net_conn_t *c, const char *reason) {
-  client_t *k = flow_net_conn_data(c);
+static void cli_close(flow_transport_conn_t *c, const char *reason) {
+  client_t *k = flow_transport_conn_data(c);
   k->closed++;
   k->c = NULL;
   snprintf(k->reason, sizeof k->reason, "%s", reason);
 }
 
 static int connect_client(client_t *k, int port, const char *secret) {
-  flow_net_opts_t o = {0};
-  o.role = FLOW_NET_ROLE_TASKMANAGER;
+  flow_transport_opts_t o = {0};
+  o.role = FLOW_TRANSPORT_ROLE_TASKMANAGER;
   o.name = "tm";
   o.handshake_timeout_ms = 2000;
   o.secret = secret;
@@ -265,7 +265,7 @@ static int connect_client(client_t *k, int port, const char *secret) {
   o.on_frame = cli_frame;
   o.on_close = cli_close;
   o.data = k;
-  return flow_net_connect(loop, "127.0.0.1", port, &o, &k->c);
+  return flow_transport_connect(loop, "127.0.0.1", port, &o, &k->c);
 }
 
 /* ============================================================ driving === */
@@ -308,10 +308,10 @@ static void good_roundtrip(server_t *s, const char *secret, const char *tag) {
   cur = &k;
   cur_srv = s;
   int opened = s->opened, authed = s->authenticated;
-  CHECK_EQ_INT(connect_client(&k, flow_net_server_port(s->srv), secret), 0);
-  CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, "ping", 4), 0); /* held: not open yet */
-  CHECK(!flow_net_is_open(k.c));
-  CHECK(flow_net_queued(k.c) > 0);
+  CHECK_EQ_INT(connect_client(&k, flow_transport_server_port(s->srv), secret), 0);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_ECHO, "ping", 4), 0); /* held: not open yet */
+  CHECK(!flow_transport_is_open(k.c));
+  CHECK(flow_transport_queued(k.c) > 0);
   CHECK(run_until(p_reply, 5000, tag));
   CHECK_EQ_INT(k.replies, 1);
   CHECK_EQ_INT(k.opened, 1);
@@ -320,9 +320,9 @@ static void good_roundtrip(server_t *s, const char *secret, const char *tag) {
   CHECK_EQ_INT(s->opened, opened + 1);
   CHECK_EQ_INT(k.authenticated, secret != NULL);
   CHECK_EQ_INT(s->authenticated, authed + (secret != NULL));
-  CHECK(k.c != NULL && flow_net_is_open(k.c));
+  CHECK(k.c != NULL && flow_transport_is_open(k.c));
   want_srv_closed = s->closed + 1;
-  flow_net_close(k.c);
+  flow_transport_close(k.c);
   CHECK(run_until(p_both_closed, 5000, tag));
   CHECK_STR(k.reason, "closed locally");
   CHECK_STR(s->last_reason, "peer closed the connection");
@@ -342,8 +342,8 @@ static void test_server_secret_client_none(void) {
   cur_srv = &SS;
   int opened = SS.opened, frames = SS.frames;
   want_srv_closed = SS.closed + 1;
-  CHECK_EQ_INT(connect_client(&k, flow_net_server_port(SS.srv), NULL), 0);
-  CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, "let me in", 9), 0);
+  CHECK_EQ_INT(connect_client(&k, flow_transport_server_port(SS.srv), NULL), 0);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_ECHO, "let me in", 9), 0);
   CHECK(run_until(p_both_closed, 5000, "server secret, client none"));
   CHECK_EQ_INT(k.opened, 0);
   CHECK_CONTAINS(k.reason, "authentication required");
@@ -352,7 +352,7 @@ static void test_server_secret_client_none(void) {
   CHECK_CONTAINS(SS.last_reason, "authentication required");
   CHECK_EQ_INT(SS.opened, opened);
   CHECK_EQ_INT(SS.frames, frames);
-  CHECK_EQ_INT(flow_net_server_connections(SS.srv), 0);
+  CHECK_EQ_INT(flow_transport_server_connections(SS.srv), 0);
   good_roundtrip(&SS, SECRET, "SS still serves");
 }
 
@@ -363,8 +363,8 @@ static void test_wrong_secret(void) {
   cur_srv = &SS;
   int opened = SS.opened, frames = SS.frames;
   want_srv_closed = SS.closed + 1;
-  CHECK_EQ_INT(connect_client(&k, flow_net_server_port(SS.srv), OTHER), 0);
-  CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, "let me in", 9), 0);
+  CHECK_EQ_INT(connect_client(&k, flow_transport_server_port(SS.srv), OTHER), 0);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_ECHO, "let me in", 9), 0);
   CHECK(run_until(p_both_closed, 5000, "wrong secret"));
   CHECK_EQ_INT(k.opened, 0);
   CHECK_EQ_INT(k.data, 0);
@@ -382,8 +382,8 @@ static void test_client_secret_server_none(void) {
   cur_srv = &SN;
   int opened = SN.opened, frames = SN.frames;
   want_srv_closed = SN.closed + 1;
-  CHECK_EQ_INT(connect_client(&k, flow_net_server_port(SN.srv), SECRET), 0);
-  CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, "hello?", 6), 0);
+  CHECK_EQ_INT(connect_client(&k, flow_transport_server_port(SN.srv), SECRET), 0);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_ECHO, "hello?", 6), 0);
   CHECK(run_until(p_both_closed, 5000, "client secret, server none"));
   CHECK_EQ_INT(k.opened, 0);
   CHECK_STR(k.reason,
@@ -396,7 +396,7 @@ static void test_client_secret_server_none(void) {
   good_roundtrip(&SN, NULL, "SN still serves");
 }
 
-/* Without secrets, flow_net_close right after a send (before open) still
+/* Without secrets, flow_transport_close right after a send (before open) still
  * delivers the frame, then closes: the behaviour before authentication. */
 static int p_sn_frame(void) { return SN.frames > 0 || cur->closed > 0; }
 static void test_close_before_open(void) {
@@ -408,10 +408,10 @@ static void test_close_before_open(void) {
   SN.frames = 0;
   SN.quiet = 1; /* the client stops reading: nothing may wait unread at its close */
   want_srv_closed = SN.closed + 1;
-  CHECK_EQ_INT(connect_client(&k, flow_net_server_port(SN.srv), NULL), 0);
-  CHECK_EQ_INT(flow_net_send(k.c, T_DATA, "last words", 10), 0);
-  flow_net_close(k.c);
-  CHECK_EQ_INT(flow_net_send(k.c, T_DATA, "too late", 8), FLOW_ESTATE);
+  CHECK_EQ_INT(connect_client(&k, flow_transport_server_port(SN.srv), NULL), 0);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_DATA, "last words", 10), 0);
+  flow_transport_close(k.c);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_DATA, "too late", 8), FLOW_ESTATE);
   CHECK(run_until(p_both_closed, 5000, "close before open"));
   CHECK(run_until(p_sn_frame, 1000, "frame from a closed client"));
   CHECK_EQ_INT(SN.frames, 1);
@@ -458,10 +458,10 @@ static void raw_close(raw_t *r) {
 static int raw_decoded(void *ud, const flow_frame_t *f) {
   raw_t *r = ud;
   r->n_frames[f->type]++;
-  if (f->type == FLOW_NET_HELLO && f->len >= 32)
+  if (f->type == FLOW_TRANSPORT_HELLO && f->len >= 32)
     memcpy(r->peer_nonce, f->payload + f->len - 32, 32);
-  if (f->type == FLOW_NET_AUTH && f->len == 32) memcpy(r->last_auth, f->payload, 32);
-  if (f->type == FLOW_NET_REJECT) {
+  if (f->type == FLOW_TRANSPORT_AUTH && f->len == 32) memcpy(r->last_auth, f->payload, 32);
+  if (f->type == FLOW_TRANSPORT_REJECT) {
     flow_rbuf_t rb;
     char *s = NULL;
     flow_rbuf_init(&rb, f->payload, f->len);
@@ -525,9 +525,9 @@ static void raw_start(raw_t *r, int port) {
 
 static void put_hello(flow_wbuf_t *w, uint8_t role, const char *name, uint8_t flags,
                       const uint8_t nonce[32]) {
-  size_t at = flow_frame_begin(w, FLOW_NET_HELLO, 0);
+  size_t at = flow_frame_begin(w, FLOW_TRANSPORT_HELLO, 0);
   flow_wr_u8(w, role);
-  flow_wr_u32(w, FLOW_NET_PROTOCOL_VERSION);
+  flow_wr_u32(w, FLOW_TRANSPORT_PROTOCOL_VERSION);
   flow_wr_str(w, name);
   flow_wr_u8(w, flags);
   flow_wr_raw(w, nonce, 32);
@@ -568,12 +568,12 @@ static void hostile(const char *tag, raw_t *r, const char *reason) {
   cur_srv = &SS;
   int opened = SS.opened, frames = SS.frames;
   want_srv_closed = SS.closed + 1;
-  raw_start(r, flow_net_server_port(SS.srv));
+  raw_start(r, flow_transport_server_port(SS.srv));
   CHECK(run_until(p_raw_done, 5000, tag));
   CHECK_CONTAINS(SS.last_reason, reason);
   CHECK_EQ_INT(SS.opened, opened);
   CHECK_EQ_INT(SS.frames, frames);
-  CHECK_EQ_INT(flow_net_server_connections(SS.srv), 0);
+  CHECK_EQ_INT(flow_transport_server_connections(SS.srv), 0);
   flow_frame_decoder_free(&r->dec);
   good_roundtrip(&SS, SECRET, tag);
 }
@@ -582,7 +582,7 @@ static void hostile(const char *tag, raw_t *r, const char *reason) {
 static void app_before_auth_connected(raw_t *r) {
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  put_hello(&w, FLOW_NET_ROLE_TASKMANAGER, "sneaky", FLOW_NET_HELLO_AUTH, NC);
+  put_hello(&w, FLOW_TRANSPORT_ROLE_TASKMANAGER, "sneaky", FLOW_TRANSPORT_HELLO_AUTH, NC);
   put_frame(&w, T_ECHO, "sneak", 5);
   raw_send(r, &w);
 }
@@ -592,15 +592,15 @@ static void app_before_auth_connected(raw_t *r) {
 static void legit_connected(raw_t *r) {
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  put_hello(&w, FLOW_NET_ROLE_TASKMANAGER, "legit", FLOW_NET_HELLO_AUTH, NC);
+  put_hello(&w, FLOW_TRANSPORT_ROLE_TASKMANAGER, "legit", FLOW_TRANSPORT_HELLO_AUTH, NC);
   raw_send(r, &w);
 }
 static void legit_frame(raw_t *r, const flow_frame_t *f) {
-  if (f->type != FLOW_NET_HELLO) return;
-  proof(SECRET, FLOW_NET_ROLE_TASKMANAGER, r->peer_nonce, NC, captured_auth);
+  if (f->type != FLOW_TRANSPORT_HELLO) return;
+  proof(SECRET, FLOW_TRANSPORT_ROLE_TASKMANAGER, r->peer_nonce, NC, captured_auth);
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  put_frame(&w, FLOW_NET_AUTH, captured_auth, 32);
+  put_frame(&w, FLOW_TRANSPORT_AUTH, captured_auth, 32);
   put_frame(&w, T_ECHO, "legit", 5);
   raw_send(r, &w);
 }
@@ -609,8 +609,8 @@ static void legit_frame(raw_t *r, const flow_frame_t *f) {
 static void replay_connected(raw_t *r) {
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  put_hello(&w, FLOW_NET_ROLE_TASKMANAGER, "replay", FLOW_NET_HELLO_AUTH, NC);
-  put_frame(&w, FLOW_NET_AUTH, captured_auth, 32);
+  put_hello(&w, FLOW_TRANSPORT_ROLE_TASKMANAGER, "replay", FLOW_TRANSPORT_HELLO_AUTH, NC);
+  put_frame(&w, FLOW_TRANSPORT_AUTH, captured_auth, 32);
   put_frame(&w, T_ECHO, "replayed", 8);
   raw_send(r, &w);
 }
@@ -622,12 +622,12 @@ static void reflect_connected(raw_t *r) {
 static void reflect_frame(raw_t *r, const flow_frame_t *f) {
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  if (f->type == FLOW_NET_HELLO) {
+  if (f->type == FLOW_TRANSPORT_HELLO) {
     /* step 0: echo the server's nonce; step 1: a fresh nonce */
-    put_hello(&w, FLOW_NET_ROLE_JOBMANAGER, "mirror", FLOW_NET_HELLO_AUTH,
+    put_hello(&w, FLOW_TRANSPORT_ROLE_JOBMANAGER, "mirror", FLOW_TRANSPORT_HELLO_AUTH,
               r->step == 0 ? r->peer_nonce : NC);
-  } else if (f->type == FLOW_NET_AUTH) {
-    put_frame(&w, FLOW_NET_AUTH, f->payload, f->len);
+  } else if (f->type == FLOW_TRANSPORT_AUTH) {
+    put_frame(&w, FLOW_TRANSPORT_AUTH, f->payload, f->len);
     put_frame(&w, T_ECHO, "reflected", 9);
   }
   raw_send(r, &w);
@@ -636,14 +636,14 @@ static void reflect_frame(raw_t *r, const flow_frame_t *f) {
 static void silent_after_hello(raw_t *r) {
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  put_hello(&w, FLOW_NET_ROLE_TASKMANAGER, "silent", FLOW_NET_HELLO_AUTH, NC);
+  put_hello(&w, FLOW_TRANSPORT_ROLE_TASKMANAGER, "silent", FLOW_TRANSPORT_HELLO_AUTH, NC);
   raw_send(r, &w);
 }
 
 static void oversized_before_auth(raw_t *r) {
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  put_hello(&w, FLOW_NET_ROLE_TASKMANAGER, "big", FLOW_NET_HELLO_AUTH, NC);
+  put_hello(&w, FLOW_TRANSPORT_ROLE_TASKMANAGER, "big", FLOW_TRANSPORT_HELLO_AUTH, NC);
   uint8_t hdr[FLOW_FRAME_HEADER_LEN];
   flow_frame_header(hdr, T_DATA, 0, 5000);
   flow_wr_raw(&w, hdr, sizeof hdr);
@@ -667,17 +667,17 @@ static void test_raw_peers(void) {
   cur_raw = &r;
   cur_srv = &SS;
   int frames = SS.frames;
-  raw_start(&r, flow_net_server_port(SS.srv));
+  raw_start(&r, flow_transport_server_port(SS.srv));
   CHECK(run_until(p_raw_reply, 5000, "raw client with a valid proof"));
   CHECK_EQ_INT(SS.opened, r.step + 1);
   want_srv_closed = SS.closed + 1;
   raw_close(&r);
   CHECK(run_until(p_raw_done, 5000, "raw legit close"));
   CHECK_EQ_INT(SS.frames, frames + 1); /* its echo */
-  CHECK_EQ_INT(r.n_frames[FLOW_NET_AUTH], 1);
+  CHECK_EQ_INT(r.n_frames[FLOW_TRANSPORT_AUTH], 1);
   CHECK_EQ_INT(r.n_frames[T_DATA], 1); /* the greeting */
   CHECK_EQ_INT(r.n_frames[T_REPLY], 1);
-  CHECK_EQ_INT(r.n_frames[FLOW_NET_REJECT], 0);
+  CHECK_EQ_INT(r.n_frames[FLOW_TRANSPORT_REJECT], 0);
   flow_frame_decoder_free(&r.dec);
 
   memset(&r, 0, sizeof r);
@@ -690,7 +690,7 @@ static void test_raw_peers(void) {
   r.on_frame = reflect_frame;
   r.step = 0;
   hostile("echoed nonce", &r, "authentication failed: the peer's nonce repeats ours");
-  CHECK_EQ_INT(r.n_frames[FLOW_NET_AUTH], 0); /* the server gave no proof to reflect */
+  CHECK_EQ_INT(r.n_frames[FLOW_TRANSPORT_AUTH], 0); /* the server gave no proof to reflect */
   CHECK_STR(r.reject, "authentication failed");
 
   memset(&r, 0, sizeof r);
@@ -698,7 +698,7 @@ static void test_raw_peers(void) {
   r.on_frame = reflect_frame;
   r.step = 1;
   hostile("reflected AUTH", &r, "authentication failed: wrong cluster secret");
-  CHECK_EQ_INT(r.n_frames[FLOW_NET_AUTH], 1);
+  CHECK_EQ_INT(r.n_frames[FLOW_TRANSPORT_AUTH], 1);
 
   memset(&r, 0, sizeof r);
   r.on_connected = silent_after_hello;
@@ -726,7 +726,7 @@ static void fake_connected(raw_t *r) {
   flow_auth_nonce(nonce);
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  put_hello(&w, FLOW_NET_ROLE_JOBMANAGER, "fake", FLOW_NET_HELLO_AUTH, nonce);
+  put_hello(&w, FLOW_TRANSPORT_ROLE_JOBMANAGER, "fake", FLOW_TRANSPORT_HELLO_AUTH, nonce);
   raw_send(r, &w);
 }
 static void fake_on_connection(uv_stream_t *ls, int status) {
@@ -737,7 +737,7 @@ static void fake_on_connection(uv_stream_t *ls, int status) {
   F.peer.on_connected = fake_connected;
   raw_begin(&F.peer);
 }
-static int p_fake_got_auth(void) { return F.peer.n_frames[FLOW_NET_AUTH] > 0 || cur->closed; }
+static int p_fake_got_auth(void) { return F.peer.n_frames[FLOW_TRANSPORT_AUTH] > 0 || cur->closed; }
 static int p_fake_closed(void) { return cur->closed > 0 && F.peer.closed; }
 
 static void test_fake_server(void) {
@@ -756,19 +756,19 @@ static void test_fake_server(void) {
   client_t k = {0};
   cur = &k;
   CHECK_EQ_INT(connect_client(&k, port, SECRET), 0);
-  for (int i = 0; i < 3; i++) CHECK_EQ_INT(flow_net_send(k.c, T_DATA, "secret data", 11), 0);
+  for (int i = 0; i < 3; i++) CHECK_EQ_INT(flow_transport_send(k.c, T_DATA, "secret data", 11), 0);
   CHECK(run_until(p_fake_got_auth, 5000, "client AUTH at the fake server"));
   run_for(100); /* anything else the client would write arrives meanwhile */
-  CHECK_EQ_INT(F.peer.n_frames[FLOW_NET_HELLO], 1);
-  CHECK_EQ_INT(F.peer.n_frames[FLOW_NET_AUTH], 1);
+  CHECK_EQ_INT(F.peer.n_frames[FLOW_TRANSPORT_HELLO], 1);
+  CHECK_EQ_INT(F.peer.n_frames[FLOW_TRANSPORT_AUTH], 1);
   CHECK_EQ_INT(F.peer.n_frames[T_DATA], 0);
   CHECK_EQ_INT(k.opened, 0);
-  CHECK(k.c != NULL && !flow_net_is_open(k.c));
+  CHECK(k.c != NULL && !flow_transport_is_open(k.c));
   CHECK_EQ_INT(k.closed, 0);
 
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  size_t at = flow_frame_begin(&w, FLOW_NET_REJECT, 0);
+  size_t at = flow_frame_begin(&w, FLOW_TRANSPORT_REJECT, 0);
   flow_wr_str(&w, "this cluster is closed for maintenance\n");
   CHECK_EQ_INT(flow_frame_finish(&w, at), 0);
   raw_send(&F.peer, &w);
@@ -783,24 +783,24 @@ static void test_fake_server(void) {
 
 static void test_listen_rules(void) {
   CTEST_CASE("listen: non-loopback needs a secret");
-  flow_net_opts_t o = {.role = FLOW_NET_ROLE_JOBMANAGER, .name = "jm"};
-  flow_net_server_t *s = NULL;
-  CHECK_EQ_INT(flow_net_listen(loop, "0.0.0.0", 0, &o, &s), FLOW_EINVAL);
+  flow_transport_opts_t o = {.role = FLOW_TRANSPORT_ROLE_JOBMANAGER, .name = "jm"};
+  flow_transport_server_t *s = NULL;
+  CHECK_EQ_INT(flow_transport_listen(loop, "0.0.0.0", 0, &o, &s), FLOW_EINVAL);
   CHECK_NULL(s);
   o.secret = "short";
   o.secret_len = 5;
-  CHECK_EQ_INT(flow_net_listen(loop, "0.0.0.0", 0, &o, &s), FLOW_EINVAL); /* too short */
+  CHECK_EQ_INT(flow_transport_listen(loop, "0.0.0.0", 0, &o, &s), FLOW_EINVAL); /* too short */
   client_t k = {0};
-  flow_net_opts_t co = {.role = FLOW_NET_ROLE_CLIENT, .secret = "short", .secret_len = 5};
-  CHECK_EQ_INT(flow_net_connect(loop, "127.0.0.1", 1, &co, &k.c), FLOW_EINVAL);
+  flow_transport_opts_t co = {.role = FLOW_TRANSPORT_ROLE_CLIENT, .secret = "short", .secret_len = 5};
+  CHECK_EQ_INT(flow_transport_connect(loop, "127.0.0.1", 1, &co, &k.c), FLOW_EINVAL);
   o.secret = SECRET;
   o.secret_len = strlen(SECRET);
-  CHECK_EQ_INT(flow_net_listen(loop, "0.0.0.0", 0, &o, &s), 0);
+  CHECK_EQ_INT(flow_transport_listen(loop, "0.0.0.0", 0, &o, &s), 0);
   CHECK_NOT_NULL(s);
-  if (s != NULL) flow_net_server_close(s);
+  if (s != NULL) flow_transport_server_close(s);
   o.secret = NULL;
-  CHECK_EQ_INT(flow_net_listen(loop, "127.0.0.2", 0, &o, &s), 0); /* loopback: no secret needed */
-  if (s != NULL) flow_net_server_close(s);
+  CHECK_EQ_INT(flow_transport_listen(loop, "127.0.0.2", 0, &o, &s), 0); /* loopback: no secret needed */
+  if (s != NULL) flow_transport_server_close(s);
 }
 
 /* =============================================================== main === */
@@ -828,8 +828,8 @@ int main(void) {
     test_raw_peers();
     test_fake_server();
     test_listen_rules();
-    flow_net_server_close(SS.srv);
-    flow_net_server_close(SN.srv);
+    flow_transport_server_close(SS.srv);
+    flow_transport_server_close(SN.srv);
   }
 
   uv_close((uv_handle_t *)&watchdog, NULL);

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/messages.h"
+#include "coordination/resource_manager.h"
 #include "util/common.h"
 #include "ctest_assert.h"
 #include "graph/job_graph.h"
@@ -66,7 +69,7 @@ static void setup(world_t *w, int64_t slot_timeout_ms) {
   w->jg = flow_jg_build(w->sg, err, sizeof err);
   CHECK_NOT_NULL(w->jg);
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &w->d.ep);
-  m->ptr = w->jg;
+  m->submit_job.job_graph = w->jg;
   flow_rpc_send(&w->rpc, m);
   uv_run(&w->loop, UV_RUN_NOWAIT);
 }
@@ -99,8 +102,8 @@ static void test_cancel_while_waiting_and_lost(void) {
   flow_endpoint_t te = {.name = "TE", .rpc = &w.rpc, .handle = te_handle};
   flow_rpc_send(&w.rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &w.d.jm->ep));
   flow_msg_t *m = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &w.d.jm->ep);
-  m->ptr = &te;
-  m->text = flow_strdup("gone");
+  m->te_lost.task_executor = &te;
+  m->te_lost.why = flow_strdup("gone");
   flow_rpc_send(&w.rpc, m);
   drain(&w);
   CHECK_EQ_INT(done, 1);
@@ -119,8 +122,8 @@ static void test_rerequest_then_expiry(void) {
   setup(&w, 50);
   flow_endpoint_t te = {.name = "TE", .rpc = &w.rpc, .handle = te_handle};
   flow_msg_t *m = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &w.d.jm->ep);
-  m->ptr = &te;
-  m->text = flow_strdup("gone");
+  m->te_lost.task_executor = &te;
+  m->te_lost.why = flow_strdup("gone");
   flow_rpc_send(&w.rpc, m);
   drain(&w);
   int n = 0;
@@ -145,11 +148,10 @@ static void test_stale_offer_given_back(void) {
   flow_msg_t *m = flow_msg_new(FLOW_MSG_OFFER_SLOTS, &te, &w.d.jm->ep);
   int *idx = malloc(2 * sizeof(int));
   idx[0] = 0, idx[1] = 1;
-  m->ptr = &te;
-  m->ptr2 = idx;
-  m->free_ptr2 = free;
-  m->b = 2;
-  m->c = gen + 7; /* not the current request */
+  m->offer_slots.task_executor = &te;
+  m->offer_slots.slots = idx;
+  m->offer_slots.n_slots = 2;
+  m->offer_slots.generation = gen + 7; /* not the current request */
   te_msgs = 0;
   flow_rpc_send(&w.rpc, m);
   drain(&w);

@@ -59,28 +59,28 @@ static void test_hash_layout(void) {
   if (jg != NULL) {
     CHECK_EQ_INT(jg->n_vertices, 2);
     CHECK_EQ_INT(jg->n_edges, 1);
-    flow_job_network_t *net = flow_net_new(jg);
+    flow_job_network_t *net = flow_network_new(jg);
     CHECK_NOT_NULL(net);
     CHECK(net->jg == jg);
     /* source vertex: no inputs, no gates */
     CHECK_NULL(net->gates[0]);
     CHECK_EQ_INT(net->n_channels[0], 0);
-    for (int st = 0; st < 2; st++) CHECK_NULL(flow_net_gate(net, 1, st));
+    for (int st = 0; st < 2; st++) CHECK_NULL(flow_network_gate(net, 1, st));
     /* reduce -> sink: one gate per subtask, 2 channels each */
     CHECK_NOT_NULL(net->gates[1]);
     CHECK_EQ_INT(net->n_channels[1], 2);
     CHECK_EQ_INT(net->edge_offset[0], 0);
     for (int st = 0; st < 3; st++) {
-      flow_input_gate_t *g = flow_net_gate(net, 2, st);
+      flow_input_gate_t *g = flow_network_gate(net, 2, st);
       CHECK_NOT_NULL(g);
       if (g == NULL) continue;
       CHECK(g == net->gates[1][st]);
       CHECK_EQ_INT(g->n_channels, 2);
       for (int c = 0; c < 2; c++) CHECK_EQ_INT(g->channels[c].input, 0);
-      for (int o = 0; o < st; o++) CHECK(g != flow_net_gate(net, 2, o)); /* distinct gates */
+      for (int o = 0; o < st; o++) CHECK(g != flow_network_gate(net, 2, o)); /* distinct gates */
     }
     /* the gates work: producer subtask 1 sends to reduce subtask 2 */
-    flow_input_gate_t *g = flow_net_gate(net, 2, 2);
+    flow_input_gate_t *g = flow_network_gate(net, 2, 2);
     if (g != NULL) {
       int ch = net->edge_offset[0] + 1;
       CHECK_EQ_INT(flow_gate_push(g, ch, buf_of("x")), 0);
@@ -90,10 +90,10 @@ static void test_hash_layout(void) {
         CHECK_EQ_INT(b->channel, 1);
         flow_buffer_free(b);
       }
-      /* left queued: flow_net_free frees it */
+      /* left queued: flow_network_free frees it */
       CHECK_EQ_INT(flow_gate_push(g, 0, buf_of("left")), 0);
     }
-    flow_net_free(net);
+    flow_network_free(net);
   }
   flow_jg_free(jg);
   flow_sg_free(sg);
@@ -114,7 +114,7 @@ static void test_union_layout(void) {
   if (jg != NULL) {
     CHECK_EQ_INT(jg->n_vertices, 3);
     CHECK_EQ_INT(jg->n_edges, 2);
-    flow_job_network_t *net = flow_net_new(jg);
+    flow_job_network_t *net = flow_network_new(jg);
     int mv = jg->vertex_of_node[m];
     CHECK_EQ_INT(mv, 3);
     CHECK_NULL(net->gates[jg->vertex_of_node[s1] - 1]);
@@ -132,12 +132,12 @@ static void test_union_layout(void) {
     CHECK_EQ_INT(jg->edges[0].source, jg->vertex_of_node[s1]);
     CHECK_EQ_INT(net->edge_offset[1], 2);
     for (int st = 0; st < 4; st++) {
-      flow_input_gate_t *g = flow_net_gate(net, mv, st);
+      flow_input_gate_t *g = flow_network_gate(net, mv, st);
       CHECK_NOT_NULL(g);
       if (g != NULL) CHECK_EQ_INT(g->n_channels, 5);
     }
     /* EOP on all 5 channels of one gate finishes it */
-    flow_input_gate_t *g = flow_net_gate(net, mv, 3);
+    flow_input_gate_t *g = flow_network_gate(net, mv, 3);
     for (int c = 0; c < 5; c++) {
       flow_buffer_t *e = flow_buffer_new(0);
       e->kind = FLOW_BUF_END_OF_PARTITION;
@@ -145,8 +145,8 @@ static void test_union_layout(void) {
     }
     flow_buffer_t *b = NULL;
     CHECK_EQ_INT(flow_gate_poll(g, 0, &b), 0);
-    CHECK_EQ_INT(flow_gate_poll(flow_net_gate(net, mv, 0), 0, &b), FLOW_ETIMEDOUT);
-    flow_net_free(net);
+    CHECK_EQ_INT(flow_gate_poll(flow_network_gate(net, mv, 0), 0, &b), FLOW_ETIMEDOUT);
+    flow_network_free(net);
   }
   flow_jg_free(jg);
   flow_sg_free(sg);
@@ -165,11 +165,11 @@ static void test_two_input_layout(void) {
   CHECK_EQ_INT(flow_sg_add_edge(sg, co, k, FLOW_PART_FORWARD, 0, 0), 0);
   flow_job_graph_t *jg = build(sg);
   if (jg != NULL) {
-    flow_job_network_t *net = flow_net_new(jg);
+    flow_job_network_t *net = flow_network_new(jg);
     int cv = jg->vertex_of_node[co];
     CHECK_EQ_INT(net->n_channels[cv - 1], 3);
     for (int st = 0; st < 2; st++) {
-      flow_input_gate_t *g = flow_net_gate(net, cv, st);
+      flow_input_gate_t *g = flow_network_gate(net, cv, st);
       CHECK_NOT_NULL(g);
       if (g == NULL) continue;
       for (int e = 0; e < jg->n_edges; e++) {
@@ -180,7 +180,7 @@ static void test_two_input_layout(void) {
           CHECK_EQ_INT(g->channels[net->edge_offset[e] + i].input, je->type_number == 2 ? 1 : 0);
       }
     }
-    flow_net_free(net);
+    flow_network_free(net);
   }
   flow_jg_free(jg);
   flow_sg_free(sg);
@@ -196,14 +196,14 @@ static void test_cancel_and_collect(void) {
   CHECK_EQ_INT(flow_sg_add_edge(sg, m, k, FLOW_PART_FORWARD, 0, 0), 0);
   flow_job_graph_t *jg = build(sg);
   if (jg != NULL) {
-    flow_job_network_t *net = flow_net_new(jg);
-    CHECK_NULL(flow_net_take_collected(net));
+    flow_job_network_t *net = flow_network_new(jg);
+    CHECK_NULL(flow_network_take_collected(net));
     CHECK_EQ_INT(net->collect_bytes, 0);
-    flow_net_collect(net, buf_of("one"));
-    flow_net_collect(net, buf_of("two!"));
-    flow_net_collect(net, buf_of("three"));
+    flow_network_collect(net, buf_of("one"));
+    flow_network_collect(net, buf_of("two!"));
+    flow_network_collect(net, buf_of("three"));
     CHECK_EQ_INT(net->collect_bytes, 12);
-    flow_buffer_t *l = flow_net_take_collected(net);
+    flow_buffer_t *l = flow_network_take_collected(net);
     const char *want[] = {"one", "two!", "three"};
     int n = 0;
     while (l != NULL) {
@@ -218,34 +218,34 @@ static void test_cancel_and_collect(void) {
     }
     CHECK_EQ_INT(n, 3);
     CHECK_EQ_INT(net->collect_bytes, 0);
-    CHECK_NULL(flow_net_take_collected(net));
+    CHECK_NULL(flow_network_take_collected(net));
     /* append after take starts a fresh list */
-    flow_net_collect(net, buf_of("four"));
-    l = flow_net_take_collected(net);
+    flow_network_collect(net, buf_of("four"));
+    l = flow_network_take_collected(net);
     CHECK_NOT_NULL(l);
     if (l != NULL) {
       CHECK_NULL(l->next);
       CHECK_EQ_INT(l->size, 4);
       flow_buffer_free(l);
     }
-    /* left in the list: freed by flow_net_free */
-    flow_net_collect(net, buf_of("five"));
+    /* left in the list: freed by flow_network_free */
+    flow_network_collect(net, buf_of("five"));
 
-    flow_net_cancel(net);
+    flow_network_cancel(net);
     int mv = jg->vertex_of_node[m];
     for (int st = 0; st < 2; st++) {
-      flow_input_gate_t *g = flow_net_gate(net, mv, st);
+      flow_input_gate_t *g = flow_network_gate(net, mv, st);
       flow_buffer_t *b = NULL;
       CHECK_EQ_INT(flow_gate_poll(g, -1, &b), FLOW_ECANCELED);
       b = buf_of("x");
       CHECK_EQ_INT(flow_gate_push(g, 0, b), FLOW_ECANCELED);
       flow_buffer_free(b);
     }
-    flow_net_free(net);
+    flow_network_free(net);
   }
   flow_jg_free(jg);
   flow_sg_free(sg);
-  flow_net_free(NULL);
+  flow_network_free(NULL);
 }
 
 int main(void) {

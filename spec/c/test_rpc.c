@@ -1,6 +1,7 @@
 /* RPC tests: messages posted from several threads are delivered on the loop
  * thread, per sender in FIFO order; the handler can close the rpc, which
  * ends uv_run; messages sent after close are dropped and freed. */
+#include "coordination/messages.h"
 #include "coordination/rpc.h"
 #include "util/common.h"
 
@@ -24,18 +25,21 @@ static int closed_by_handler, watchdog_fired;
 static void handle(flow_endpoint_t *self, flow_msg_t *m) {
   uv_thread_t me = uv_thread_self();
   if (!uv_thread_equal(&me, &loop_thread)) wrong_thread++;
-  if (m->to != self || m->type != FLOW_MSG_TASK_STATE || m->a < 0 || m->a >= SENDERS) {
+  /* the sender in task.vertex, its sequence number in task.subtask */
+  const flow_task_id_t *id = &m->task_state.task;
+  if (m->to != self || m->type != FLOW_MSG_TASK_STATE || id->vertex < 0 || id->vertex >= SENDERS) {
     wrong_fields++;
     return;
   }
-  if (m->b != next_seq[m->a]) order_errors++;
-  next_seq[m->a] = m->b + 1;
-  /* every 10th message carries text: freed after delivery unless taken */
-  if (m->b % 10 == 0) {
-    if (m->text == NULL || atoi(m->text) != m->b) text_errors++;
-    if (m->b % 20 == 0) { /* take it */
-      free(m->text);
-      m->text = NULL;
+  if (id->subtask != next_seq[id->vertex]) order_errors++;
+  next_seq[id->vertex] = id->subtask + 1;
+  /* every 10th message carries an error text: freed after delivery unless taken */
+  if (id->subtask % 10 == 0) {
+    char *text = m->task_state.error;
+    if (text == NULL || atoi(text) != id->subtask) text_errors++;
+    if (id->subtask % 20 == 0) { /* take it */
+      free(text);
+      m->task_state.error = NULL;
     }
   }
   if (++delivered == SENDERS * PER_SENDER) {
@@ -61,11 +65,11 @@ static void sender_main(void *arg) {
   sender_t *s = arg;
   for (int i = 0; i < PER_SENDER; i++) {
     flow_msg_t *m = flow_msg_new(FLOW_MSG_TASK_STATE, s->from, s->to);
-    m->a = s->id;
-    m->b = i;
+    m->task_state.task.vertex = s->id;
+    m->task_state.task.subtask = i;
     if (i % 10 == 0) {
-      m->text = malloc(16);
-      snprintf(m->text, 16, "%d", i);
+      m->task_state.error = malloc(16);
+      snprintf(m->task_state.error, 16, "%d", i);
     }
     flow_rpc_send(&rpc, m);
   }
@@ -106,10 +110,10 @@ static void test_multi_sender(void) {
   CHECK_EQ_INT(rpc.closed, 1);
   CHECK_NULL(rpc.head);
 
-  /* after close: dropped and freed (text too), never delivered */
+  /* after close: dropped and freed (what they own too), never delivered */
   for (int i = 0; i < 5; i++) {
-    flow_msg_t *m = flow_msg_new(FLOW_MSG_CANCEL_JOB, &from, &ep);
-    m->text = strdup("late");
+    flow_msg_t *m = flow_msg_new(FLOW_MSG_SAVEPOINT_DONE, &from, &ep);
+    m->savepoint_done.result = strdup("late");
     flow_rpc_send(&rpc, m);
   }
   CHECK_NULL(rpc.head);
@@ -137,9 +141,13 @@ static void test_close_drops_pending(void) {
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &ep);
   CHECK_NOT_NULL(m);
   CHECK(m->type == FLOW_MSG_SUBMIT_JOB && m->to == &ep && m->from == NULL);
-  CHECK(m->ptr == NULL && m->ptr2 == NULL && m->text == NULL && m->next == NULL);
-  CHECK(m->a == 0 && m->b == 0 && m->c == 0 && m->d == 0);
-  m->text = strdup("pending");
+  CHECK(m->submit_job.job_graph == NULL && m->next == NULL);
+  flow_msg_free(m);
+  m = flow_msg_new(FLOW_MSG_SUBMIT_TASK, NULL, &ep);
+  CHECK(m->submit_task.job_master == NULL && m->submit_task.deployment == NULL && m->submit_task.slot == 0);
+  CHECK(m->submit_task.task.vertex == 0 && m->submit_task.task.subtask == 0 && m->submit_task.task.attempt == 0);
+  m->submit_task.deployment = calloc(1, sizeof(flow_task_deployment_t));
+  m->submit_task.deployment->restore_dir = strdup("pending");
   flow_rpc_send(&r, m);
   flow_rpc_send(&r, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &ep));
   CHECK_NOT_NULL(r.head);

@@ -22,11 +22,11 @@
 #include <unistd.h>
 #include <uv.h>
 
-/* application types start at FLOW_NET_TYPE_APP_MIN (16) */
+/* application types start at FLOW_TRANSPORT_TYPE_APP_MIN (16) */
 #define T_DATA 40  /* numbered data frame: u32 seq + filler */
 #define T_ECHO 41  /* server answers with T_REPLY, same payload */
 #define T_REPLY 42
-#define T_BAD 43   /* the server's handler refuses it with flow_net_fail */
+#define T_BAD 43   /* the server's handler refuses it with flow_transport_fail */
 #define N_FRAMES 1000
 
 static uv_loop_t *loop;
@@ -80,7 +80,7 @@ static void rx_frame(rx_t *rx, uint8_t type, const uint8_t *p, uint32_t len) {
 /* ------------------------------------------------------------- server --- */
 
 static struct {
-  flow_net_server_t *srv;
+  flow_transport_server_t *srv;
   int opened, closed;
   char last_reason[256];
   int burst;             /* data frames each new connection sends on open */
@@ -89,15 +89,15 @@ static struct {
   rx_t rx;
 } S;
 
-static void srv_open(flow_net_conn_t *c) {
+static void srv_open(flow_transport_conn_t *c) {
   S.opened++;
-  snprintf(S.peer_name, sizeof S.peer_name, "%s", flow_net_peer_name(c));
-  S.peer_role = flow_net_peer_role(c);
+  snprintf(S.peer_name, sizeof S.peer_name, "%s", flow_transport_peer_name(c));
+  S.peer_role = flow_transport_peer_role(c);
   memset(&S.rx, 0, sizeof S.rx);
   static uint8_t buf[4 + 2000];
   for (int i = 0; i < S.burst; i++) {
     data_fill(buf, (uint32_t)i);
-    int rc = flow_net_send(c, T_DATA, buf, data_len((uint32_t)i));
+    int rc = flow_transport_send(c, T_DATA, buf, data_len((uint32_t)i));
     if (rc != 0) {
       CHECK_EQ_INT(rc, 0);
       break;
@@ -105,16 +105,16 @@ static void srv_open(flow_net_conn_t *c) {
   }
 }
 
-static void srv_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+static void srv_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
   rx_frame(&S.rx, type, p, len);
-  if (type == T_ECHO) CHECK_EQ_INT(flow_net_send(c, T_REPLY, p, len), 0);
+  if (type == T_ECHO) CHECK_EQ_INT(flow_transport_send(c, T_REPLY, p, len), 0);
   if (type == T_BAD) {
-    flow_net_fail(c, "payload does not parse");
-    CHECK_EQ_INT(flow_net_send(c, T_REPLY, p, len), FLOW_ESTATE);
+    flow_transport_fail(c, "payload does not parse");
+    CHECK_EQ_INT(flow_transport_send(c, T_REPLY, p, len), FLOW_ESTATE);
   }
 }
 
-static void srv_close(flow_net_conn_t *c, const char *reason) {
+static void srv_close(flow_transport_conn_t *c, const char *reason) {
   (void)c;
   S.closed++;
   snprintf(S.last_reason, sizeof S.last_reason, "%s", reason);
@@ -123,27 +123,27 @@ static void srv_close(flow_net_conn_t *c, const char *reason) {
 /* ------------------------------------------------------------- client --- */
 
 typedef struct {
-  flow_net_conn_t *c;
+  flow_transport_conn_t *c;
   int opened, closed, drained;
   char reason[256];
   rx_t rx;
 } client_t;
 
-static void cli_open(flow_net_conn_t *c) { ((client_t *)flow_net_conn_data(c))->opened++; }
-static void cli_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
-  rx_frame(&((client_t *)flow_net_conn_data(c))->rx, type, p, len);
+static void cli_open(flow_transport_conn_t *c) { ((client_t *)flow_transport_conn_data(c))->opened++; }
+static void cli_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  rx_frame(&((client_t *)flow_transport_conn_data(c))->rx, type, p, len);
 }
-static void cli_drain(flow_net_conn_t *c) { ((client_t *)flow_net_conn_data(c))->drained++; }
-static void cli_close(flow_net_conn_t *c, const char *reason) {
-  client_t *k = flow_net_conn_data(c);
+static void cli_drain(flow_transport_conn_t *c) { ((client_t *)flow_transport_conn_data(c))->drained++; }
+static void cli_close(flow_transport_conn_t *c, const char *reason) {
+  client_t *k = flow_transport_conn_data(c);
   k->closed++;
   k->c = NULL;
   snprintf(k->reason, sizeof k->reason, "%s", reason);
 }
 
-static flow_net_opts_t client_opts(client_t *k, const char *name) {
-  flow_net_opts_t o = {0};
-  o.role = FLOW_NET_ROLE_TASKMANAGER;
+static flow_transport_opts_t client_opts(client_t *k, const char *name) {
+  flow_transport_opts_t o = {0};
+  o.role = FLOW_TRANSPORT_ROLE_TASKMANAGER;
   o.name = name;
   o.on_open = cli_open;
   o.on_frame = cli_frame;
@@ -189,17 +189,17 @@ static int p_srv_got_echo(void) { return S.rx.last_len > 0 || S.closed >= want_s
 /* A good client: handshake, one echo round trip, graceful close. */
 static void good_client_roundtrip(const char *tag) {
   client_t k = {0};
-  flow_net_opts_t o = client_opts(&k, "good");
+  flow_transport_opts_t o = client_opts(&k, "good");
   cur = &k;
   int before = S.closed;
-  CHECK_EQ_INT(flow_net_connect(loop, "127.0.0.1", flow_net_server_port(S.srv), &o, &k.c), 0);
+  CHECK_EQ_INT(flow_transport_connect(loop, "127.0.0.1", flow_transport_server_port(S.srv), &o, &k.c), 0);
   const char msg[] = "ping after a bad client";
-  CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, msg, sizeof msg), 0); /* queued behind the hello */
+  CHECK_EQ_INT(flow_transport_send(k.c, T_ECHO, msg, sizeof msg), 0); /* queued behind the hello */
   CHECK(run_until(p_reply, 5000, tag));
   CHECK_EQ_INT(k.rx.replies, 1);
   CHECK_EQ_INT(k.rx.last_sum, checksum((const uint8_t *)msg, sizeof msg));
   CHECK_EQ_INT(k.closed, 0);
-  flow_net_close(k.c);
+  flow_transport_close(k.c);
   want_srv_closed = before + 1;
   CHECK(run_until(p_both_closed, 5000, tag));
   CHECK_STR(k.reason, "closed locally");
@@ -284,7 +284,7 @@ static void raw_connected(uv_connect_t *req, int status) {
 }
 static void raw_start(raw_t *r) {
   struct sockaddr_in a;
-  uv_ip4_addr("127.0.0.1", flow_net_server_port(S.srv), &a);
+  uv_ip4_addr("127.0.0.1", flow_transport_server_port(S.srv), &a);
   uv_tcp_init(loop, &r->tcp);
   uv_timer_init(loop, &r->tick);
   r->handles = 2;
@@ -293,7 +293,7 @@ static void raw_start(raw_t *r) {
 }
 
 static void put_hello(flow_wbuf_t *w, uint8_t role, uint32_t version, const char *name) {
-  size_t at = flow_frame_begin(w, FLOW_NET_HELLO, 0);
+  size_t at = flow_frame_begin(w, FLOW_TRANSPORT_HELLO, 0);
   flow_wr_u8(w, role);
   flow_wr_u32(w, version);
   flow_wr_str(w, name);
@@ -309,7 +309,7 @@ static int p_raw_done(void) { return cur_raw->closed && S.closed >= want_srv_clo
  * that connection closed, with `reason`, and that a good client still works. */
 static void hostile(const char *tag, raw_t *r, const char *reason) {
   CTEST_CASE(tag);
-  int before_open = flow_net_server_connections(S.srv);
+  int before_open = flow_transport_server_connections(S.srv);
   want_srv_closed = S.closed + 1;
   cur_raw = r;
   raw_start(r);
@@ -322,7 +322,7 @@ static void hostile(const char *tag, raw_t *r, const char *reason) {
     CHECK(run_until(p_raw_done, 5000, tag));
   }
   CHECK_CONTAINS(S.last_reason, reason);
-  CHECK_EQ_INT(flow_net_server_connections(S.srv), before_open);
+  CHECK_EQ_INT(flow_transport_server_connections(S.srv), before_open);
   flow_wbuf_free(&r->bytes);
   good_client_roundtrip(tag);
 }
@@ -332,43 +332,43 @@ static void hostile(const char *tag, raw_t *r, const char *reason) {
 static void test_bidirectional(void) {
   CTEST_CASE("1000 frames both ways");
   client_t k = {0};
-  flow_net_opts_t o = client_opts(&k, "tm-1");
+  flow_transport_opts_t o = client_opts(&k, "tm-1");
   cur = &k;
   S.burst = N_FRAMES;
-  CHECK_EQ_INT(flow_net_connect(loop, NULL, flow_net_server_port(S.srv), &o, &k.c), 0);
+  CHECK_EQ_INT(flow_transport_connect(loop, NULL, flow_transport_server_port(S.srv), &o, &k.c), 0);
   CHECK(run_until(p_client_open, 5000, "client handshake"));
   CHECK_EQ_INT(k.opened, 1);
-  CHECK(flow_net_is_open(k.c));
-  CHECK_STR(flow_net_peer_name(k.c), "jm");
-  CHECK_EQ_INT(flow_net_peer_role(k.c), FLOW_NET_ROLE_JOBMANAGER);
+  CHECK(flow_transport_is_open(k.c));
+  CHECK_STR(flow_transport_peer_name(k.c), "jm");
+  CHECK_EQ_INT(flow_transport_peer_role(k.c), FLOW_TRANSPORT_ROLE_JOBMANAGER);
   static uint8_t buf[4 + 2000];
   int sent = 0;
   for (uint32_t i = 0; i < N_FRAMES; i++) {
     data_fill(buf, i);
-    if (flow_net_send(k.c, T_DATA, buf, data_len(i)) == 0) sent++;
+    if (flow_transport_send(k.c, T_DATA, buf, data_len(i)) == 0) sent++;
   }
   CHECK_EQ_INT(sent, N_FRAMES);
   want_frames = N_FRAMES;
   CHECK(run_until(p_burst_done, 10000, "1000 frames both ways"));
   S.burst = 0;
   CHECK_STR(S.peer_name, "tm-1");
-  CHECK_EQ_INT(S.peer_role, FLOW_NET_ROLE_TASKMANAGER);
+  CHECK_EQ_INT(S.peer_role, FLOW_TRANSPORT_ROLE_TASKMANAGER);
   CHECK_EQ_INT(S.rx.frames, N_FRAMES);
   CHECK_EQ_INT(S.rx.bad, 0);
   CHECK_EQ_INT(k.rx.frames, N_FRAMES);
   CHECK_EQ_INT(k.rx.bad, 0);
-  CHECK_EQ_INT(flow_net_server_connections(S.srv), 1);
+  CHECK_EQ_INT(flow_transport_server_connections(S.srv), 1);
   /* a frame of length 0 and the reserved types */
-  CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, NULL, 0), 0);
-  CHECK_EQ_INT(flow_net_send(k.c, 0, "x", 1), FLOW_EINVAL);
-  CHECK_EQ_INT(flow_net_send(k.c, FLOW_NET_HELLO, "x", 1), FLOW_EINVAL);
-  CHECK_EQ_INT(flow_net_send(k.c, FLOW_NET_AUTH, "x", 1), FLOW_EINVAL);
-  CHECK_EQ_INT(flow_net_send(k.c, FLOW_NET_REJECT, "x", 1), FLOW_EINVAL);
-  CHECK_EQ_INT(flow_net_send(k.c, FLOW_NET_TYPE_APP_MIN - 1, "x", 1), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_ECHO, NULL, 0), 0);
+  CHECK_EQ_INT(flow_transport_send(k.c, 0, "x", 1), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_transport_send(k.c, FLOW_TRANSPORT_HELLO, "x", 1), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_transport_send(k.c, FLOW_TRANSPORT_AUTH, "x", 1), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_transport_send(k.c, FLOW_TRANSPORT_REJECT, "x", 1), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_transport_send(k.c, FLOW_TRANSPORT_TYPE_APP_MIN - 1, "x", 1), FLOW_EINVAL);
   CHECK(run_until(p_reply, 5000, "empty echo"));
   CHECK_EQ_INT(k.rx.last_len, 0);
   want_srv_closed = S.closed + 1;
-  flow_net_close(k.c);
+  flow_transport_close(k.c);
   CHECK(run_until(p_both_closed, 5000, "close"));
   CHECK_STR(k.reason, "closed locally");
   CHECK_STR(S.last_reason, "peer closed the connection");
@@ -378,7 +378,7 @@ static void test_split(void) {
   CTEST_CASE("split frame");
   raw_t r = {0};
   flow_wbuf_init(&r.bytes);
-  put_hello(&r.bytes, FLOW_NET_ROLE_CLIENT, FLOW_NET_PROTOCOL_VERSION, "split");
+  put_hello(&r.bytes, FLOW_TRANSPORT_ROLE_CLIENT, FLOW_TRANSPORT_PROTOCOL_VERSION, "split");
   size_t at = flow_frame_begin(&r.bytes, T_ECHO, 0);
   uint8_t payload[3000];
   for (int i = 0; i < 3000; i++) payload[i] = (uint8_t)(i * 31 + 7);
@@ -416,19 +416,19 @@ static void test_hostile(void) {
 
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
-  put_hello(&r.bytes, FLOW_NET_ROLE_TASKMANAGER, 99, "future");
+  put_hello(&r.bytes, FLOW_TRANSPORT_ROLE_TASKMANAGER, 99, "future");
   hostile("bad version", &r, "protocol version mismatch: the peer speaks version 99");
 
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
-  put_hello(&r.bytes, 77, FLOW_NET_PROTOCOL_VERSION, "who");
+  put_hello(&r.bytes, 77, FLOW_TRANSPORT_PROTOCOL_VERSION, "who");
   hostile("bad role", &r, "unknown role 77");
 
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
-  at = flow_frame_begin(&r.bytes, FLOW_NET_HELLO, 0);
-  flow_wr_u8(&r.bytes, FLOW_NET_ROLE_CLIENT);
-  flow_wr_u32(&r.bytes, FLOW_NET_PROTOCOL_VERSION);
+  at = flow_frame_begin(&r.bytes, FLOW_TRANSPORT_HELLO, 0);
+  flow_wr_u8(&r.bytes, FLOW_TRANSPORT_ROLE_CLIENT);
+  flow_wr_u32(&r.bytes, FLOW_TRANSPORT_PROTOCOL_VERSION);
   flow_wr_u32(&r.bytes, 500); /* name length past the end */
   flow_frame_finish(&r.bytes, at);
   hostile("malformed handshake", &r, "malformed handshake");
@@ -436,13 +436,13 @@ static void test_hostile(void) {
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
   uint8_t hdr[FLOW_FRAME_HEADER_LEN];
-  flow_frame_header(hdr, FLOW_NET_HELLO, 0, 5000);
+  flow_frame_header(hdr, FLOW_TRANSPORT_HELLO, 0, 5000);
   flow_wr_raw(&r.bytes, hdr, sizeof hdr);
   hostile("oversized hello", &r, "5000 bytes announced, limit 1024 before the handshake");
 
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
-  put_hello(&r.bytes, FLOW_NET_ROLE_CLIENT, FLOW_NET_PROTOCOL_VERSION, "big");
+  put_hello(&r.bytes, FLOW_TRANSPORT_ROLE_CLIENT, FLOW_TRANSPORT_PROTOCOL_VERSION, "big");
   memcpy(hdr, "FLW1", 4);
   hdr[4] = FLOW_FRAME_VERSION;
   hdr[5] = T_DATA;
@@ -453,7 +453,7 @@ static void test_hostile(void) {
 
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
-  put_hello(&r.bytes, FLOW_NET_ROLE_CLIENT, FLOW_NET_PROTOCOL_VERSION, "trunc");
+  put_hello(&r.bytes, FLOW_TRANSPORT_ROLE_CLIENT, FLOW_TRANSPORT_PROTOCOL_VERSION, "trunc");
   flow_frame_header(hdr, T_DATA, 0, 100);
   flow_wr_raw(&r.bytes, hdr, sizeof hdr);
   flow_wr_raw(&r.bytes, "0123456789", 10);
@@ -462,15 +462,15 @@ static void test_hostile(void) {
 
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
-  put_hello(&r.bytes, FLOW_NET_ROLE_CLIENT, FLOW_NET_PROTOCOL_VERSION, "trunc-hdr");
+  put_hello(&r.bytes, FLOW_TRANSPORT_ROLE_CLIENT, FLOW_TRANSPORT_PROTOCOL_VERSION, "trunc-hdr");
   flow_wr_raw(&r.bytes, "FLW1\x01", 5);
   r.shutdown_after = 1;
   hostile("truncated header", &r, "inside a frame header (5 of 12 bytes)");
 
   memset(&r, 0, sizeof r);
   flow_wbuf_init(&r.bytes);
-  put_hello(&r.bytes, FLOW_NET_ROLE_CLIENT, FLOW_NET_PROTOCOL_VERSION, "twice");
-  put_hello(&r.bytes, FLOW_NET_ROLE_CLIENT, FLOW_NET_PROTOCOL_VERSION, "twice");
+  put_hello(&r.bytes, FLOW_TRANSPORT_ROLE_CLIENT, FLOW_TRANSPORT_PROTOCOL_VERSION, "twice");
+  put_hello(&r.bytes, FLOW_TRANSPORT_ROLE_CLIENT, FLOW_TRANSPORT_PROTOCOL_VERSION, "twice");
   hostile("second handshake", &r, "a second handshake frame");
 
   /* a peer that connects and says nothing: the handshake deadline (200 ms here) */
@@ -484,12 +484,12 @@ static void test_hostile(void) {
 static void test_handler_fail(void) {
   CTEST_CASE("handler fail");
   client_t k = {0};
-  flow_net_opts_t o = client_opts(&k, "bad-payload");
+  flow_transport_opts_t o = client_opts(&k, "bad-payload");
   cur = &k;
   memset(&S.rx, 0, sizeof S.rx);
-  CHECK_EQ_INT(flow_net_connect(loop, NULL, flow_net_server_port(S.srv), &o, &k.c), 0);
-  CHECK_EQ_INT(flow_net_send(k.c, T_BAD, "??", 2), 0);
-  CHECK_EQ_INT(flow_net_send(k.c, T_ECHO, "after", 5), 0);
+  CHECK_EQ_INT(flow_transport_connect(loop, NULL, flow_transport_server_port(S.srv), &o, &k.c), 0);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_BAD, "??", 2), 0);
+  CHECK_EQ_INT(flow_transport_send(k.c, T_ECHO, "after", 5), 0);
   want_srv_closed = S.closed + 1;
   CHECK(run_until(p_both_closed, 5000, "handler fail"));
   CHECK_STR(S.last_reason, "payload does not parse");
@@ -501,10 +501,10 @@ static void test_handler_fail(void) {
 static void test_queue_limit(void) {
   CTEST_CASE("queue limit");
   client_t k = {0};
-  flow_net_opts_t o = client_opts(&k, "pusher");
+  flow_transport_opts_t o = client_opts(&k, "pusher");
   o.max_queued = 16 * 1024;
   cur = &k;
-  CHECK_EQ_INT(flow_net_connect(loop, "127.0.0.1", flow_net_server_port(S.srv), &o, &k.c), 0);
+  CHECK_EQ_INT(flow_transport_connect(loop, "127.0.0.1", flow_transport_server_port(S.srv), &o, &k.c), 0);
   CHECK(run_until(p_client_open, 5000, "queue client handshake"));
   static uint8_t buf[4 + 2000];
   /* The loop does not run while we send: nothing completes, the queue fills. */
@@ -512,23 +512,23 @@ static void test_queue_limit(void) {
   int rc = 0;
   for (; n < 1000; n++) {
     data_fill(buf, n);
-    rc = flow_net_send(k.c, T_DATA, buf, data_len(n));
+    rc = flow_transport_send(k.c, T_DATA, buf, data_len(n));
     if (rc != 0) break;
   }
   CHECK_EQ_INT(rc, FLOW_EFULL);
   CHECK(n >= 10 && n < 100);
-  CHECK(flow_net_queued(k.c) <= 16 * 1024);
-  CHECK(flow_net_queued(k.c) + FLOW_FRAME_HEADER_LEN + data_len(n) > 16 * 1024);
+  CHECK(flow_transport_queued(k.c) <= 16 * 1024);
+  CHECK(flow_transport_queued(k.c) + FLOW_FRAME_HEADER_LEN + data_len(n) > 16 * 1024);
   data_fill(buf, n);
-  CHECK_EQ_INT(flow_net_send(k.c, T_DATA, buf, data_len(n)), FLOW_EFULL); /* still full */
+  CHECK_EQ_INT(flow_transport_send(k.c, T_DATA, buf, data_len(n)), FLOW_EFULL); /* still full */
   CHECK(run_until(p_drained, 5000, "drain"));
   CHECK_EQ_INT(k.drained, 1);
-  CHECK(flow_net_queued(k.c) <= 8 * 1024);
+  CHECK(flow_transport_queued(k.c) <= 8 * 1024);
   /* backpressure honoured: go on from frame n, resending on EFULL after a drain */
   uint32_t total = 200;
   while (n < total && k.closed == 0) {
     data_fill(buf, n);
-    rc = flow_net_send(k.c, T_DATA, buf, data_len(n));
+    rc = flow_transport_send(k.c, T_DATA, buf, data_len(n));
     if (rc == 0) {
       n++;
     } else {
@@ -544,10 +544,10 @@ static void test_queue_limit(void) {
   /* a graceful close flushes what is queued */
   for (uint32_t i = 0; i < 5; i++) {
     data_fill(buf, total + i);
-    CHECK_EQ_INT(flow_net_send(k.c, T_DATA, buf, data_len(total + i)), 0);
+    CHECK_EQ_INT(flow_transport_send(k.c, T_DATA, buf, data_len(total + i)), 0);
   }
   want_srv_closed = S.closed + 1;
-  flow_net_close(k.c);
+  flow_transport_close(k.c);
   CHECK(run_until(p_both_closed, 5000, "close after flush"));
   CHECK_EQ_INT(S.rx.frames, (int)total + 5);
   CHECK_STR(S.last_reason, "peer closed the connection");
@@ -556,25 +556,25 @@ static void test_queue_limit(void) {
 static void test_refused(void) {
   CTEST_CASE("connection refused");
   /* a port nobody listens on: bind an ephemeral one, then close it */
-  flow_net_opts_t so = {.role = FLOW_NET_ROLE_JOBMANAGER, .name = "tmp"};
-  flow_net_server_t *tmp = NULL;
-  CHECK_EQ_INT(flow_net_listen(loop, "127.0.0.1", 0, &so, &tmp), 0);
-  int port = flow_net_server_port(tmp);
+  flow_transport_opts_t so = {.role = FLOW_TRANSPORT_ROLE_JOBMANAGER, .name = "tmp"};
+  flow_transport_server_t *tmp = NULL;
+  CHECK_EQ_INT(flow_transport_listen(loop, "127.0.0.1", 0, &so, &tmp), 0);
+  int port = flow_transport_server_port(tmp);
   CHECK(port > 0);
-  flow_net_server_close(tmp);
+  flow_transport_server_close(tmp);
   client_t k = {0};
-  flow_net_opts_t o = client_opts(&k, "lost");
+  flow_transport_opts_t o = client_opts(&k, "lost");
   cur = &k;
-  CHECK_EQ_INT(flow_net_connect(loop, "127.0.0.1", port, &o, &k.c), 0);
+  CHECK_EQ_INT(flow_transport_connect(loop, "127.0.0.1", port, &o, &k.c), 0);
   CHECK(run_until(p_client_closed, 5000, "refused"));
   CHECK_EQ_INT(k.opened, 0);
   CHECK_CONTAINS(k.reason, "connect failed");
   /* argument errors */
-  flow_net_conn_t *c = NULL;
-  CHECK_EQ_INT(flow_net_connect(loop, "not-an-address", port, &o, &c), FLOW_EINVAL);
-  CHECK_EQ_INT(flow_net_connect(loop, "127.0.0.1", 0, &o, &c), FLOW_EINVAL);
+  flow_transport_conn_t *c = NULL;
+  CHECK_EQ_INT(flow_transport_connect(loop, "not-an-address", port, &o, &c), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_transport_connect(loop, "127.0.0.1", 0, &o, &c), FLOW_EINVAL);
   o.role = 0;
-  CHECK_EQ_INT(flow_net_connect(loop, "127.0.0.1", port, &o, &c), FLOW_EINVAL);
+  CHECK_EQ_INT(flow_transport_connect(loop, "127.0.0.1", port, &o, &c), FLOW_EINVAL);
   CHECK_NULL(c);
 }
 
@@ -591,17 +591,17 @@ int main(void) {
   loop = uv_default_loop();
   uv_timer_init(loop, &watchdog);
 
-  flow_net_opts_t so = {0};
-  so.role = FLOW_NET_ROLE_JOBMANAGER;
+  flow_transport_opts_t so = {0};
+  so.role = FLOW_TRANSPORT_ROLE_JOBMANAGER;
   so.name = "jm";
   so.max_frame = 1024 * 1024;
   so.handshake_timeout_ms = 200;
   so.on_open = srv_open;
   so.on_frame = srv_frame;
   so.on_close = srv_close;
-  CHECK_EQ_INT(flow_net_listen(loop, NULL, 0, &so, &S.srv), 0);
-  CHECK(flow_net_server_port(S.srv) > 0);
-  CHECK_EQ_INT(flow_net_listen(loop, "localhost", 0, &so, &(flow_net_server_t *){NULL}),
+  CHECK_EQ_INT(flow_transport_listen(loop, NULL, 0, &so, &S.srv), 0);
+  CHECK(flow_transport_server_port(S.srv) > 0);
+  CHECK_EQ_INT(flow_transport_listen(loop, "localhost", 0, &so, &(flow_transport_server_t *){NULL}),
                FLOW_EINVAL); /* numeric addresses only */
 
   if (S.srv != NULL) {
@@ -615,12 +615,12 @@ int main(void) {
     /* closing the server closes its connections */
     CTEST_CASE("server close");
     client_t k = {0};
-    flow_net_opts_t o = client_opts(&k, "last");
+    flow_transport_opts_t o = client_opts(&k, "last");
     cur = &k;
-    CHECK_EQ_INT(flow_net_connect(loop, NULL, flow_net_server_port(S.srv), &o, &k.c), 0);
+    CHECK_EQ_INT(flow_transport_connect(loop, NULL, flow_transport_server_port(S.srv), &o, &k.c), 0);
     CHECK(run_until(p_client_open, 5000, "last client"));
     want_srv_closed = S.closed + 1;
-    flow_net_server_close(S.srv);
+    flow_transport_server_close(S.srv);
     CHECK(run_until(p_both_closed, 5000, "server close"));
     CHECK_STR(S.last_reason, "server closed");
     CHECK_STR(k.reason, "peer closed the connection");

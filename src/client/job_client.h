@@ -18,7 +18,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/job_result.h"
+#include "coordination/minicluster.h" /* flow_vertex_metrics_t */
 
 typedef struct flow_job_client flow_job_client_t;
 

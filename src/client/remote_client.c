@@ -11,9 +11,9 @@
 #include "net/transport.h"
 #include "util/common.h"
 
-static void set_opts(flow_net_opts_t *no, const flow_remote_target_t *t) {
+static void set_opts(flow_transport_opts_t *no, const flow_remote_target_t *t) {
   memset(no, 0, sizeof(*no));
-  no->role = FLOW_NET_ROLE_CLIENT;
+  no->role = FLOW_TRANSPORT_ROLE_CLIENT;
   no->name = "client";
   no->max_queued = (size_t)FLOW_FRAME_MAX + 4096; /* a submission is one frame */
   no->no_log = 1;                                 /* the client says what went wrong */
@@ -30,22 +30,22 @@ typedef struct oneshot {
   int got;
   char reason[512];
   uv_timer_t timer;
-  flow_net_conn_t *conn;
+  flow_transport_conn_t *conn;
 } oneshot_t;
 
-static void os_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
-  oneshot_t *o = flow_net_conn_data(c);
+static void os_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  oneshot_t *o = flow_transport_conn_data(c);
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
   uint32_t req = 0;
   if (type != o->reply_type || flow_rd_u32(&r, &req) != 0 || req != o->req) return; /* status pushes etc. */
   flow_wr_raw(o->reply, p + 4, len - 4);
   o->got = 1;
-  flow_net_close(c);
+  flow_transport_close(c);
 }
 
-static void os_close(flow_net_conn_t *c, const char *reason) {
-  oneshot_t *o = flow_net_conn_data(c);
+static void os_close(flow_transport_conn_t *c, const char *reason) {
+  oneshot_t *o = flow_transport_conn_data(c);
   if (!o->got) snprintf(o->reason, sizeof(o->reason), "%s", reason);
   o->conn = NULL;
   uv_close((uv_handle_t *)&o->timer, NULL);
@@ -53,7 +53,7 @@ static void os_close(flow_net_conn_t *c, const char *reason) {
 
 static void os_timeout(uv_timer_t *h) {
   oneshot_t *o = h->data;
-  if (o->conn != NULL) flow_net_fail(o->conn, "timed out waiting for the jobmanager");
+  if (o->conn != NULL) flow_transport_fail(o->conn, "timed out waiting for the jobmanager");
 }
 
 int flow_remote_request(const flow_remote_target_t *t, uint8_t type, const void *payload, size_t len, uint8_t reply_type,
@@ -69,12 +69,12 @@ int flow_remote_request(const flow_remote_target_t *t, uint8_t type, const void 
   o.req = 1;
   o.reply = reply;
   flow_wbuf_init(reply);
-  flow_net_opts_t no;
+  flow_transport_opts_t no;
   set_opts(&no, t);
   no.on_frame = os_frame;
   no.on_close = os_close;
   no.data = &o;
-  int rc = flow_net_connect(&loop, t->host, t->port, &no, &o.conn);
+  int rc = flow_transport_connect(&loop, t->host, t->port, &no, &o.conn);
   if (rc != 0) {
     snprintf(err, errlen, "bad jobmanager address %s:%d", t->host ? t->host : "127.0.0.1", t->port);
     uv_loop_close(&loop);
@@ -87,7 +87,7 @@ int flow_remote_request(const flow_remote_target_t *t, uint8_t type, const void 
   flow_wbuf_init(&w);
   flow_wr_u32(&w, o.req);
   flow_wr_raw(&w, payload, len);
-  if (w.err == 0) (void)flow_net_send(o.conn, type, w.data, (uint32_t)w.len);
+  if (w.err == 0) (void)flow_transport_send(o.conn, type, w.data, (uint32_t)w.len);
   flow_wbuf_free(&w);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
@@ -109,7 +109,7 @@ typedef struct remote_client {
   char *secret;
   uv_loop_t loop;
   uv_thread_t thread;
-  flow_net_conn_t *conn;   /* follower thread only */
+  flow_transport_conn_t *conn;   /* follower thread only */
   uv_async_t stop_async;   /* free: close the connection */
   flow_vertex_metrics_t *metrics; /* pushed counters (follower writes, client reads) */
   _Atomic int n_metrics;   /* vertices in metrics; 0 until the first push */
@@ -119,8 +119,8 @@ typedef struct remote_client {
   char error[600];
 } remote_client_t;
 
-static void rc_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
-  remote_client_t *rc = flow_net_conn_data(c);
+static void rc_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  remote_client_t *rc = flow_transport_conn_data(c);
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
   uint32_t req = 0;
@@ -172,11 +172,11 @@ static void rc_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_
     }
   }
   free(text);
-  if (close) flow_net_close(c);
+  if (close) flow_transport_close(c);
 }
 
-static void rc_close(flow_net_conn_t *c, const char *reason) {
-  remote_client_t *rc = flow_net_conn_data(c);
+static void rc_close(flow_transport_conn_t *c, const char *reason) {
+  remote_client_t *rc = flow_transport_conn_data(c);
   rc->conn = NULL;
   uv_mutex_lock(&rc->base.mu);
   rc->closed = 1;
@@ -198,7 +198,7 @@ static void rc_close(flow_net_conn_t *c, const char *reason) {
 
 static void rc_stop(uv_async_t *h) {
   remote_client_t *rc = h->data;
-  if (rc->conn != NULL) flow_net_close(rc->conn);
+  if (rc->conn != NULL) flow_transport_close(rc->conn);
 }
 
 static void rc_main(void *arg) {
@@ -301,12 +301,12 @@ flow_job_client_t *flow_remote_client_submit(const flow_remote_target_t *t, cons
   uv_loop_init(&rc->loop);
   uv_async_init(&rc->loop, &rc->stop_async, rc_stop);
   rc->stop_async.data = rc;
-  flow_net_opts_t no;
+  flow_transport_opts_t no;
   set_opts(&no, &rc->target);
   no.on_frame = rc_frame;
   no.on_close = rc_close;
   no.data = rc;
-  if (flow_net_connect(&rc->loop, rc->host, t->port, &no, &rc->conn) != 0) {
+  if (flow_transport_connect(&rc->loop, rc->host, t->port, &no, &rc->conn) != 0) {
     snprintf(err, errlen, "bad jobmanager address %s:%d", rc->host ? rc->host : "127.0.0.1", t->port);
     uv_close((uv_handle_t *)&rc->stop_async, NULL);
     uv_run(&rc->loop, UV_RUN_DEFAULT);
@@ -316,17 +316,17 @@ flow_job_client_t *flow_remote_client_submit(const flow_remote_target_t *t, cons
   flow_wbuf_init(&w);
   flow_wr_u32(&w, 1);
   flow_wr_raw(&w, payload, len);
-  int rc_send = w.err == 0 ? flow_net_send(rc->conn, FLOW_GATEWAY_SUBMIT, w.data, (uint32_t)w.len) : w.err;
+  int rc_send = w.err == 0 ? flow_transport_send(rc->conn, FLOW_GATEWAY_SUBMIT, w.data, (uint32_t)w.len) : w.err;
   flow_wbuf_free(&w);
   if (rc_send != 0) {
     snprintf(err, errlen, "cannot send the job: %s", flow_strerror(rc_send));
-    flow_net_close(rc->conn);
+    flow_transport_close(rc->conn);
     uv_run(&rc->loop, UV_RUN_DEFAULT);
     goto fail;
   }
   if (uv_thread_create(&rc->thread, rc_main, rc) != 0) {
     snprintf(err, errlen, "cannot start the client thread");
-    flow_net_close(rc->conn);
+    flow_transport_close(rc->conn);
     uv_run(&rc->loop, UV_RUN_DEFAULT);
     goto fail;
   }

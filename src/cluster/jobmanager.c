@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "cluster/protocol.h"
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/resource_manager.h"
 #include "cluster/jobmanager_internal.h"
 #include "net/transport.h"
 #include "net/tcp_addr.h"
@@ -65,20 +67,20 @@ int flow_parse_host_port(const char *s, char **host, int *port) {
 
 /* ---- the job table ------------------------------------------------------ */
 
-static void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m);
-static void flow_jm_stop_poll(uv_timer_t *h);
+static void tm_proxy_handle(flow_endpoint_t *self, flow_msg_t *m);
+static void stop_poll(uv_timer_t *h);
 
-static flow_jm_t *g_jm; /* the process's one jobmanager: for the endpoint callbacks */
+static flow_jobmanager_t *g_jobmanager; /* the process's one jobmanager: for the endpoint callbacks */
 
-flow_jm_job_t *flow_jm_find_job(flow_jm_t *jm, const char *id) {
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next)
+flow_jobmanager_job_t *flow_jobmanager_find_job(flow_jobmanager_t *jmgr, const char *id) {
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next)
     if (strcmp(j->id, id) == 0) return j;
   return NULL;
 }
 
-static void job_free(flow_jm_job_t *j) {
+static void job_free(flow_jobmanager_job_t *j) {
   while (j->metrics != NULL) {
-    flow_jm_metrics_t *m = j->metrics;
+    flow_jobmanager_metrics_t *m = j->metrics;
     j->metrics = m->next;
     free(m->v);
     free(m);
@@ -93,30 +95,30 @@ static void job_free(flow_jm_job_t *j) {
 }
 
 /* Keeps at most JM_HISTORY finished jobs (the oldest go first). */
-static void trim_history(flow_jm_t *jm) {
+static void trim_history(flow_jobmanager_t *jmgr) {
   int finished = 0;
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) finished += j->done;
-  flow_jm_job_t **pp = &jm->jobs;
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) finished += j->done;
+  flow_jobmanager_job_t **pp = &jmgr->jobs;
   /* jobs are kept newest first: drop from the tail */
   while (finished > JM_HISTORY) {
-    flow_jm_job_t **last = NULL;
-    for (pp = &jm->jobs; *pp != NULL; pp = &(*pp)->next)
+    flow_jobmanager_job_t **last = NULL;
+    for (pp = &jmgr->jobs; *pp != NULL; pp = &(*pp)->next)
       if ((*pp)->done) last = pp;
     if (last == NULL) break;
-    flow_jm_job_t *j = *last;
+    flow_jobmanager_job_t *j = *last;
     *last = j->next;
     job_free(j);
     finished--;
   }
 }
 
-static void send_frame(flow_net_conn_t *c, uint8_t type, flow_wbuf_t *w) {
+static void send_frame(flow_transport_conn_t *c, uint8_t type, flow_wbuf_t *w) {
   if (c == NULL) return;
-  if (w->err == 0) (void)flow_net_send(c, type, w->data, (uint32_t)w->len);
+  if (w->err == 0) (void)flow_transport_send(c, type, w->data, (uint32_t)w->len);
 }
 
-static void push_result(flow_jm_t *jm, flow_jm_job_t *j) {
-  (void)jm;
+static void push_result(flow_jobmanager_t *jmgr, flow_jobmanager_job_t *j) {
+  (void)jmgr;
   if (j->client == NULL) return;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
@@ -126,8 +128,8 @@ static void push_result(flow_jm_t *jm, flow_jm_job_t *j) {
   flow_wbuf_free(&w);
 }
 
-static void release_on_taskmanagers(flow_jm_t *jm, flow_jm_job_t *j) {
-  for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
+static void release_on_taskmanagers(flow_jobmanager_t *jmgr, flow_jobmanager_job_t *j) {
+  for (flow_jobmanager_tm_t *tm = jmgr->tms; tm != NULL; tm = tm->next) {
     if (tm->ep.lost || tm->conn == NULL) continue;
     /* every live taskmanager: also those that only held slots of it */
     for (int i = 0; i < tm->n_jobs_sent; i++) {
@@ -144,23 +146,23 @@ static void release_on_taskmanagers(flow_jm_t *jm, flow_jm_job_t *j) {
 }
 
 static void on_job_done(flow_dispatcher_t *d) {
-  flow_jm_job_t *j = d->data;
-  flow_jm_t *jm = g_jm;
+  flow_jobmanager_job_t *j = d->data;
+  flow_jobmanager_t *jmgr = g_jobmanager;
   j->done = 1;
   j->end_ms = flow_now_ms();
   j->status = (int)j->result.status;
   jlog("job %s (%s) %s%s%s", j->id, j->name, flow_job_status_name(j->result.status),
        j->result.failure ? ": " : "", j->result.failure ? j->result.failure : "");
-  push_result(jm, j);
-  release_on_taskmanagers(jm, j);
+  push_result(jmgr, j);
+  release_on_taskmanagers(jmgr, j);
   free(j->job_frame); /* no taskmanager needs the graph and the modules any more */
   j->job_frame = NULL;
   j->job_frame_len = 0;
-  trim_history(jm);
+  trim_history(jmgr);
 }
 
 static void on_job_savepoint(flow_dispatcher_t *d, const char *result) {
-  flow_jm_job_t *j = d->data;
+  flow_jobmanager_job_t *j = d->data;
   if (j->savepoint_client == NULL) return;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
@@ -175,8 +177,8 @@ static void on_job_savepoint(flow_dispatcher_t *d, const char *result) {
 
 /* A submission: decoded, compiled, and handed to a Dispatcher of its own
  * (Flink's JobManagerRunner). 0 or an error message in err. */
-int flow_jm_submit(flow_jm_t *jm, const flow_gateway_submission_t *sub, flow_net_conn_t *client, uint32_t req,
-                   char *id_out, char *err, size_t errlen) {
+int flow_jobmanager_submit(flow_jobmanager_t *jmgr, const flow_gateway_submission_t *sub, flow_transport_conn_t *client,
+                           uint32_t req, char *id_out, char *err, size_t errlen) {
   const flow_gateway_options_t *opt = &sub->opt;
   flow_stream_graph_t *sg = NULL;
   char why[512] = "";
@@ -191,7 +193,7 @@ int flow_jm_submit(flow_jm_t *jm, const flow_gateway_submission_t *sub, flow_net
     flow_sg_free(sg);
     return FLOW_EGRAPH;
   }
-  flow_jm_job_t *j = flow_xcalloc(1, sizeof(*j));
+  flow_jobmanager_job_t *j = flow_xcalloc(1, sizeof(*j));
   j->sg = sg;
   j->jg = jg;
   j->name = flow_strdup(sg->job_name ? sg->job_name : "job");
@@ -215,7 +217,7 @@ int flow_jm_submit(flow_jm_t *jm, const flow_gateway_submission_t *sub, flow_net
   }
   j->job_frame = w.data;
   j->job_frame_len = w.len;
-  flow_dispatcher_init(&j->d, &jm->rpc, &jm->rm);
+  flow_dispatcher_init(&j->d, &jmgr->rpc, &jmgr->rm);
   j->d.result = &j->result;
   j->d.on_done = on_job_done;
   j->d.on_savepoint = on_job_savepoint;
@@ -224,34 +226,34 @@ int flow_jm_submit(flow_jm_t *jm, const flow_gateway_submission_t *sub, flow_net
   j->d.status_out = &j->status_atomic;
   j->d.remote_executors = 1;
   memcpy(j->d.job_id, j->id, sizeof(j->id));
-  j->next = jm->jobs;
-  jm->jobs = j;
+  j->next = jmgr->jobs;
+  jmgr->jobs = j;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &j->d.ep);
-  m->ptr = jg;
-  flow_rpc_send(&jm->rpc, m);
+  m->submit_job.job_graph = jg;
+  flow_rpc_send(&jmgr->rpc, m);
   memcpy(id_out, j->id, 33);
   jlog("job %s (%s) submitted: %d tasks in %d slots", j->id, j->name, jg->n_vertices, jg->slots_required);
   return 0;
 }
 
-int64_t flow_jm_metric(const flow_jm_job_t *j, int v, int k) {
+int64_t flow_jobmanager_metric(const flow_jobmanager_job_t *j, int v, int k) {
   int64_t sum = 0;
-  for (const flow_jm_metrics_t *m = j->metrics; m != NULL; m = m->next) sum += m->v[v][k];
+  for (const flow_jobmanager_metrics_t *m = j->metrics; m != NULL; m = m->next) sum += m->v[v][k];
   return sum;
 }
 
-static void tm_metrics(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
+static void tm_metrics(flow_jobmanager_t *jmgr, flow_jobmanager_tm_t *tm, flow_rbuf_t *r) {
   char id[33];
   int32_t n = 0;
   flow_gateway_read_job_id(r, id);
   flow_rd_i32(r, &n);
   if (r->err != 0 || n < 0 || (size_t)n * 32 != flow_rd_left(r)) {
-    flow_net_fail(tm->conn, "malformed metrics");
+    flow_transport_fail(tm->conn, "malformed metrics");
     return;
   }
-  flow_jm_job_t *j = flow_jm_find_job(jm, id);
+  flow_jobmanager_job_t *j = flow_jobmanager_find_job(jmgr, id);
   if (j == NULL || n != j->jg->n_vertices) return; /* an evicted job's */
-  flow_jm_metrics_t *m = j->metrics;
+  flow_jobmanager_metrics_t *m = j->metrics;
   while (m != NULL && m->tm != tm) m = m->next;
   if (m == NULL) {
     m = flow_xcalloc(1, sizeof(*m));
@@ -264,8 +266,8 @@ static void tm_metrics(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
     for (int k = 0; k < 4; k++) flow_rd_i64(r, &m->v[v][k]);
 }
 
-int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap) {
-  flow_jm_job_t *j = flow_jm_find_job(jm, id);
+int flow_jobmanager_cancel(flow_jobmanager_t *jmgr, const char *id, char *msg, size_t cap) {
+  flow_jobmanager_job_t *j = flow_jobmanager_find_job(jmgr, id);
   if (j == NULL) {
     snprintf(msg, cap, "no job %s", id);
     return FLOW_EINVAL;
@@ -274,7 +276,7 @@ int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap) {
     snprintf(msg, cap, "job %s has already ended (%s)", id, flow_job_status_name((flow_job_status_t)j->status));
     return FLOW_ESTATE;
   }
-  flow_rpc_send(&jm->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &j->d.ep));
+  flow_rpc_send(&jmgr->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &j->d.ep));
   snprintf(msg, cap, "cancelling job %s", id);
   return 0;
 }
@@ -282,17 +284,17 @@ int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap) {
 /* ---- taskmanager proxies ------------------------------------------------ */
 
 static const char *tm_addr_of(flow_endpoint_t *te) {
-  if (te == NULL || te->handle != flow_jm_tm_handle) return NULL;
-  return ((flow_jm_tm_t *)te)->data_addr;
+  if (te == NULL || te->handle != tm_proxy_handle) return NULL;
+  return ((flow_jobmanager_tm_t *)te)->data_addr;
 }
 
 /* 0, or the send's error (the connection is then failed by the caller). */
-static int tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
+static int tm_send_job_once(flow_jobmanager_tm_t *tm, const char *job_id) {
   for (int i = 0; i < tm->n_jobs_sent; i++)
     if (strcmp(tm->jobs_sent[i], job_id) == 0) return 0;
-  flow_jm_job_t *j = flow_jm_find_job(g_jm, job_id);
+  flow_jobmanager_job_t *j = flow_jobmanager_find_job(g_jobmanager, job_id);
   if (j == NULL || j->job_frame == NULL) return 0;
-  int rc = flow_net_send(tm->conn, FLOW_PROTO_JOB, j->job_frame, (uint32_t)j->job_frame_len);
+  int rc = flow_transport_send(tm->conn, FLOW_PROTO_JOB, j->job_frame, (uint32_t)j->job_frame_len);
   if (rc != 0) return rc;
   tm->jobs_sent = flow_xrealloc(tm->jobs_sent, (size_t)(tm->n_jobs_sent + 1) * sizeof(*tm->jobs_sent));
   memcpy(tm->jobs_sent[tm->n_jobs_sent++], job_id, 33);
@@ -300,43 +302,43 @@ static int tm_send_job_once(flow_jm_tm_t *tm, const char *job_id) {
 }
 
 /* The proxy's handler: a message for the remote TaskExecutor goes on the wire. */
-static void flow_jm_tm_handle(flow_endpoint_t *self, flow_msg_t *m) {
-  flow_jm_tm_t *tm = (flow_jm_tm_t *)self;
+static void tm_proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
+  flow_jobmanager_tm_t *tm = (flow_jobmanager_tm_t *)self;
   if (self->lost || tm->conn == NULL) return;
-  flow_endpoint_t *job = m->ptr;
+  flow_endpoint_t *job = flow_msg_job_master(m);
   const char *job_id = job != NULL ? job->id : NULL;
   int rc = m->type == FLOW_MSG_SUBMIT_TASK && job_id != NULL ? tm_send_job_once(tm, job_id) : 0;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
   if (rc == 0) rc = flow_proto_write_msg(&w, m, job_id, tm_addr_of);
-  if (rc == 0) rc = flow_net_send(tm->conn, FLOW_PROTO_RPC, w.data, (uint32_t)w.len);
+  if (rc == 0) rc = flow_transport_send(tm->conn, FLOW_PROTO_RPC, w.data, (uint32_t)w.len);
   flow_wbuf_free(&w);
   if (rc != 0) { /* an endpoint message is never dropped: the taskmanager is lost instead
                    (by the connection's close, outside this delivery of messages) */
     char why[160];
     snprintf(why, sizeof(why), "cannot queue a message for it: %s", flow_strerror(rc));
-    flow_net_fail(tm->conn, why);
+    flow_transport_fail(tm->conn, why);
   }
 }
 
-static void tm_lost(flow_jm_t *jm, flow_jm_tm_t *tm, const char *why) {
+static void tm_lost(flow_jobmanager_t *jmgr, flow_jobmanager_tm_t *tm, const char *why) {
   if (tm->ep.lost) return;
   tm->ep.lost = 1;
   tm->conn = NULL;
   jlog("TaskManager %s is lost: %s", tm->name, why);
-  flow_msg_t *m = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &jm->rm.ep);
-  m->ptr = &tm->ep;
-  flow_rpc_send(&jm->rpc, m);
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &jmgr->rm.ep);
+  m->te_lost.task_executor = &tm->ep;
+  flow_rpc_send(&jmgr->rpc, m);
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
     if (j->done || j->d.jm == NULL) continue;
     flow_msg_t *f = flow_msg_new(FLOW_MSG_TE_LOST, NULL, &j->d.jm->ep);
-    f->ptr = &tm->ep;
-    f->text = flow_strdup(why);
-    flow_rpc_send(&jm->rpc, f);
+    f->te_lost.task_executor = &tm->ep;
+    f->te_lost.why = flow_strdup(why);
+    flow_rpc_send(&jmgr->rpc, f);
   }
 }
 
-static void tm_register(flow_jm_t *jm, flow_net_conn_t *c, flow_rbuf_t *r) {
+static void tm_register(flow_jobmanager_t *jmgr, flow_transport_conn_t *c, flow_rbuf_t *r) {
   int32_t slots = 0, port = 0;
   char *host = NULL;
   flow_rd_i32(r, &slots);
@@ -344,83 +346,76 @@ static void tm_register(flow_jm_t *jm, flow_net_conn_t *c, flow_rbuf_t *r) {
   flow_rd_i32(r, &port);
   struct sockaddr_storage ss;
   if (r->err != 0 || flow_rd_left(r) != 0 || slots < 1 || slots > 4096 || port <= 0 || port > 65535 ||
-      flow_net_conn_data(c) != NULL || flow_tcp_parse_addr(host, port, &ss) != 0 || flow_tcp_is_wildcard(&ss)) {
+      flow_transport_conn_data(c) != NULL || flow_tcp_parse_addr(host, port, &ss) != 0 || flow_tcp_is_wildcard(&ss)) {
     free(host);
-    flow_net_fail(c, "malformed taskmanager registration");
+    flow_transport_fail(c, "malformed taskmanager registration");
     return;
   }
-  flow_jm_tm_t *tm = flow_xcalloc(1, sizeof(*tm));
+  flow_jobmanager_tm_t *tm = flow_xcalloc(1, sizeof(*tm));
   tm->ep.name = "TaskExecutor";
-  tm->ep.rpc = &jm->rpc;
-  tm->ep.handle = flow_jm_tm_handle;
+  tm->ep.rpc = &jmgr->rpc;
+  tm->ep.handle = tm_proxy_handle;
   tm->conn = c;
   tm->slots = slots;
   tm->registered_ms = flow_now_ms();
   tm->last_heard_ns = uv_hrtime();
   snprintf(tm->data_addr, sizeof(tm->data_addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, (int)port);
-  snprintf(tm->name, sizeof(tm->name), "tm-%d@%s", ++jm->tm_seq, flow_net_peer(c));
-  snprintf(tm->id, sizeof(tm->id), "%08x%08x", (unsigned)jm->tm_seq, (unsigned)(uv_hrtime() & 0xffffffffu));
+  snprintf(tm->name, sizeof(tm->name), "tm-%d@%s", ++jmgr->tm_seq, flow_transport_peer(c));
+  snprintf(tm->id, sizeof(tm->id), "%08x%08x", (unsigned)jmgr->tm_seq, (unsigned)(uv_hrtime() & 0xffffffffu));
   free(host);
-  tm->next = jm->tms;
-  jm->tms = tm;
-  flow_net_conn_set_data(c, tm);
+  tm->next = jmgr->tms;
+  jmgr->tms = tm;
+  flow_transport_conn_set_data(c, tm);
   jlog("TaskManager %s registered: %d slots, data at %s", tm->name, slots, tm->data_addr);
-  flow_msg_t *m = flow_msg_new(FLOW_MSG_REGISTER_TE, &tm->ep, &jm->rm.ep);
-  m->ptr = &tm->ep;
-  m->a = slots;
-  flow_rpc_send(&jm->rpc, m);
-  (void)flow_net_send(c, FLOW_PROTO_HEARTBEAT, NULL, 0); /* the acknowledgement */
+  flow_msg_t *m = flow_msg_new(FLOW_MSG_REGISTER_TE, &tm->ep, &jmgr->rm.ep);
+  m->register_te.task_executor = &tm->ep;
+  m->register_te.n_slots = slots;
+  flow_rpc_send(&jmgr->rpc, m);
+  (void)flow_transport_send(c, FLOW_PROTO_HEARTBEAT, NULL, 0); /* the acknowledgement */
 }
 
 /* An endpoint message from a taskmanager: to the ResourceManager or to the
  * JobMaster its job id names. */
-static void tm_rpc(flow_jm_t *jm, flow_jm_tm_t *tm, flow_rbuf_t *r) {
+static void tm_rpc(flow_jobmanager_t *jmgr, flow_jobmanager_tm_t *tm, flow_rbuf_t *r) {
   flow_proto_msg_t cm;
-  if (flow_proto_read_msg(r, &cm) != 0) {
-    flow_net_fail(tm->conn, "malformed endpoint message");
+  if (flow_proto_read_msg(r, FLOW_PROTO_FROM_TASKMANAGER, &cm) != 0) {
+    flow_transport_fail(tm->conn, "malformed endpoint message");
     return;
   }
   flow_msg_t *m = NULL;
   switch (cm.m.type) {
-  case FLOW_MSG_FREE_SLOTS:
-    m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &tm->ep, &jm->rm.ep);
-    m->ptr = &tm->ep;
-    m->a = cm.m.a;
+  case FLOW_MSG_SLOTS_FREED:
+    m = flow_msg_move(&cm.m, &tm->ep, &jmgr->rm.ep);
+    m->slots_freed.task_executor = &tm->ep;
     break;
   case FLOW_MSG_OFFER_SLOTS:
   case FLOW_MSG_SLOTS_UNAVAILABLE:
   case FLOW_MSG_TASK_STATE:
   case FLOW_MSG_ACK_CHECKPOINT:
   case FLOW_MSG_CANCEL_JOB: {
-    flow_jm_job_t *j = cm.job_id[0] ? flow_jm_find_job(jm, cm.job_id) : NULL;
+    flow_jobmanager_job_t *j = cm.job_id[0] ? flow_jobmanager_find_job(jmgr, cm.job_id) : NULL;
     if (j == NULL || j->done || j->d.jm == NULL) {
       if (cm.m.type == FLOW_MSG_OFFER_SLOTS && cm.job_id[0]) { /* too late: give them back */
-        flow_msg_t f = {0};
-        f.type = FLOW_MSG_FREE_SLOTS;
         flow_endpoint_t key = {.id = cm.job_id};
-        f.ptr = &key;
-        flow_jm_tm_handle(&tm->ep, &f);
+        flow_msg_t f = {.type = FLOW_MSG_FREE_SLOTS};
+        f.free_slots.job_master = &key; /* every slot of that job there */
+        tm_proxy_handle(&tm->ep, &f);
       }
       break;
     }
-    m = flow_msg_new(cm.m.type, &tm->ep, &j->d.jm->ep);
-    m->ptr = &tm->ep;
-    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
-    m->text = cm.m.text, cm.m.text = NULL;
-    m->blob = cm.m.blob, cm.m.blob = NULL;
-    m->ptr2 = cm.m.ptr2, cm.m.ptr2 = NULL;
-    m->free_ptr2 = cm.m.free_ptr2;
+    m = flow_msg_move(&cm.m, &tm->ep, &j->d.jm->ep);
+    if (m->type == FLOW_MSG_OFFER_SLOTS) m->offer_slots.task_executor = &tm->ep;
     break;
   }
-  default: flow_net_fail(tm->conn, "unexpected endpoint message from a taskmanager"); break;
+  default: flow_transport_fail(tm->conn, "unexpected endpoint message from a taskmanager"); break;
   }
-  if (m != NULL) flow_rpc_send(&jm->rpc, m);
+  if (m != NULL) flow_rpc_send(&jmgr->rpc, m);
   flow_proto_msg_clear(&cm);
 }
 
 /* ---- client requests ---------------------------------------------------- */
 
-static void reply_simple(flow_net_conn_t *c, uint8_t type, uint32_t req, int ok, const char *text) {
+static void reply_simple(flow_transport_conn_t *c, uint8_t type, uint32_t req, int ok, const char *text) {
   flow_wbuf_t w;
   flow_wbuf_init(&w);
   flow_wr_u32(&w, req);
@@ -430,31 +425,31 @@ static void reply_simple(flow_net_conn_t *c, uint8_t type, uint32_t req, int ok,
   flow_wbuf_free(&w);
 }
 
-static void client_submit(flow_jm_t *jm, flow_net_conn_t *c, uint32_t req, flow_rbuf_t *r) {
+static void client_submit(flow_jobmanager_t *jmgr, flow_transport_conn_t *c, uint32_t req, flow_rbuf_t *r) {
   flow_gateway_submission_t sub;
   const char *why = NULL;
   if (flow_gateway_read_submission(r, &sub, &why) != 0) {
-    flow_net_fail(c, why);
+    flow_transport_fail(c, why);
     return;
   }
   char id[33] = "", err[600] = "";
-  int rc = flow_jm_submit(jm, &sub, c, req, id, err, sizeof(err));
+  int rc = flow_jobmanager_submit(jmgr, &sub, c, req, id, err, sizeof(err));
   flow_gateway_options_clear(&sub.opt);
   reply_simple(c, FLOW_GATEWAY_SUBMIT_REPLY, req, rc == 0, rc == 0 ? id : err);
 }
 
-static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_rbuf_t *r) {
+static void client_frame(flow_jobmanager_t *jmgr, flow_transport_conn_t *c, uint8_t type, flow_rbuf_t *r) {
   uint32_t req = 0;
   if (flow_rd_u32(r, &req) != 0) {
-    flow_net_fail(c, "malformed client request");
+    flow_transport_fail(c, "malformed client request");
     return;
   }
   char id[33];
   switch (type) {
-  case FLOW_GATEWAY_SUBMIT: client_submit(jm, c, req, r); return;
+  case FLOW_GATEWAY_SUBMIT: client_submit(jmgr, c, req, r); return;
   case FLOW_GATEWAY_STATUS: {
     if (flow_gateway_read_job_id(r, id) != 0) break;
-    flow_jm_job_t *j = flow_jm_find_job(jm, id);
+    flow_jobmanager_job_t *j = flow_jobmanager_find_job(jmgr, id);
     reply_simple(c, FLOW_GATEWAY_STATUS_REPLY, req, j != NULL,
                  j ? flow_job_status_name((flow_job_status_t)atomic_load(&j->status_atomic)) : "UNKNOWN");
     return;
@@ -465,10 +460,10 @@ static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_r
     flow_wbuf_init(&w);
     flow_wr_u32(&w, req);
     int n = 0;
-    for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) n++;
+    for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) n++;
     flow_wr_i32(&w, n);
     int64_t now = flow_now_ms();
-    for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+    for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
       flow_wr_str(&w, j->id);
       flow_wr_str(&w, j->name);
       flow_wr_str(&w, flow_job_status_name((flow_job_status_t)atomic_load(&j->status_atomic)));
@@ -482,7 +477,7 @@ static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_r
   case FLOW_GATEWAY_CANCEL: {
     if (flow_gateway_read_job_id(r, id) != 0 || flow_rd_left(r) != 0) break;
     char msg[128];
-    int rc = flow_jm_cancel(jm, id, msg, sizeof(msg));
+    int rc = flow_jobmanager_cancel(jmgr, id, msg, sizeof(msg));
     reply_simple(c, FLOW_GATEWAY_CANCEL_REPLY, req, rc == 0, msg);
     return;
   }
@@ -496,7 +491,7 @@ static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_r
       free(dir);
       break;
     }
-    flow_jm_job_t *j = flow_jm_find_job(jm, id);
+    flow_jobmanager_job_t *j = flow_jobmanager_find_job(jmgr, id);
     if (j == NULL || j->done) {
       reply_simple(c, FLOW_GATEWAY_SAVEPOINT_REPLY, req, 0, j ? "the job has ended" : "no such job");
     } else if (j->savepoint_client != NULL) {
@@ -505,51 +500,52 @@ static void client_frame(flow_jm_t *jm, flow_net_conn_t *c, uint8_t type, flow_r
       j->savepoint_client = c;
       j->savepoint_req = req;
       flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, NULL, &j->d.ep);
-      m->text = dir;
+      m->trigger_savepoint.dir = dir;
+      m->trigger_savepoint.stop = stop;
       dir = NULL;
-      m->a = stop;
-      flow_rpc_send(&jm->rpc, m);
+      flow_rpc_send(&jmgr->rpc, m);
     }
     free(dir);
     return;
   }
   default: break;
   }
-  flow_net_fail(c, "malformed client request");
+  flow_transport_fail(c, "malformed client request");
 }
 
 /* ---- connections -------------------------------------------------------- */
 
-static void on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
-  flow_jm_t *jm = g_jm;
+static void on_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+  flow_jobmanager_t *jmgr = g_jobmanager;
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
-  int role = flow_net_peer_role(c);
-  if (role == FLOW_NET_ROLE_TASKMANAGER) {
-    flow_jm_tm_t *tm = flow_net_conn_data(c);
+  int role = flow_transport_peer_role(c);
+  if (role == FLOW_TRANSPORT_ROLE_TASKMANAGER) {
+    flow_jobmanager_tm_t *tm = flow_transport_conn_data(c);
     if (tm != NULL) tm->last_heard_ns = uv_hrtime();
-    if (type == FLOW_PROTO_REGISTER) tm_register(jm, c, &r);
-    else if (tm == NULL) flow_net_fail(c, "a taskmanager must register first");
+    if (type == FLOW_PROTO_REGISTER) tm_register(jmgr, c, &r);
+    else if (tm == NULL) flow_transport_fail(c, "a taskmanager must register first");
     else if (type == FLOW_PROTO_HEARTBEAT) return;
-    else if (type == FLOW_PROTO_RPC) tm_rpc(jm, tm, &r);
-    else if (type == FLOW_PROTO_METRICS) tm_metrics(jm, tm, &r);
-    else flow_net_fail(c, "unexpected frame type from a taskmanager");
-  } else if (role == FLOW_NET_ROLE_CLIENT) {
+    else if (type == FLOW_PROTO_RPC) tm_rpc(jmgr, tm, &r);
+    else if (type == FLOW_PROTO_METRICS) tm_metrics(jmgr, tm, &r);
+    else flow_transport_fail(c, "unexpected frame type from a taskmanager");
+  } else if (role == FLOW_TRANSPORT_ROLE_CLIENT) {
     if (type == FLOW_GATEWAY_SUBMIT || type == FLOW_GATEWAY_STATUS || type == FLOW_GATEWAY_LIST || type == FLOW_GATEWAY_CANCEL ||
         type == FLOW_GATEWAY_SAVEPOINT)
-      client_frame(jm, c, type, &r);
-    else flow_net_fail(c, "unexpected frame type from a client");
+      client_frame(jmgr, c, type, &r);
+    else flow_transport_fail(c, "unexpected frame type from a client");
   } else {
-    flow_net_fail(c, "only clients and taskmanagers may connect to a jobmanager");
+    flow_transport_fail(c, "only clients and taskmanagers may connect to a jobmanager");
   }
 }
 
-static void on_close(flow_net_conn_t *c, const char *reason) {
-  flow_jm_t *jm = g_jm;
-  if (jm == NULL) return;
-  flow_jm_tm_t *tm = flow_net_peer_role(c) == FLOW_NET_ROLE_TASKMANAGER ? flow_net_conn_data(c) : NULL;
-  if (tm != NULL) tm_lost(jm, tm, reason);
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+static void on_close(flow_transport_conn_t *c, const char *reason) {
+  flow_jobmanager_t *jmgr = g_jobmanager;
+  if (jmgr == NULL) return;
+  flow_jobmanager_tm_t *tm =
+      flow_transport_peer_role(c) == FLOW_TRANSPORT_ROLE_TASKMANAGER ? flow_transport_conn_data(c) : NULL;
+  if (tm != NULL) tm_lost(jmgr, tm, reason);
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
     if (j->client == c) j->client = NULL;
     if (j->savepoint_client == c) j->savepoint_client = NULL;
   }
@@ -557,8 +553,8 @@ static void on_close(flow_net_conn_t *c, const char *reason) {
 
 /* Pushes status changes to the clients that submitted the jobs. */
 static void on_check(uv_check_t *h) {
-  flow_jm_t *jm = h->data;
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+  flow_jobmanager_t *jmgr = h->data;
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
     int s = atomic_load(&j->status_atomic);
     if (s == j->status_sent || j->client == NULL) continue;
     j->status_sent = s;
@@ -568,71 +564,71 @@ static void on_check(uv_check_t *h) {
 
 /* The counters of running jobs to their submitting clients (progress line). */
 static void on_progress(uv_timer_t *h) {
-  flow_jm_t *jm = h->data;
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+  flow_jobmanager_t *jmgr = h->data;
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
     if (j->done || j->client == NULL || j->metrics == NULL) continue;
     flow_wbuf_t w;
     flow_wbuf_init(&w);
     flow_wr_u32(&w, 0);
     flow_wr_i32(&w, j->jg->n_vertices);
     for (int v = 0; v < j->jg->n_vertices; v++)
-      for (int k = 0; k < 4; k++) flow_wr_i64(&w, flow_jm_metric(j, v, k));
+      for (int k = 0; k < 4; k++) flow_wr_i64(&w, flow_jobmanager_metric(j, v, k));
     send_frame(j->client, FLOW_GATEWAY_PROGRESS, &w);
     flow_wbuf_free(&w);
   }
 }
 
 static void on_heartbeat(uv_timer_t *h) {
-  flow_jm_t *jm = h->data;
+  flow_jobmanager_t *jmgr = h->data;
   uint64_t now = uv_hrtime();
-  for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
+  for (flow_jobmanager_tm_t *tm = jmgr->tms; tm != NULL; tm = tm->next) {
     if (tm->ep.lost || tm->conn == NULL) continue;
-    if (now - tm->last_heard_ns > (uint64_t)jm->opt.heartbeat_timeout_ms * 1000000u) {
+    if (now - tm->last_heard_ns > (uint64_t)jmgr->opt.heartbeat_timeout_ms * 1000000u) {
       char why[96];
-      snprintf(why, sizeof(why), "no heartbeat for %lld ms", (long long)jm->opt.heartbeat_timeout_ms);
-      flow_net_conn_t *c = tm->conn;
-      tm_lost(jm, tm, why);
-      flow_net_fail(c, why);
+      snprintf(why, sizeof(why), "no heartbeat for %lld ms", (long long)jmgr->opt.heartbeat_timeout_ms);
+      flow_transport_conn_t *c = tm->conn;
+      tm_lost(jmgr, tm, why);
+      flow_transport_fail(c, why);
       continue;
     }
-    (void)flow_net_send(tm->conn, FLOW_PROTO_HEARTBEAT, NULL, 0);
+    (void)flow_transport_send(tm->conn, FLOW_PROTO_HEARTBEAT, NULL, 0);
   }
 }
 
 static void on_signal(uv_signal_t *h, int sig) {
-  flow_jm_t *jm = h->data;
+  flow_jobmanager_t *jmgr = h->data;
   jlog("received signal %d: shutting down", sig);
-  jm->stopping = 1;
+  jmgr->stopping = 1;
   int running = 0;
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next)
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next)
     if (!j->done) {
       running++;
-      flow_rpc_send(&jm->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &j->d.ep));
+      flow_rpc_send(&jmgr->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &j->d.ep));
     }
-  uv_timer_start(&jm->stop_timer, flow_jm_stop_poll, running ? 50 : 0, 50);
+  uv_timer_start(&jmgr->stop_timer, stop_poll, running ? 50 : 0, 50);
 }
 
-static void flow_jm_stop_poll(uv_timer_t *h) {
-  flow_jm_t *jm = h->data;
+static void stop_poll(uv_timer_t *h) {
+  flow_jobmanager_t *jmgr = h->data;
   int running = 0;
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) running += !j->done;
-  if (running > 0 && ++jm->stop_polls < 200) return; /* at most 10 s */
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) running += !j->done;
+  if (running > 0 && ++jmgr->stop_polls < 200) return; /* at most 10 s */
   uv_timer_stop(h);
   uv_stop(h->loop);
 }
 
 int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
-  flow_jm_t *jm = flow_xcalloc(1, sizeof(*jm));
-  g_jm = jm;
-  jm->opt = *o;
-  uv_loop_init(&jm->loop);
-  flow_rpc_init(&jm->rpc, &jm->loop);
-  flow_resource_manager_init(&jm->rm, &jm->rpc);
-  jm->rm.slot_timeout_ms = o->slot_timeout_ms;
+  flow_jobmanager_t *jmgr = flow_xcalloc(1, sizeof(*jmgr));
+  g_jobmanager = jmgr;
+  jmgr->opt = *o;
+  uv_loop_init(&jmgr->loop);
+  flow_rpc_init(&jmgr->rpc, &jmgr->loop);
+  flow_resource_manager_init(&jmgr->rm, &jmgr->rpc);
+  jmgr->rm.slot_timeout_ms = o->slot_timeout_ms;
   int code = 0;
-  flow_net_opts_t no;
+  flow_transport_opts_t no;
   memset(&no, 0, sizeof(no));
-  no.role = FLOW_NET_ROLE_JOBMANAGER;
+  no.role = FLOW_TRANSPORT_ROLE_JOBMANAGER;
   no.name = "jobmanager";
   /* control connections: what is queued is ours (endpoint messages, job
    * graphs with modules), never dropped; the bound only catches runaways */
@@ -641,7 +637,7 @@ int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
   no.on_close = on_close;
   no.secret = o->secret;
   no.secret_len = o->secret_len;
-  if (flow_net_listen(&jm->loop, o->bind_host, o->bind_port, &no, &jm->server) != 0) {
+  if (flow_transport_listen(&jmgr->loop, o->bind_host, o->bind_port, &no, &jmgr->server) != 0) {
     fprintf(stderr, "flowlua: jobmanager: cannot listen on %s:%d\n", o->bind_host ? o->bind_host : "127.0.0.1",
             o->bind_port);
     code = 1;
@@ -649,77 +645,77 @@ int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
   }
   int rest_port = -1;
   if (o->rest_port >= 0) {
-    if (flow_jm_rest_start(jm, o->rest_host, o->rest_port, &rest_port) != 0) {
+    if (flow_jobmanager_rest_start(jmgr, o->rest_host, o->rest_port, &rest_port) != 0) {
       fprintf(stderr, "flowlua: jobmanager: cannot serve REST on %s:%d\n",
               o->rest_host ? o->rest_host : "127.0.0.1", o->rest_port);
       code = 1;
       goto out;
     }
   }
-  jlog("listening for RPC on %s:%d%s", o->bind_host ? o->bind_host : "127.0.0.1", flow_net_server_port(jm->server),
-       o->secret ? " (cluster secret required)" : "");
+  jlog("listening for RPC on %s:%d%s", o->bind_host ? o->bind_host : "127.0.0.1",
+       flow_transport_server_port(jmgr->server), o->secret ? " (cluster secret required)" : "");
   if (rest_port >= 0)
     jlog("REST endpoint on http://%s:%d", o->rest_host ? o->rest_host : "127.0.0.1", rest_port);
   if (o->port_file != NULL) { /* atomically: readers poll for it */
     char line[64], err[256];
-    int n = snprintf(line, sizeof(line), "%d %d\n", flow_net_server_port(jm->server), rest_port);
+    int n = snprintf(line, sizeof(line), "%d %d\n", flow_transport_server_port(jmgr->server), rest_port);
     if (flow_file_write_atomic(o->port_file, line, (size_t)n, err, sizeof(err)) != 0)
       fprintf(stderr, "flowlua: jobmanager: %s\n", err);
   }
-  uv_check_init(&jm->loop, &jm->check);
-  jm->check.data = jm;
-  uv_check_start(&jm->check, on_check);
-  uv_timer_init(&jm->loop, &jm->heartbeat);
-  jm->heartbeat.data = jm;
+  uv_check_init(&jmgr->loop, &jmgr->check);
+  jmgr->check.data = jmgr;
+  uv_check_start(&jmgr->check, on_check);
+  uv_timer_init(&jmgr->loop, &jmgr->heartbeat);
+  jmgr->heartbeat.data = jmgr;
   uint64_t hb = (uint64_t)(o->heartbeat_interval_ms > 0 ? o->heartbeat_interval_ms : 10000);
-  uv_timer_start(&jm->heartbeat, on_heartbeat, hb, hb);
-  uv_timer_init(&jm->loop, &jm->stop_timer);
-  jm->stop_timer.data = jm;
-  uv_timer_init(&jm->loop, &jm->progress);
-  jm->progress.data = jm;
-  uv_timer_start(&jm->progress, on_progress, 1000, 1000);
-  uv_signal_init(&jm->loop, &jm->sigint);
-  uv_signal_init(&jm->loop, &jm->sigterm);
-  jm->sigint.data = jm->sigterm.data = jm;
-  uv_signal_start(&jm->sigint, on_signal, SIGINT);
-  uv_signal_start(&jm->sigterm, on_signal, SIGTERM);
-  uv_run(&jm->loop, UV_RUN_DEFAULT);
-  uv_run(&jm->loop, UV_RUN_NOWAIT); /* messages still queued, e.g. a retired JobMaster's free */
+  uv_timer_start(&jmgr->heartbeat, on_heartbeat, hb, hb);
+  uv_timer_init(&jmgr->loop, &jmgr->stop_timer);
+  jmgr->stop_timer.data = jmgr;
+  uv_timer_init(&jmgr->loop, &jmgr->progress);
+  jmgr->progress.data = jmgr;
+  uv_timer_start(&jmgr->progress, on_progress, 1000, 1000);
+  uv_signal_init(&jmgr->loop, &jmgr->sigint);
+  uv_signal_init(&jmgr->loop, &jmgr->sigterm);
+  jmgr->sigint.data = jmgr->sigterm.data = jmgr;
+  uv_signal_start(&jmgr->sigint, on_signal, SIGINT);
+  uv_signal_start(&jmgr->sigterm, on_signal, SIGTERM);
+  uv_run(&jmgr->loop, UV_RUN_DEFAULT);
+  uv_run(&jmgr->loop, UV_RUN_NOWAIT); /* messages still queued, e.g. a retired JobMaster's free */
 out:
   /* tear down: every JobMaster and connection, then the handles */
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
     if (j->d.jm != NULL) {
       flow_job_master_free(j->d.jm);
       j->d.jm = NULL;
     }
   }
-  g_jm = NULL;
-  if (jm->server != NULL) flow_net_server_close(jm->server);
-  flow_jm_rest_stop(jm);
-  flow_resource_manager_destroy(&jm->rm);
-  flow_rpc_close(&jm->rpc);
-  if (jm->check.loop != NULL) {
-    uv_close((uv_handle_t *)&jm->check, NULL);
-    uv_close((uv_handle_t *)&jm->heartbeat, NULL);
-    uv_close((uv_handle_t *)&jm->stop_timer, NULL);
-    uv_close((uv_handle_t *)&jm->progress, NULL);
-    uv_close((uv_handle_t *)&jm->sigint, NULL);
-    uv_close((uv_handle_t *)&jm->sigterm, NULL);
+  g_jobmanager = NULL;
+  if (jmgr->server != NULL) flow_transport_server_close(jmgr->server);
+  flow_jobmanager_rest_stop(jmgr);
+  flow_resource_manager_destroy(&jmgr->rm);
+  flow_rpc_close(&jmgr->rpc);
+  if (jmgr->check.loop != NULL) {
+    uv_close((uv_handle_t *)&jmgr->check, NULL);
+    uv_close((uv_handle_t *)&jmgr->heartbeat, NULL);
+    uv_close((uv_handle_t *)&jmgr->stop_timer, NULL);
+    uv_close((uv_handle_t *)&jmgr->progress, NULL);
+    uv_close((uv_handle_t *)&jmgr->sigint, NULL);
+    uv_close((uv_handle_t *)&jmgr->sigterm, NULL);
   }
-  uv_run(&jm->loop, UV_RUN_DEFAULT);
-  uv_loop_close(&jm->loop);
-  uv_mutex_destroy(&jm->rpc.mu);
-  while (jm->jobs != NULL) {
-    flow_jm_job_t *j = jm->jobs;
-    jm->jobs = j->next;
+  uv_run(&jmgr->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&jmgr->loop);
+  uv_mutex_destroy(&jmgr->rpc.mu);
+  while (jmgr->jobs != NULL) {
+    flow_jobmanager_job_t *j = jmgr->jobs;
+    jmgr->jobs = j->next;
     job_free(j);
   }
-  while (jm->tms != NULL) {
-    flow_jm_tm_t *tm = jm->tms;
-    jm->tms = tm->next;
+  while (jmgr->tms != NULL) {
+    flow_jobmanager_tm_t *tm = jmgr->tms;
+    jmgr->tms = tm->next;
     free(tm->jobs_sent);
     free(tm);
   }
-  free(jm);
+  free(jmgr);
   return code;
 }

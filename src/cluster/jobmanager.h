@@ -3,7 +3,7 @@
  * ResourceManager, a JobMaster per running job, the REST endpoint and the
  * BlobServer, on one libuv loop in the calling thread. TaskExecutors live in
  * taskmanager processes: each is represented here by a proxy endpoint that
- * encodes the messages sent to it (cluster/cluster_proto.h) onto its
+ * encodes the messages sent to it (cluster/protocol.h) onto its
  * connection, so the JobMaster and ResourceManager are the MiniCluster's
  * code, unchanged. */
 #ifndef FLOW_CLUSTER_JOBMANAGER_H
@@ -30,7 +30,8 @@ void flow_jobmanager_options_init(flow_jobmanager_options_t *o);
  * the process exit code; errors go to stderr. */
 int flow_jobmanager_run(const flow_jobmanager_options_t *o);
 
-/* "host:port" -> host (malloc'd) and port; a bare port means 127.0.0.1. */
+/* "host:port" -> host (malloc'd) and port; a bare port means 127.0.0.1.
+ * 0 or FLOW_EINVAL (nothing allocated). */
 int flow_parse_host_port(const char *s, char **host, int *port);
 
 #endif

@@ -7,20 +7,22 @@
 #include <stdatomic.h>
 
 #include "cluster/protocol.h"
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/resource_manager.h"
 #include "cluster/jobmanager.h"
 #include "net/transport.h"
 
 /* A taskmanager's latest counters of one job (FLOW_PROTO_METRICS). */
-typedef struct flow_jm_metrics {
-  const void *tm;         /* the taskmanager (a flow_jm_tm_t, compared only) */
+typedef struct flow_jobmanager_metrics {
+  const void *tm;         /* the taskmanager (a flow_jobmanager_tm_t, compared only) */
   int64_t (*v)[4];        /* per vertex: records in, records out, bytes read, bytes total */
-  struct flow_jm_metrics *next;
-} flow_jm_metrics_t;
+  struct flow_jobmanager_metrics *next;
+} flow_jobmanager_metrics_t;
 
 /* A job: its graphs, its Dispatcher (a JobManagerRunner: one JobMaster) and
  * its result once it ended. */
-typedef struct flow_jm_job {
+typedef struct flow_jobmanager_job {
   char id[33];
   char *name;
   flow_stream_graph_t *sg;
@@ -34,18 +36,18 @@ typedef struct flow_jm_job {
   int64_t start_ms, end_ms;
   uint8_t *job_frame;        /* the FLOW_PROTO_JOB payload (graph + blobs) */
   size_t job_frame_len;
-  flow_net_conn_t *client;   /* the submitting client while connected */
+  flow_transport_conn_t *client;   /* the submitting client while connected */
   uint32_t client_req;
-  flow_jm_metrics_t *metrics; /* per taskmanager that ran tasks of it */
-  flow_net_conn_t *savepoint_client; /* a savepoint request in progress */
+  flow_jobmanager_metrics_t *metrics; /* per taskmanager that ran tasks of it */
+  flow_transport_conn_t *savepoint_client; /* a savepoint request in progress */
   uint32_t savepoint_req;
-  struct flow_jm_job *next;  /* newest first */
-} flow_jm_job_t;
+  struct flow_jobmanager_job *next;  /* newest first */
+} flow_jobmanager_job_t;
 
 /* The proxy of a remote TaskExecutor: its endpoint encodes messages onto conn. */
-typedef struct flow_jm_tm {
+typedef struct flow_jobmanager_tm {
   flow_endpoint_t ep;        /* first: JobMasters and the ResourceManager hold &ep */
-  flow_net_conn_t *conn;     /* NULL once lost */
+  flow_transport_conn_t *conn;     /* NULL once lost */
   char name[96];
   char id[24];
   char data_addr[80];        /* "host:port" of its data plane */
@@ -54,36 +56,41 @@ typedef struct flow_jm_tm {
   uint64_t last_heard_ns;
   char (*jobs_sent)[33];     /* jobs whose FLOW_PROTO_JOB it got */
   int n_jobs_sent;
-  struct flow_jm_tm *next;
-} flow_jm_tm_t;
+  struct flow_jobmanager_tm *next;
+} flow_jobmanager_tm_t;
 
-typedef struct flow_jm {
+typedef struct flow_jobmanager {
   flow_jobmanager_options_t opt;
   uv_loop_t loop;
   flow_rpc_t rpc;
   flow_resource_manager_t rm;
-  flow_net_server_t *server;
+  flow_transport_server_t *server;
   struct flow_http_server *rest;
-  flow_jm_job_t *jobs;
-  flow_jm_tm_t *tms;
+  flow_jobmanager_job_t *jobs;
+  flow_jobmanager_tm_t *tms;
   int tm_seq;
   uv_check_t check;
   uv_timer_t heartbeat, stop_timer, progress;
   uv_signal_t sigint, sigterm;
   int stopping, stop_polls;
-} flow_jm_t;
+} flow_jobmanager_t;
 
-flow_jm_job_t *flow_jm_find_job(flow_jm_t *jm, const char *id);
+/* The job of that id, or NULL (unknown or evicted from the history). */
+flow_jobmanager_job_t *flow_jobmanager_find_job(flow_jobmanager_t *jmgr, const char *id);
 /* Decodes, compiles and starts a submission; the client (may be NULL) gets
- * the status pushes and the result. 0 and the job id, or an error in err. */
-int flow_jm_submit(flow_jm_t *jm, const flow_gateway_submission_t *sub, flow_net_conn_t *client, uint32_t req,
-                   char *id_out, char *err, size_t errlen);
-int flow_jm_cancel(flow_jm_t *jm, const char *id, char *msg, size_t cap);
+ * the status pushes and the result. 0 and the job id in id_out, or the
+ * decoder's error / FLOW_EGRAPH / FLOW_ENOMEM with a message in err. */
+int flow_jobmanager_submit(flow_jobmanager_t *jmgr, const flow_gateway_submission_t *sub, flow_transport_conn_t *client,
+                           uint32_t req, char *id_out, char *err, size_t errlen);
+/* Asks the job to cancel: 0, FLOW_EINVAL (no such job) or FLOW_ESTATE (it
+ * has ended); what happened in msg either way. */
+int flow_jobmanager_cancel(flow_jobmanager_t *jmgr, const char *id, char *msg, size_t cap);
 /* Sums counter k (0..3) of vertex index v over the job's taskmanagers. */
-int64_t flow_jm_metric(const flow_jm_job_t *j, int v, int k);
+int64_t flow_jobmanager_metric(const flow_jobmanager_job_t *j, int v, int k);
 
-/* jobmanager_rest.c */
-int flow_jm_rest_start(flow_jm_t *jm, const char *host, int port, int *bound_port);
-void flow_jm_rest_stop(flow_jm_t *jm);
+/* jobmanager_rest.c: serves the REST endpoint on host:port (0: ephemeral,
+ * the port in *bound_port). 0 or flow_http_listen's error. */
+int flow_jobmanager_rest_start(flow_jobmanager_t *jmgr, const char *host, int port, int *bound_port);
+void flow_jobmanager_rest_stop(flow_jobmanager_t *jmgr);
 
 #endif

@@ -1,5 +1,5 @@
 /* The jobmanager's REST endpoint (Flink's WebMonitorEndpoint, REST API v1
- * shapes): JSON built with cJSON, HTTP by cluster/http_server.c.
+ * shapes): JSON built with cJSON, HTTP by net/http_server.c.
  *
  *   GET   /overview            cluster overview
  *   GET   /jobs                {"jobs":[{"id","status"}]}
@@ -40,15 +40,17 @@ static void respond_error(flow_http_response_t *res, int status, const char *msg
   respond_json(res, status, j);
 }
 
-static int job_status(const flow_jm_job_t *j) { return atomic_load(&((flow_jm_job_t *)j)->status_atomic); }
+static int job_status(const flow_jobmanager_job_t *j) {
+  return atomic_load(&((flow_jobmanager_job_t *)j)->status_atomic);
+}
 
-static int free_slots_of(flow_jm_t *jm, flow_jm_tm_t *tm) {
-  for (int i = 0; i < jm->rm.n_tes; i++)
-    if (jm->rm.tes[i] == &tm->ep) return jm->rm.te_slots[i];
+static int free_slots_of(flow_jobmanager_t *jmgr, flow_jobmanager_tm_t *tm) {
+  for (int i = 0; i < jmgr->rm.n_tes; i++)
+    if (jmgr->rm.tes[i] == &tm->ep) return jmgr->rm.te_slots[i];
   return 0;
 }
 
-static cJSON *task_counts(const flow_jm_job_t *j, int vertex_index) {
+static cJSON *task_counts(const flow_jobmanager_job_t *j, int vertex_index) {
   static const char *const names[] = {"CREATED", "SCHEDULED", "DEPLOYING", "INITIALIZING", "RUNNING",
                                       "FINISHED", "CANCELING", "CANCELED", "FAILED"};
   int counts[FLOW_EXEC__COUNT] = {0};
@@ -71,7 +73,7 @@ static cJSON *task_counts(const flow_jm_job_t *j, int vertex_index) {
   return o;
 }
 
-static void add_times(cJSON *o, const flow_jm_job_t *j) {
+static void add_times(cJSON *o, const flow_jobmanager_job_t *j) {
   int64_t now = flow_now_ms();
   cJSON_AddNumberToObject(o, "start-time", (double)j->start_ms);
   cJSON_AddNumberToObject(o, "end-time", j->done ? (double)j->end_ms : -1);
@@ -79,15 +81,15 @@ static void add_times(cJSON *o, const flow_jm_job_t *j) {
   cJSON_AddNumberToObject(o, "last-modification", (double)(j->done ? j->end_ms : now));
 }
 
-static cJSON *overview(flow_jm_t *jm) {
+static cJSON *overview(flow_jobmanager_t *jmgr) {
   int tms = 0, total = 0, avail = 0, running = 0, finished = 0, canceled = 0, failed = 0;
-  for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
+  for (flow_jobmanager_tm_t *tm = jmgr->tms; tm != NULL; tm = tm->next) {
     if (tm->ep.lost) continue;
     tms++;
     total += tm->slots;
-    avail += free_slots_of(jm, tm);
+    avail += free_slots_of(jmgr, tm);
   }
-  for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
     int s = job_status(j);
     if (!j->done) running++;
     else if (s == FLOW_JOB_FINISHED) finished++;
@@ -107,7 +109,7 @@ static cJSON *overview(flow_jm_t *jm) {
   return o;
 }
 
-static cJSON *job_overview(const flow_jm_job_t *j) {
+static cJSON *job_overview(const flow_jobmanager_job_t *j) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "jid", j->id);
   cJSON_AddStringToObject(o, "name", j->name);
@@ -121,7 +123,7 @@ static cJSON *job_overview(const flow_jm_job_t *j) {
   return o;
 }
 
-static cJSON *job_details(const flow_jm_job_t *j) {
+static cJSON *job_details(const flow_jobmanager_job_t *j) {
   cJSON *o = job_overview(j);
   cJSON_DeleteItemFromObject(o, "tasks");
   cJSON_AddBoolToObject(o, "isStoppable", 0);
@@ -140,10 +142,10 @@ static cJSON *job_details(const flow_jm_job_t *j) {
     cJSON_AddStringToObject(x, "slotSharingGroup", jv->slot_sharing_group);
     cJSON_AddItemToObject(x, "tasks", task_counts(j, v));
     cJSON *mx = cJSON_AddObjectToObject(x, "metrics"); /* Flink's IOMetricsInfo names */
-    cJSON_AddNumberToObject(mx, "read-records", (double)flow_jm_metric(j, v, 0));
-    cJSON_AddNumberToObject(mx, "write-records", (double)flow_jm_metric(j, v, 1));
-    cJSON_AddNumberToObject(mx, "read-bytes", (double)flow_jm_metric(j, v, 2));
-    cJSON_AddNumberToObject(mx, "total-bytes", (double)flow_jm_metric(j, v, 3));
+    cJSON_AddNumberToObject(mx, "read-records", (double)flow_jobmanager_metric(j, v, 0));
+    cJSON_AddNumberToObject(mx, "write-records", (double)flow_jobmanager_metric(j, v, 1));
+    cJSON_AddNumberToObject(mx, "read-bytes", (double)flow_jobmanager_metric(j, v, 2));
+    cJSON_AddNumberToObject(mx, "total-bytes", (double)flow_jobmanager_metric(j, v, 3));
     cJSON_AddItemToArray(vs, x);
   }
   if (j->done) {
@@ -156,29 +158,29 @@ static cJSON *job_details(const flow_jm_job_t *j) {
   return o;
 }
 
-static cJSON *taskmanagers(flow_jm_t *jm) {
+static cJSON *taskmanagers(flow_jobmanager_t *jmgr) {
   cJSON *o = cJSON_CreateObject();
   cJSON *a = cJSON_AddArrayToObject(o, "taskmanagers");
   uint64_t now = uv_hrtime();
-  for (flow_jm_tm_t *tm = jm->tms; tm != NULL; tm = tm->next) {
+  for (flow_jobmanager_tm_t *tm = jmgr->tms; tm != NULL; tm = tm->next) {
     if (tm->ep.lost) continue;
     cJSON *x = cJSON_CreateObject();
     cJSON_AddStringToObject(x, "id", tm->name);
-    cJSON_AddStringToObject(x, "path", tm->conn ? flow_net_peer(tm->conn) : "");
+    cJSON_AddStringToObject(x, "path", tm->conn ? flow_transport_peer(tm->conn) : "");
     cJSON_AddStringToObject(x, "dataAddress", tm->data_addr);
     const char *colon = strrchr(tm->data_addr, ':');
     cJSON_AddNumberToObject(x, "dataPort", colon ? atoi(colon + 1) : 0);
     cJSON_AddNumberToObject(x, "timeSinceLastHeartbeat", (double)((now - tm->last_heard_ns) / 1000000u));
     cJSON_AddNumberToObject(x, "slotsNumber", tm->slots);
-    cJSON_AddNumberToObject(x, "freeSlots", free_slots_of(jm, tm));
+    cJSON_AddNumberToObject(x, "freeSlots", free_slots_of(jmgr, tm));
     cJSON_AddNumberToObject(x, "registered", (double)tm->registered_ms);
     cJSON_AddItemToArray(a, x);
   }
   return o;
 }
 
-static void submit(flow_jm_t *jm, const flow_http_request_t *req, flow_http_response_t *res) {
-  if (jm->opt.secret != NULL && !req->authenticated) { /* the HTTP layer refuses this already */
+static void submit(flow_jobmanager_t *jmgr, const flow_http_request_t *req, flow_http_response_t *res) {
+  if (jmgr->opt.secret != NULL && !req->authenticated) { /* the HTTP layer refuses this already */
     respond_error(res, 401, "authentication required: sign the request with the cluster secret");
     return;
   }
@@ -191,7 +193,7 @@ static void submit(flow_jm_t *jm, const flow_http_request_t *req, flow_http_resp
     return;
   }
   char id[33], err[600];
-  int rc = flow_jm_submit(jm, &sub, NULL, 0, id, err, sizeof(err));
+  int rc = flow_jobmanager_submit(jmgr, &sub, NULL, 0, id, err, sizeof(err));
   flow_gateway_options_clear(&sub.opt);
   if (rc != 0) {
     respond_error(res, 400, err);
@@ -203,24 +205,24 @@ static void submit(flow_jm_t *jm, const flow_http_request_t *req, flow_http_resp
 }
 
 static void handle(void *ud, const flow_http_request_t *req, flow_http_response_t *res) {
-  flow_jm_t *jm = ud;
+  flow_jobmanager_t *jmgr = ud;
   const char *p = req->path;
   int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
   if (strncmp(p, "/v1/", 4) == 0) p += 3; /* Flink serves /v1/... too */
-  if (get && strcmp(p, "/overview") == 0) return respond_json(res, 200, overview(jm));
-  if (get && strcmp(p, "/taskmanagers") == 0) return respond_json(res, 200, taskmanagers(jm));
+  if (get && strcmp(p, "/overview") == 0) return respond_json(res, 200, overview(jmgr));
+  if (get && strcmp(p, "/taskmanagers") == 0) return respond_json(res, 200, taskmanagers(jmgr));
   if (get && strcmp(p, "/jobs/overview") == 0) {
     cJSON *o = cJSON_CreateObject();
     cJSON *a = cJSON_AddArrayToObject(o, "jobs");
-    for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) cJSON_AddItemToArray(a, job_overview(j));
+    for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) cJSON_AddItemToArray(a, job_overview(j));
     return respond_json(res, 200, o);
   }
   if (strcmp(p, "/jobs") == 0 || strcmp(p, "/jobs/") == 0) {
-    if (strcmp(req->method, "POST") == 0) return submit(jm, req, res);
+    if (strcmp(req->method, "POST") == 0) return submit(jmgr, req, res);
     if (!get) return respond_error(res, 405, "method not allowed");
     cJSON *o = cJSON_CreateObject();
     cJSON *a = cJSON_AddArrayToObject(o, "jobs");
-    for (flow_jm_job_t *j = jm->jobs; j != NULL; j = j->next) {
+    for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
       cJSON *x = cJSON_CreateObject();
       cJSON_AddStringToObject(x, "id", j->id);
       cJSON_AddStringToObject(x, "status", flow_job_status_name((flow_job_status_t)job_status(j)));
@@ -231,14 +233,14 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
   if (strncmp(p, "/jobs/", 6) == 0) {
     const char *id = p + 6;
     if (strlen(id) != 32) return respond_error(res, 404, "no such job");
-    flow_jm_job_t *j = flow_jm_find_job(jm, id);
+    flow_jobmanager_job_t *j = flow_jobmanager_find_job(jmgr, id);
     if (j == NULL) return respond_error(res, 404, "no such job");
     if (get) return respond_json(res, 200, job_details(j));
     if (strcmp(req->method, "PATCH") == 0) {
       if (strcmp(req->query, "mode=cancel") != 0 && req->query[0] != '\0')
         return respond_error(res, 400, "only mode=cancel is supported");
       char msg[128];
-      int rc = flow_jm_cancel(jm, id, msg, sizeof(msg));
+      int rc = flow_jobmanager_cancel(jmgr, id, msg, sizeof(msg));
       if (rc != 0 && rc != FLOW_ESTATE) return respond_error(res, 404, msg);
       return respond_json(res, 202, cJSON_CreateObject());
     }
@@ -247,21 +249,21 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
   respond_error(res, 404, "not found");
 }
 
-int flow_jm_rest_start(flow_jm_t *jm, const char *host, int port, int *bound_port) {
+int flow_jobmanager_rest_start(flow_jobmanager_t *jmgr, const char *host, int port, int *bound_port) {
   flow_http_opts_t ho;
   memset(&ho, 0, sizeof(ho));
   ho.max_body_bytes = REST_MAX_BODY;
-  ho.secret = jm->opt.secret;
-  ho.secret_len = jm->opt.secret_len;
+  ho.secret = jmgr->opt.secret;
+  ho.secret_len = jmgr->opt.secret_len;
   ho.handler = handle;
-  ho.data = jm;
-  int rc = flow_http_listen(&jm->loop, host, port, &ho, &jm->rest);
+  ho.data = jmgr;
+  int rc = flow_http_listen(&jmgr->loop, host, port, &ho, &jmgr->rest);
   if (rc != 0) return rc;
-  *bound_port = flow_http_server_port(jm->rest);
+  *bound_port = flow_http_server_port(jmgr->rest);
   return 0;
 }
 
-void flow_jm_rest_stop(flow_jm_t *jm) {
-  if (jm->rest != NULL) flow_http_server_close(jm->rest);
-  jm->rest = NULL;
+void flow_jobmanager_rest_stop(flow_jobmanager_t *jmgr) {
+  if (jmgr->rest != NULL) flow_http_server_close(jmgr->rest);
+  jmgr->rest = NULL;
 }

@@ -1,17 +1,17 @@
-/* Cluster mode's application frames (over net/transport.h): the
- * endpoint messages of rpc.h between a jobmanager and its taskmanagers, the
- * client protocol (submit, status, list, cancel, savepoint), and the data
- * plane between taskmanagers (buffers + credits). Payloads are written with
+/* Cluster mode's application frames (over net/transport.h): the endpoint
+ * messages of coordination/messages.h between a jobmanager and its
+ * taskmanagers and the data plane between taskmanagers (buffers + credits);
+ * the client protocol's frames are coordination/dispatcher_gateway.h's. Payloads are written with
  * wire.h; docs/wire.md has the layouts.
  *
  * Endpoint messages carry no pointers on the wire: a JobMaster is named by
  * its job id, a TaskExecutor by the connection it came from, a network by
  * (job id, attempt). Plain data: no libuv, no threads. */
-#ifndef FLOW_CLUSTER_CLUSTER_PROTO_H
-#define FLOW_CLUSTER_CLUSTER_PROTO_H
+#ifndef FLOW_CLUSTER_PROTOCOL_H
+#define FLOW_CLUSTER_PROTOCOL_H
 
 #include "coordination/dispatcher_gateway.h"
-#include "coordination/endpoints.h"
+#include "coordination/messages.h"
 #include "util/wire.h"
 
 enum {
@@ -38,33 +38,66 @@ typedef struct flow_proto_channel {
 } flow_proto_channel_t;
 
 void flow_proto_write_channel(flow_wbuf_t *w, const flow_proto_channel_t *ch);
+/* 0 or FLOW_EINVAL (truncated, or not a job id). */
 int flow_proto_read_channel(flow_rbuf_t *r, flow_proto_channel_t *ch);
 
-/* An endpoint message: u8 type, str job id (nullable), i32 a b c d, str text
- * (nullable), u8 has blob [bytes blob], then by type: OFFER_SLOTS i32 x b
- * slot indices (ptr2); FREE_SLOTS u8 has indices [i32 x b]; SUBMIT_TASK the deployment (i64 buffer timeout, u8
+/* An endpoint message (coordination/messages.h) on the wire: u8 type, str
+ * job id (nullable), i32 a b c d, str text (nullable), u8 has blob [bytes
+ * blob], then by type: OFFER_SLOTS i32 x b slot indices; FREE_SLOTS u8 has
+ * indices [i32 x b]; SUBMIT_TASK the deployment (i64 buffer timeout, u8
  * exactly once, str restore dir, str checkpoint dir, i32 n addresses, n x str
- * "host:port", i32 n executions, n x i32 address index). `addr_of` maps a
- * location endpoint to its data address (NULL: unknown). */
+ * "host:port", i32 n executions, n x i32 address index).
+ *
+ * What a, b, c, d and the text carry, by type (task = vertex, subtask,
+ * attempt):
+ *   from a JobMaster (the jobmanager) to a TaskExecutor:
+ *     ALLOCATE_SLOTS      a n_slots, c generation
+ *     SUBMIT_TASK         a b c task, d slot
+ *     CANCEL_TASK         a b c task
+ *     TRIGGER_CHECKPOINT  a b c task (all 0: no task), d checkpoint id, text dir
+ *     NOTIFY_CHECKPOINT   d checkpoint id
+ *     FREE_SLOTS          b n_slots (with indices)
+ *   from a TaskExecutor (a taskmanager):
+ *     OFFER_SLOTS         b n_slots, c generation
+ *     SLOTS_UNAVAILABLE   c generation, text reason
+ *     TASK_STATE          a b c task, d state, text error, blob accumulators
+ *     ACK_CHECKPOINT      a b c task, d checkpoint id, text state file (NULL: declined)
+ *     CANCEL_JOB          nothing
+ *     SLOTS_FREED         type FREE_SLOTS, no job id, a n_slots
+ * Checkpoint ids are int64_t in the messages and i32 on the wire: the
+ * encoder refuses an id outside 0..INT32_MAX (FLOW_EINVAL) rather than
+ * narrowing it; the decoder widens what it reads.
+ *
+ * Writes m as job job_id (NULL: none; the JobMaster's id, or the job proxy's
+ * on a taskmanager). `addr_of` maps a SUBMIT_TASK location endpoint to its
+ * data address (NULL: unknown). 0, FLOW_EINVAL for a type that does not
+ * cross the wire or a checkpoint id the wire cannot carry (nothing written),
+ * or the writer's error. */
 int flow_proto_write_msg(flow_wbuf_t *w, const flow_msg_t *m, const char *job_id,
-                      const char *(*addr_of)(flow_endpoint_t *te));
+                         const char *(*addr_of)(flow_endpoint_t *te));
 
-/* A decoded endpoint message: the message (ptr/ptr2/to/from unset, except
- * ptr2 = int[b] for OFFER_SLOTS and FREE_SLOTS with indices), the job id, and for SUBMIT_TASK the
- * deployment fields below. flow_proto_msg_clear frees what is left. */
+/* Who wrote an endpoint message: the wire's FREE_SLOTS is FREE_SLOTS from a
+ * jobmanager and SLOTS_FREED from a taskmanager. */
+typedef enum { FLOW_PROTO_FROM_JOBMANAGER, FLOW_PROTO_FROM_TASKMANAGER } flow_proto_sender_t;
+
+/* A decoded endpoint message: the typed message, its endpoint pointers
+ * (to, from, job_master, task_executor) unset for the receiver to fill; the
+ * job id ("" when none); for SUBMIT_TASK, m.submit_task.deployment holds
+ * the wire's fields (buffer timeout, exactly once, restore and checkpoint
+ * directories) and the location map is below. A message of a type its
+ * sender never sends comes back with that type and an empty payload (the
+ * receiver refuses it). flow_proto_msg_clear frees what is left. */
 typedef struct flow_proto_msg {
   flow_msg_t m;
   char job_id[33];
-  int64_t buffer_timeout_ms;
-  int exactly_once;
-  char *restore_dir, *checkpoint_dir;
   char **addrs; /* distinct data addresses */
   int n_addrs;
   int32_t *exec_addr; /* per execution vertex: index into addrs */
   int n_exec;
 } flow_proto_msg_t;
 
-int flow_proto_read_msg(flow_rbuf_t *r, flow_proto_msg_t *out);
+/* 0, or FLOW_EINVAL (malformed) / FLOW_ENOMEM with nothing to clear. */
+int flow_proto_read_msg(flow_rbuf_t *r, flow_proto_sender_t from, flow_proto_msg_t *out);
 void flow_proto_msg_clear(flow_proto_msg_t *cm);
 
 #endif

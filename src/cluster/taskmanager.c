@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "cluster/protocol.h"
-#include "coordination/endpoints.h"
+#include "coordination/resource_manager.h"
+#include "coordination/task_executor.h"
 #include "cluster/jobmanager.h"
-#include "cluster/jobmanager_internal.h"
 #include "net/transport.h"
 #include "net/tcp_addr.h"
 #include "util/common.h"
@@ -70,7 +70,7 @@ struct tm_job {
 
 typedef struct peer {
   char addr[80];
-  flow_net_conn_t *conn;
+  flow_transport_conn_t *conn;
   struct peer *next;
 } peer_t;
 
@@ -86,13 +86,13 @@ struct flow_tm {
   flow_rpc_t rpc;
   flow_resource_manager_t rm_proxy; /* its ep encodes for the real ResourceManager */
   flow_task_executor_t te;
-  flow_net_conn_t *jm_conn;
+  flow_transport_conn_t *jobmanager_conn;
   int registered;    /* the jobmanager accepted us on this connection */
   int rejoining;     /* the jobmanager was lost: register again, however long it takes */
   flow_endpoint_t reset_ep; /* after a lost jobmanager: drops every job once its tasks ended */
-  uint64_t jm_heard_ns;
+  uint64_t jobmanager_heard_ns;
   uint64_t started_ns;
-  flow_net_server_t *data_server;
+  flow_transport_server_t *data_server;
   char data_addr[80];
   peer_t *peers;
   tm_job_t *jobs;
@@ -177,16 +177,16 @@ static int producer_exec(const dp_net_t *dp, int v, int ch) {
   return -1;
 }
 
-static void peer_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len);
-static void peer_on_close(flow_net_conn_t *c, const char *reason);
+static void peer_on_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len);
+static void peer_on_close(flow_transport_conn_t *c, const char *reason);
 static void fail_jobs_using(tm_t *tm, const char *addr, const char *why);
 
 /* Our connections' common options: the role, the handshake name, the secret. */
-static void net_opts(tm_t *tm, flow_net_opts_t *no, const char *name,
-                     void (*on_frame)(flow_net_conn_t *, uint8_t, const uint8_t *, uint32_t),
-                     void (*on_close)(flow_net_conn_t *, const char *)) {
+static void net_opts(tm_t *tm, flow_transport_opts_t *no, const char *name,
+                     void (*on_frame)(flow_transport_conn_t *, uint8_t, const uint8_t *, uint32_t),
+                     void (*on_close)(flow_transport_conn_t *, const char *)) {
   memset(no, 0, sizeof(*no));
-  no->role = FLOW_NET_ROLE_TASKMANAGER;
+  no->role = FLOW_TRANSPORT_ROLE_TASKMANAGER;
   no->name = name;
   no->on_frame = on_frame;
   no->on_close = on_close;
@@ -194,17 +194,17 @@ static void net_opts(tm_t *tm, flow_net_opts_t *no, const char *name,
   no->secret_len = tm->opt.secret_len;
 }
 
-static flow_net_conn_t *peer_conn(tm_t *tm, const char *addr) {
+static flow_transport_conn_t *peer_conn(tm_t *tm, const char *addr) {
   for (peer_t *p = tm->peers; p != NULL; p = p->next)
     if (strcmp(p->addr, addr) == 0) return p->conn;
   char *host = NULL;
   int port = 0;
   if (flow_parse_host_port(addr, &host, &port) != 0) return NULL;
-  flow_net_opts_t no;
+  flow_transport_opts_t no;
   net_opts(tm, &no, tm->data_addr, peer_on_frame, peer_on_close);
   no.max_queued = 256u << 20; /* credits bound what is queued; this is a safety net */
-  flow_net_conn_t *c = NULL;
-  int rc = flow_net_connect(&tm->loop, host, port, &no, &c);
+  flow_transport_conn_t *c = NULL;
+  int rc = flow_transport_connect(&tm->loop, host, port, &no, &c);
   free(host);
   if (rc != 0) return NULL;
   peer_t *p = flow_xcalloc(1, sizeof(*p));
@@ -212,14 +212,14 @@ static flow_net_conn_t *peer_conn(tm_t *tm, const char *addr) {
   p->conn = c;
   p->next = tm->peers;
   tm->peers = p;
-  flow_net_conn_set_data(c, p);
+  flow_transport_conn_set_data(c, p);
   return c;
 }
 
 static void send_credit(tm_t *tm, dp_net_t *dp, int exec, int ch, int n) {
   int prod = dp->prod[exec][ch];
   if (prod < 0 || dp->exec_local[prod]) return; /* local channels need no credit */
-  flow_net_conn_t *c = peer_conn(tm, dp->exec_addr[prod]);
+  flow_transport_conn_t *c = peer_conn(tm, dp->exec_addr[prod]);
   if (c == NULL) return;
   flow_proto_channel_t cc;
   memcpy(cc.job_id, dp->job->id, 33);
@@ -231,7 +231,7 @@ static void send_credit(tm_t *tm, dp_net_t *dp, int exec, int ch, int n) {
   flow_wbuf_init(&w);
   flow_proto_write_channel(&w, &cc);
   flow_wr_i32(&w, n);
-  if (w.err == 0) (void)flow_net_send(c, FLOW_PROTO_CREDIT, w.data, (uint32_t)w.len);
+  if (w.err == 0) (void)flow_transport_send(c, FLOW_PROTO_CREDIT, w.data, (uint32_t)w.len);
   flow_wbuf_free(&w);
 }
 
@@ -240,7 +240,7 @@ static void pump_net(tm_t *tm, dp_net_t *dp) {
     int v = dp->exec_vertex[e];
     int nch = dp->net->n_channels[v - 1];
     if (nch == 0) continue;
-    flow_input_gate_t *g = flow_net_gate(dp->net, v, e - dp->vert_base[v - 1]);
+    flow_input_gate_t *g = flow_network_gate(dp->net, v, e - dp->vert_base[v - 1]);
     if (dp->exec_local[e]) { /* give credits back */
       if (dp->owed[e] == NULL) continue;
       for (int ch = 0; ch < nch; ch++) {
@@ -250,7 +250,7 @@ static void pump_net(tm_t *tm, dp_net_t *dp) {
       continue;
     }
     /* a proxy gate: forward what its local producers queued, one buffer per credit */
-    flow_net_conn_t *c = NULL;
+    flow_transport_conn_t *c = NULL;
     for (int ch = 0; ch < nch; ch++) {
       if (dp->prod[e][ch] < 0 || !dp->exec_local[dp->prod[e][ch]]) continue;
       while (dp->credits[e][ch] > 0) {
@@ -273,11 +273,11 @@ static void pump_net(tm_t *tm, dp_net_t *dp) {
         flow_proto_write_channel(&w, &cc);
         flow_wr_u8(&w, (uint8_t)b->kind);
         flow_wr_bytes(&w, b->data, b->size);
-        int rc = w.err == 0 ? flow_net_send(c, FLOW_PROTO_DATA, w.data, (uint32_t)w.len) : w.err;
+        int rc = w.err == 0 ? flow_transport_send(c, FLOW_PROTO_DATA, w.data, (uint32_t)w.len) : w.err;
         flow_wbuf_free(&w);
         flow_buffer_free(b);
         if (rc != 0) { /* the connection is failed; its close fails the jobs using it */
-          flow_net_fail(c, "cannot queue a data buffer");
+          flow_transport_fail(c, "cannot queue a data buffer");
           return;
         }
         dp->credits[e][ch]--;
@@ -293,14 +293,14 @@ static void pump(tm_t *tm) {
 
 static void dp_free(dp_net_t *dp) {
   if (dp == NULL) return;
-  flow_net_cancel(dp->net);
+  flow_network_cancel(dp->net);
   for (int e = 0; e < dp->n_exec; e++) {
     free(dp->exec_addr[e]);
     free(dp->credits[e]);
     free(dp->prod[e]);
     free((void *)dp->owed[e]);
   }
-  flow_net_free(dp->net);
+  flow_network_free(dp->net);
   free(dp->vert_base);
   free(dp->exec_vertex);
   free(dp->exec_addr);
@@ -325,7 +325,7 @@ static dp_net_t *dp_new(tm_t *tm, tm_job_t *j, int attempt, const flow_proto_msg
   dp->job = j;
   dp->attempt = attempt;
   dp->n_exec = n_exec;
-  dp->net = flow_net_new(jg);
+  dp->net = flow_network_new(jg);
   dp->vert_base = flow_xcalloc((size_t)jg->n_vertices, sizeof(int));
   dp->exec_vertex = flow_xcalloc((size_t)n_exec, sizeof(int));
   dp->exec_addr = flow_xcalloc((size_t)n_exec, sizeof(char *));
@@ -347,7 +347,7 @@ static dp_net_t *dp_new(tm_t *tm, tm_job_t *j, int attempt, const flow_proto_msg
     int v = dp->exec_vertex[e];
     int nch = dp->net->n_channels[v - 1];
     if (nch == 0) continue;
-    flow_input_gate_t *g = flow_net_gate(dp->net, v, e - dp->vert_base[v - 1]);
+    flow_input_gate_t *g = flow_network_gate(dp->net, v, e - dp->vert_base[v - 1]);
     dp->gctx[e] = (gate_ctx_t){tm, dp, e};
     int any_remote = 0;
     dp->prod[e] = flow_xcalloc((size_t)nch, sizeof(int));
@@ -425,7 +425,7 @@ static int channel_exec(const dp_net_t *dp, const flow_proto_channel_t *ch) {
   return dp->vert_base[ch->vertex - 1] + ch->subtask;
 }
 
-static void on_data(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
+static void on_data(tm_t *tm, flow_transport_conn_t *c, flow_rbuf_t *r) {
   flow_proto_channel_t ch;
   uint8_t kind = 0;
   const uint8_t *p = NULL;
@@ -434,7 +434,7 @@ static void on_data(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
   flow_rd_u8(r, &kind);
   flow_rd_bytes(r, &p, &n);
   if (r->err != 0 || flow_rd_left(r) != 0 || kind > FLOW_BUF_END_OF_PARTITION) {
-    flow_net_fail(c, "malformed data buffer");
+    flow_transport_fail(c, "malformed data buffer");
     return;
   }
   tm_job_t *j = find_job(tm, ch.job_id);
@@ -442,28 +442,28 @@ static void on_data(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
   int e = channel_exec(j->dp, &ch);
   if (e < 0 || !j->dp->exec_local[e] || j->dp->owed[e] == NULL || j->dp->prod[e][ch.channel] < 0 ||
       j->dp->exec_local[j->dp->prod[e][ch.channel]]) {
-    flow_net_fail(c, "data buffer for a channel that is not remote here");
+    flow_transport_fail(c, "data buffer for a channel that is not remote here");
     return;
   }
   flow_buffer_t *b = flow_buffer_from(p, n);
   if (b == NULL) return;
   b->kind = kind;
-  flow_input_gate_t *g = flow_net_gate(j->dp->net, ch.vertex, ch.subtask);
+  flow_input_gate_t *g = flow_network_gate(j->dp->net, ch.vertex, ch.subtask);
   int rc = flow_gate_offer(g, ch.channel, b);
   if (rc != 0) {
     flow_buffer_free(b);
-    if (rc == FLOW_EFULL) flow_net_fail(c, "the sender overran its credits");
-    else if (rc == FLOW_EINVAL) flow_net_fail(c, "a buffer after the channel's end of partition");
+    if (rc == FLOW_EFULL) flow_transport_fail(c, "the sender overran its credits");
+    else if (rc == FLOW_EINVAL) flow_transport_fail(c, "a buffer after the channel's end of partition");
   }
 }
 
-static void on_credit(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
+static void on_credit(tm_t *tm, flow_transport_conn_t *c, flow_rbuf_t *r) {
   flow_proto_channel_t ch;
   int32_t n = 0;
   flow_proto_read_channel(r, &ch);
   flow_rd_i32(r, &n);
   if (r->err != 0 || flow_rd_left(r) != 0 || n <= 0 || n > 1 << 20) {
-    flow_net_fail(c, "malformed credit");
+    flow_transport_fail(c, "malformed credit");
     return;
   }
   tm_job_t *j = find_job(tm, ch.job_id);
@@ -472,7 +472,7 @@ static void on_credit(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
       if (strcmp(tm->released[i], ch.job_id) == 0) return; /* a late credit of an ended job */
   if (j == NULL || j->dp == NULL || j->dp->attempt < ch.attempt) {
     if (tm->n_early >= EARLY_CREDITS_MAX) {
-      flow_net_fail(c, "too many credits for networks that do not exist");
+      flow_transport_fail(c, "too many credits for networks that do not exist");
       return;
     }
     early_credit_t *ec = flow_xcalloc(1, sizeof(*ec));
@@ -487,36 +487,38 @@ static void on_credit(tm_t *tm, flow_net_conn_t *c, flow_rbuf_t *r) {
   int e = channel_exec(j->dp, &ch);
   if (e < 0 || j->dp->credits[e] == NULL || j->dp->prod[e][ch.channel] < 0 ||
       !j->dp->exec_local[j->dp->prod[e][ch.channel]]) {
-    flow_net_fail(c, "credit for a channel that is not remote here");
+    flow_transport_fail(c, "credit for a channel that is not remote here");
     return;
   }
   int *cr = &j->dp->credits[e][ch.channel];
   if (*cr > (1 << 24) - n) { /* far more than any receiver grants: not a peer of ours */
-    flow_net_fail(c, "credits beyond any bound");
+    flow_transport_fail(c, "credits beyond any bound");
     return;
   }
   *cr += n;
   pump_net(tm, j->dp);
 }
 
-static void peer_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+static void peer_on_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
   tm_t *tm = g_tm;
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
-  if (flow_net_peer_role(c) != FLOW_NET_ROLE_TASKMANAGER) flow_net_fail(c, "only taskmanagers send data");
+  if (flow_transport_peer_role(c) != FLOW_TRANSPORT_ROLE_TASKMANAGER)
+    flow_transport_fail(c, "only taskmanagers send data");
   else if (type == FLOW_PROTO_DATA) on_data(tm, c, &r);
   else if (type == FLOW_PROTO_CREDIT) on_credit(tm, c, &r);
-  else flow_net_fail(c, "unexpected frame type on a data connection");
+  else flow_transport_fail(c, "unexpected frame type on a data connection");
 }
 
 static void fail_consumers_of(tm_t *tm, const char *addr, const char *why);
 
-static void peer_on_close(flow_net_conn_t *c, const char *reason) {
+static void peer_on_close(flow_transport_conn_t *c, const char *reason) {
   tm_t *tm = g_tm;
   if (tm == NULL || tm->stopping) return;
-  if (flow_net_conn_server(c) != NULL) { /* accepted: a sender's connection */
-    const char *from = flow_net_peer_name(c);
-    if (from != NULL && flow_net_peer_role(c) == FLOW_NET_ROLE_TASKMANAGER) fail_consumers_of(tm, from, reason);
+  if (flow_transport_conn_server(c) != NULL) { /* accepted: a sender's connection */
+    const char *from = flow_transport_peer_name(c);
+    if (from != NULL && flow_transport_peer_role(c) == FLOW_TRANSPORT_ROLE_TASKMANAGER)
+      fail_consumers_of(tm, from, reason);
     return;
   }
   peer_t **pp = &tm->peers;
@@ -531,13 +533,13 @@ static void peer_on_close(flow_net_conn_t *c, const char *reason) {
 /* ---- the jobmanager connection ------------------------------------------ */
 
 /* Never drops a message: a send that fails loses the jobmanager instead. */
-static void send_jm(tm_t *tm, uint8_t type, flow_wbuf_t *w) {
-  if (tm->jm_conn == NULL) return;
-  int rc = w->err != 0 ? w->err : flow_net_send(tm->jm_conn, type, w->data, (uint32_t)w->len);
+static void send_to_jobmanager(tm_t *tm, uint8_t type, flow_wbuf_t *w) {
+  if (tm->jobmanager_conn == NULL) return;
+  int rc = w->err != 0 ? w->err : flow_transport_send(tm->jobmanager_conn, type, w->data, (uint32_t)w->len);
   if (rc != 0) {
     char why[128];
     snprintf(why, sizeof(why), "cannot queue a message for the jobmanager: %s", flow_strerror(rc));
-    flow_net_fail(tm->jm_conn, why);
+    flow_transport_fail(tm->jobmanager_conn, why);
   }
 }
 
@@ -550,14 +552,15 @@ static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   tm_t *tm = g_tm;
   if (m->type == FLOW_MSG_REGISTER_TE) return; /* sent as FLOW_PROTO_REGISTER on connect */
   int ended = m->type == FLOW_MSG_TASK_STATE && self != &tm->rm_proxy.ep &&
-              flow_execution_state_is_terminal((flow_execution_state_t)m->d);
+              flow_execution_state_is_terminal(m->task_state.state);
   /* a task's counters are in before its end: the jobmanager has the final
    * counts once the job ended */
   if (ended) send_metrics(tm, (tm_job_t *)self);
   flow_wbuf_t w;
   flow_wbuf_init(&w);
-  flow_proto_write_msg(&w, m, self->id, NULL);
-  send_jm(tm, FLOW_PROTO_RPC, &w);
+  int rc = flow_proto_write_msg(&w, m, self->id, NULL);
+  if (rc != 0 && w.err == 0) w.err = rc; /* not for the wire: the jobmanager is failed (send_to_jobmanager) */
+  send_to_jobmanager(tm, FLOW_PROTO_RPC, &w);
   flow_wbuf_free(&w);
   /* a task ended (the TaskExecutor joined it): an old network may be free */
   if (ended) sweep_retired(tm, (tm_job_t *)self);
@@ -566,12 +569,10 @@ static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
 /* Tells the JobMaster that an execution failed, on behalf of a task that
  * cannot report it itself (none runs here, or it never started). */
 static void report_failed(tm_job_t *j, int vertex, int subtask, int attempt, const char *text) {
-  flow_msg_t f;
-  memset(&f, 0, sizeof(f));
-  f.type = FLOW_MSG_TASK_STATE;
-  f.a = vertex, f.b = subtask, f.c = attempt;
-  f.d = FLOW_EXEC_FAILED;
-  f.text = (char *)text; /* only read: the encoder copies it */
+  flow_msg_t f = {.type = FLOW_MSG_TASK_STATE};
+  f.task_state.task = (flow_task_id_t){vertex, subtask, attempt};
+  f.task_state.state = FLOW_EXEC_FAILED;
+  f.task_state.error = (char *)text; /* only read: the encoder copies it */
   proxy_handle(&j->ep, &f);
 }
 
@@ -621,7 +622,7 @@ static void fail_consumers_of(tm_t *tm, const char *addr, const char *why) {
     for (int e = 0; e < dp->n_exec; e++) {
       if (!dp->exec_local[e] || dp->owed[e] == NULL) continue;
       int v = dp->exec_vertex[e], s = e - dp->vert_base[v - 1];
-      flow_input_gate_t *g = flow_net_gate(dp->net, v, s);
+      flow_input_gate_t *g = flow_network_gate(dp->net, v, s);
       int waiting = 0;
       for (int ch = 0; ch < dp->net->n_channels[v - 1] && !waiting; ch++) {
         int p = dp->prod[e][ch];
@@ -688,9 +689,9 @@ static int write_file(const char *path, const uint8_t *p, size_t n) {
   }
   free(dir);
   FILE *f = fopen(path, "wb");
-  if (f == NULL) return -1;
+  if (f == NULL) return FLOW_EIO;
   size_t w = fwrite(p, 1, n, f);
-  return fclose(f) == 0 && w == n ? 0 : -1;
+  return fclose(f) == 0 && w == n ? 0 : FLOW_EIO;
 }
 
 /* FLOW_PROTO_JOB: the graph and the modules (BlobCache). */
@@ -703,7 +704,7 @@ static void on_job(tm_t *tm, flow_rbuf_t *r) {
   flow_rd_bytes(r, &graph, &graph_len);
   flow_rd_i32(r, &n);
   if (r->err != 0) {
-    flow_net_fail(tm->jm_conn, "malformed job");
+    flow_transport_fail(tm->jobmanager_conn, "malformed job");
     return;
   }
   tm_job_t *j = job_get(tm, id);
@@ -756,13 +757,13 @@ static void send_metrics(tm_t *tm, tm_job_t *j) {
     flow_wr_i64(&w, atomic_load_explicit(&m->bytes_read, memory_order_relaxed));
     flow_wr_i64(&w, atomic_load_explicit(&m->bytes_total, memory_order_relaxed));
   }
-  send_jm(tm, FLOW_PROTO_METRICS, &w);
+  send_to_jobmanager(tm, FLOW_PROTO_METRICS, &w);
   flow_wbuf_free(&w);
 }
 
 static void on_metrics_timer(uv_timer_t *h) {
   tm_t *tm = h->data;
-  if (tm->jm_conn == NULL || !tm->registered) return;
+  if (tm->jobmanager_conn == NULL || !tm->registered) return;
   for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) {
     int running = 0;
     for (flow_te_task_t *t = tm->te.tasks; t != NULL && !running; t = t->next) running = t->jm == &j->ep;
@@ -788,9 +789,9 @@ static void on_job_release(tm_t *tm, flow_rbuf_t *r) {
 
 static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
   flow_proto_msg_t cm;
-  if (flow_proto_read_msg(r, &cm) != 0 || cm.job_id[0] == '\0') {
+  if (flow_proto_read_msg(r, FLOW_PROTO_FROM_JOBMANAGER, &cm) != 0 || cm.job_id[0] == '\0') {
     if (cm.job_id[0] == '\0') flow_proto_msg_clear(&cm);
-    flow_net_fail(tm->jm_conn, "malformed endpoint message");
+    flow_transport_fail(tm->jobmanager_conn, "malformed endpoint message");
     return;
   }
   flow_msg_type_t type = cm.m.type;
@@ -803,29 +804,27 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
   case FLOW_MSG_NOTIFY_CHECKPOINT:
   case FLOW_MSG_FREE_SLOTS:
     if (j == NULL) break;
-    m = flow_msg_new(type, NULL, &tm->te.ep);
-    m->ptr = &j->ep;
-    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
-    m->text = cm.m.text, cm.m.text = NULL;
-    m->ptr2 = cm.m.ptr2, cm.m.ptr2 = NULL; /* FREE_SLOTS: the slots given back */
-    m->free_ptr2 = cm.m.free_ptr2;
+    m = flow_msg_move(&cm.m, NULL, &tm->te.ep);
+    flow_msg_set_job_master(m, &j->ep);
     break;
   case FLOW_MSG_SUBMIT_TASK: {
+    const flow_task_id_t *id = &cm.m.submit_task.task;
     if (j == NULL || j->jg == NULL) { /* its graph did not decode here: the task fails */
       tlog("job %s: a task without a usable graph", cm.job_id);
       if (j == NULL) break;
-      report_failed(j, cm.m.a, cm.m.b, cm.m.c, "the taskmanager could not decode the job's graph");
+      report_failed(j, id->vertex, id->subtask, id->attempt, "the taskmanager could not decode the job's graph");
       break;
     }
-    if (cm.m.a < 1 || cm.m.a > j->jg->n_vertices || cm.m.b < 0 ||
-        cm.m.b >= j->jg->vertices[cm.m.a - 1].parallelism || cm.m.d < 0 || cm.m.d >= tm->te.slots.n_slots) {
-      flow_net_fail(tm->jm_conn, "task deployment out of range");
+    if (id->vertex < 1 || id->vertex > j->jg->n_vertices || id->subtask < 0 ||
+        id->subtask >= j->jg->vertices[id->vertex - 1].parallelism || cm.m.submit_task.slot < 0 ||
+        cm.m.submit_task.slot >= tm->te.slots.n_slots) {
+      flow_transport_fail(tm->jobmanager_conn, "task deployment out of range");
       break;
     }
-    if (j->dp == NULL || j->dp->attempt < cm.m.c) {
-      dp_net_t *dp = dp_new(tm, j, cm.m.c, &cm);
+    if (j->dp == NULL || j->dp->attempt < id->attempt) {
+      dp_net_t *dp = dp_new(tm, j, id->attempt, &cm);
       if (dp == NULL) {
-        flow_net_fail(tm->jm_conn, "task deployment with a bad location map");
+        flow_transport_fail(tm->jobmanager_conn, "task deployment with a bad location map");
         break;
       }
       if (j->dp != NULL) { /* the old attempt's: freed once no task uses it (swept when a
@@ -835,39 +834,33 @@ static void on_rpc(tm_t *tm, flow_rbuf_t *r) {
       }
       j->dp = dp;
       apply_early_credits(tm, dp);
-    } else if (j->dp->attempt > cm.m.c) {
+    } else if (j->dp->attempt > id->attempt) {
       break; /* stale */
     }
-    flow_task_deployment_t *d = flow_xcalloc(1, sizeof(*d));
+    /* the deployment's wire fields are in; what only this process knows */
+    flow_task_deployment_t *d = cm.m.submit_task.deployment;
     d->job = &j->ep;
     d->jg = j->jg;
     d->net = j->dp->net;
-    d->buffer_timeout_ms = cm.buffer_timeout_ms;
-    d->exactly_once = cm.exactly_once;
-    d->restore_dir = cm.restore_dir, cm.restore_dir = NULL;
-    d->checkpoint_dir = cm.checkpoint_dir, cm.checkpoint_dir = NULL;
     d->blob_dir = flow_strdup(j->blob_dir);
     d->metrics = j->metrics;
-    m = flow_msg_new(type, NULL, &tm->te.ep);
-    m->ptr = &j->ep;
-    m->ptr2 = d;
-    m->free_ptr2 = flow_task_deployment_free;
-    m->a = cm.m.a, m->b = cm.m.b, m->c = cm.m.c, m->d = cm.m.d;
+    m = flow_msg_move(&cm.m, NULL, &tm->te.ep);
+    m->submit_task.job_master = &j->ep;
     break;
   }
-  default: flow_net_fail(tm->jm_conn, "unexpected endpoint message from the jobmanager"); break;
+  default: flow_transport_fail(tm->jobmanager_conn, "unexpected endpoint message from the jobmanager"); break;
   }
   if (m != NULL) flow_rpc_send(&tm->rpc, m);
   flow_proto_msg_clear(&cm);
   pump(tm); /* a new network may have early credits to use */
 }
 
-static void jm_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
+static void jobmanager_on_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
   tm_t *tm = g_tm;
-  tm->jm_heard_ns = uv_hrtime();
+  tm->jobmanager_heard_ns = uv_hrtime();
   if (!tm->registered) { /* the jobmanager's first frame acknowledges our registration */
     tm->registered = 1;
-    tlog("registered at the jobmanager %s with %d slots", flow_net_peer(c), tm->opt.slots);
+    tlog("registered at the jobmanager %s with %d slots", flow_transport_peer(c), tm->opt.slots);
   }
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
@@ -876,19 +869,19 @@ static void jm_on_frame(flow_net_conn_t *c, uint8_t type, const uint8_t *p, uint
   case FLOW_PROTO_RPC: on_rpc(tm, &r); break;
   case FLOW_PROTO_JOB: on_job(tm, &r); break;
   case FLOW_PROTO_JOB_RELEASE: on_job_release(tm, &r); break;
-  default: flow_net_fail(c, "unexpected frame type from the jobmanager"); break;
+  default: flow_transport_fail(c, "unexpected frame type from the jobmanager"); break;
   }
 }
 
-static void jm_on_open(flow_net_conn_t *c) {
+static void jobmanager_on_open(flow_transport_conn_t *c) {
   (void)c;
-  g_tm->jm_heard_ns = uv_hrtime();
+  g_tm->jobmanager_heard_ns = uv_hrtime();
 }
 
 static void stop(tm_t *tm, int code);
-static void connect_jm(tm_t *tm);
+static void connect_jobmanager(tm_t *tm);
 
-static void on_reconnect(uv_timer_t *h) { connect_jm(h->data); }
+static void on_reconnect(uv_timer_t *h) { connect_jobmanager(h->data); }
 
 /* After a lost jobmanager: once every task ended (their last reports are
  * queued before this message), the jobs and their slots go and we register
@@ -906,7 +899,7 @@ static void reset_handle(flow_endpoint_t *self, flow_msg_t *m) {
   }
   tlog("every task of the lost jobmanager ended; registering again");
   tm->started_ns = uv_hrtime();
-  connect_jm(tm);
+  connect_jobmanager(tm);
 }
 
 static void on_reset_poll(uv_timer_t *h) {
@@ -916,10 +909,10 @@ static void on_reset_poll(uv_timer_t *h) {
   flow_rpc_send(&tm->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, NULL, &tm->reset_ep));
 }
 
-static void jm_on_close(flow_net_conn_t *c, const char *reason) {
+static void jobmanager_on_close(flow_transport_conn_t *c, const char *reason) {
   tm_t *tm = g_tm;
-  if (tm == NULL || tm->jm_conn != c) return;
-  tm->jm_conn = NULL;
+  if (tm == NULL || tm->jobmanager_conn != c) return;
+  tm->jobmanager_conn = NULL;
   if (tm->stopping) return;
   if (!tm->registered) {
     uint64_t waited = (uv_hrtime() - tm->started_ns) / 1000000u;
@@ -943,14 +936,15 @@ static void jm_on_close(flow_net_conn_t *c, const char *reason) {
   uv_timer_start(&tm->reconnect, on_reset_poll, 20, 20);
 }
 
-static void connect_jm(tm_t *tm) {
+static void connect_jobmanager(tm_t *tm) {
   if (tm == NULL || tm->stopping) return;
-  flow_net_opts_t no;
-  net_opts(tm, &no, tm->data_addr, jm_on_frame, jm_on_close);
-  no.max_queued = (size_t)1 << 30; /* our own messages: never dropped (see send_jm) */
-  no.no_log = 1;                   /* jm_on_close says what happened (and retries at start-up) */
-  no.on_open = jm_on_open;
-  if (flow_net_connect(&tm->loop, tm->opt.jobmanager_host, tm->opt.jobmanager_port, &no, &tm->jm_conn) != 0) {
+  flow_transport_opts_t no;
+  net_opts(tm, &no, tm->data_addr, jobmanager_on_frame, jobmanager_on_close);
+  no.max_queued = (size_t)1 << 30; /* our own messages: never dropped (see send_to_jobmanager) */
+  no.no_log = 1;                   /* jobmanager_on_close says what happened (and retries at start-up) */
+  no.on_open = jobmanager_on_open;
+  if (flow_transport_connect(&tm->loop, tm->opt.jobmanager_host, tm->opt.jobmanager_port, &no,
+                             &tm->jobmanager_conn) != 0) {
     fprintf(stderr, "flowlua: taskmanager: bad jobmanager address\n");
     stop(tm, 1);
     return;
@@ -968,20 +962,20 @@ static void connect_jm(tm_t *tm) {
   }
   flow_wr_str(&w, host);
   flow_wr_i32(&w, atoi(colon + 1));
-  send_jm(tm, FLOW_PROTO_REGISTER, &w);
+  send_to_jobmanager(tm, FLOW_PROTO_REGISTER, &w);
   flow_wbuf_free(&w);
 }
 
 static void on_heartbeat(uv_timer_t *h) {
   tm_t *tm = h->data;
-  if (tm->jm_conn == NULL || !tm->registered) return;
-  if (uv_hrtime() - tm->jm_heard_ns > (uint64_t)tm->opt.heartbeat_timeout_ms * 1000000u) {
+  if (tm->jobmanager_conn == NULL || !tm->registered) return;
+  if (uv_hrtime() - tm->jobmanager_heard_ns > (uint64_t)tm->opt.heartbeat_timeout_ms * 1000000u) {
     char why[96];
     snprintf(why, sizeof(why), "no heartbeat from the jobmanager for %lld ms", (long long)tm->opt.heartbeat_timeout_ms);
-    flow_net_fail(tm->jm_conn, why);
+    flow_transport_fail(tm->jobmanager_conn, why);
     return;
   }
-  (void)flow_net_send(tm->jm_conn, FLOW_PROTO_HEARTBEAT, NULL, 0);
+  (void)flow_transport_send(tm->jobmanager_conn, FLOW_PROTO_HEARTBEAT, NULL, 0);
 }
 
 static void stop(tm_t *tm, int code) {
@@ -1013,7 +1007,7 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   tm->base_dir = flow_xmalloc(cap);
   snprintf(tm->base_dir, cap, "%s/flowlua-tm-%ld", tmp ? tmp : "/tmp", (long)getpid());
   int code = 0;
-  flow_net_opts_t no;
+  flow_transport_opts_t no;
   net_opts(tm, &no, "taskmanager", peer_on_frame, peer_on_close);
   const char *bind = o->bind_host ? o->bind_host : "127.0.0.1";
   struct sockaddr_storage bss, ass;
@@ -1028,14 +1022,14 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
     code = 1;
     goto out;
   }
-  if (flow_net_listen(&tm->loop, bind, o->data_port, &no, &tm->data_server) != 0) {
+  if (flow_transport_listen(&tm->loop, bind, o->data_port, &no, &tm->data_server) != 0) {
     fprintf(stderr, "flowlua: taskmanager: cannot listen on %s:%d\n", bind, o->data_port);
     code = 1;
     goto out;
   }
   const char *adv = o->advertise_host ? o->advertise_host : bind;
   snprintf(tm->data_addr, sizeof(tm->data_addr), strchr(adv, ':') ? "[%s]:%d" : "%s:%d", adv,
-           flow_net_server_port(tm->data_server));
+           flow_transport_server_port(tm->data_server));
   flow_resource_manager_init(&tm->rm_proxy, &tm->rpc);
   tm->rm_proxy.ep.handle = proxy_handle;
   if (flow_task_executor_init(&tm->te, &tm->rpc, &tm->rm_proxy, o->slots, o->task_body) != 0) {
@@ -1062,7 +1056,7 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   uv_signal_start(&tm->sigterm, on_signal, SIGTERM);
   tlog("data plane on %s, %d slots, connecting to the jobmanager at %s:%d", tm->data_addr, o->slots,
        o->jobmanager_host ? o->jobmanager_host : "127.0.0.1", o->jobmanager_port);
-  connect_jm(tm);
+  connect_jobmanager(tm);
   uv_run(&tm->loop, UV_RUN_DEFAULT);
   code = tm->exit_code;
   /* every task: canceled and joined before the networks go */
@@ -1074,9 +1068,9 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   uv_close((uv_handle_t *)&tm->sigterm, NULL);
 out:
   tm->stopping = 1;
-  if (tm->jm_conn != NULL) flow_net_close(tm->jm_conn);
-  for (peer_t *p = tm->peers; p != NULL; p = p->next) flow_net_close(p->conn);
-  if (tm->data_server != NULL) flow_net_server_close(tm->data_server);
+  if (tm->jobmanager_conn != NULL) flow_transport_close(tm->jobmanager_conn);
+  for (peer_t *p = tm->peers; p != NULL; p = p->next) flow_transport_close(p->conn);
+  if (tm->data_server != NULL) flow_transport_server_close(tm->data_server);
   flow_rpc_close(&tm->rpc);
   uv_close((uv_handle_t *)&tm->pump_async, NULL);
   uv_run(&tm->loop, UV_RUN_DEFAULT);

@@ -16,7 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/checkpoint_coordinator.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/messages.h"
 #include "util/common.h"
 #include "util/hash.h"
 #include "util/fs.h"
@@ -70,7 +73,7 @@ static void clear_pending(flow_checkpoint_coordinator_t *cc, int total) {
 
 void flow_cc_report_savepoint(flow_job_master_t *jm) {
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SAVEPOINT_DONE, &jm->ep, &jm->dispatcher->ep);
-  m->text = flow_strdup(jm->cc.savepoint_result ? jm->cc.savepoint_result : "error: unknown");
+  m->savepoint_done.result = flow_strdup(jm->cc.savepoint_result ? jm->cc.savepoint_result : "error: unknown");
   flow_rpc_send(jm->ep.rpc, m);
 }
 
@@ -90,24 +93,32 @@ void flow_cc_abort(flow_job_master_t *jm, const char *why) {
   clear_pending(cc, n_vertices_total(jm));
 }
 
-/* Sends (type, d = id, text) to every TaskExecutor running a task of the
- * job, once each. */
-static void to_each_te(flow_job_master_t *jm, flow_msg_type_t type, int64_t id, const char *text) {
+/* Sends checkpoint id to every TaskExecutor running a task of the job, once
+ * each: NOTIFY_CHECKPOINT (dir NULL: it completed), else TRIGGER_CHECKPOINT
+ * naming no task (its directory, for the job's networks there). */
+static void to_each_te(flow_job_master_t *jm, int64_t id, const char *dir) {
   int total = jm->eg->n_subtasks_total;
   for (int i = 0; i < total; i++) {
     flow_endpoint_t *te = jm->exec_te[i];
     int seen = te == NULL || te->lost;
     for (int k = 0; k < i && !seen; k++) seen = jm->exec_te[k] == te;
     if (seen) continue;
-    flow_msg_t *m = flow_msg_new(type, &jm->ep, te);
-    m->ptr = jm;
-    m->d = (int)id;
-    m->text = flow_strdup(text);
+    flow_msg_t *m;
+    if (dir == NULL) {
+      m = flow_msg_new(FLOW_MSG_NOTIFY_CHECKPOINT, &jm->ep, te);
+      m->notify_checkpoint.job_master = &jm->ep;
+      m->notify_checkpoint.checkpoint_id = id;
+    } else {
+      m = flow_msg_new(FLOW_MSG_TRIGGER_CHECKPOINT, &jm->ep, te);
+      m->trigger_checkpoint.job_master = &jm->ep;
+      m->trigger_checkpoint.checkpoint_id = id;
+      m->trigger_checkpoint.dir = flow_strdup(dir);
+    }
     flow_rpc_send(jm->ep.rpc, m);
   }
 }
 
-static void notify_tasks(flow_job_master_t *jm, int64_t id) { to_each_te(jm, FLOW_MSG_NOTIFY_CHECKPOINT, id, NULL); }
+static void notify_tasks(flow_job_master_t *jm, int64_t id) { to_each_te(jm, id, NULL); }
 
 static int write_metadata(flow_job_master_t *jm, char *err, size_t errlen) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
@@ -201,10 +212,12 @@ static int all_running(flow_job_master_t *jm) {
   return 1;
 }
 
-/* Starts checkpoint (or savepoint) `id` into dir. Returns 0 or -1. */
+/* Starts the next checkpoint (or savepoint) into dir: 0, FLOW_EIO when dir
+ * cannot be created, FLOW_ESTATE when no source is left to inject its
+ * barrier (the checkpoint is aborted). */
 static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
-  if (flow_mkdir_p(dir) != 0) return -1;
+  if (flow_mkdir_p(dir) != 0) return FLOW_EIO;
   int total = n_vertices_total(jm);
   cc->pending_id = ++cc->next_id;
   cc->pending_dir = flow_strdup(dir);
@@ -215,8 +228,8 @@ static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
   cc->n_acked = 0;
   /* every TaskExecutor of the job learns the directory first: tasks that
    * see the barrier arrive (on another taskmanager than the source) write
-   * there (a = 0: no task, the job's network only) */
-  to_each_te(jm, FLOW_MSG_TRIGGER_CHECKPOINT, cc->pending_id, dir);
+   * there (no task: the job's network only) */
+  to_each_te(jm, cc->pending_id, dir);
   int idx = 0, sources = 0;
   for (int v = 0; v < jm->eg->n_ejv; v++) {
     flow_execution_job_vertex_t *ejv = &jm->eg->ejv[v];
@@ -231,19 +244,17 @@ static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
       }
       if (!is_source) continue;
       flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_CHECKPOINT, &jm->ep, flow_job_master_task_te(jm, v, s));
-      m->ptr = jm;
-      m->a = ejv->job_vertex;
-      m->b = s;
-      m->c = ex->attempt;
-      m->d = (int)cc->pending_id;
-      m->text = flow_strdup(dir);
+      m->trigger_checkpoint.job_master = &jm->ep;
+      m->trigger_checkpoint.task = (flow_task_id_t){ejv->job_vertex, s, ex->attempt};
+      m->trigger_checkpoint.checkpoint_id = cc->pending_id;
+      m->trigger_checkpoint.dir = flow_strdup(dir);
       flow_rpc_send(jm->ep.rpc, m);
       sources++;
     }
   }
   if (sources == 0) { /* every source finished: no barrier can flow any more */
     flow_cc_abort(jm, "all sources have finished");
-    return -1;
+    return FLOW_ESTATE;
   }
   if (cc->n_acked == total) complete(jm);
   return 0;
@@ -327,17 +338,17 @@ static void ack(flow_job_master_t *jm, int vertex, int subtask, char *file) {
   if (cc->n_acked == n_vertices_total(jm)) complete(jm);
 }
 
-void flow_cc_on_ack(flow_job_master_t *jm, flow_msg_t *m) {
+void flow_cc_on_ack(flow_job_master_t *jm, flow_msg_ack_checkpoint_t *p) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
-  if (cc->pending_id == 0 || m->d != cc->pending_id) return; /* late or aborted */
-  flow_execution_vertex_t *ev = flow_eg_vertex(jm->eg, m->a, m->b);
-  if (ev == NULL || ev->current.attempt != m->c) return;
-  if (m->text == NULL) { /* declined */
+  if (cc->pending_id == 0 || p->checkpoint_id != cc->pending_id) return; /* late or aborted */
+  flow_execution_vertex_t *ev = flow_eg_vertex(jm->eg, p->task.vertex, p->task.subtask);
+  if (ev == NULL || ev->current.attempt != p->task.attempt) return;
+  if (p->state_file == NULL) { /* declined */
     flow_cc_abort(jm, "a task declined the checkpoint");
     return;
   }
-  ack(jm, m->a, m->b, m->text);
-  m->text = NULL;
+  ack(jm, p->task.vertex, p->task.subtask, p->state_file);
+  p->state_file = NULL;
 }
 
 void flow_cc_on_task_finished(flow_job_master_t *jm, int vertex, int subtask) {
@@ -350,7 +361,7 @@ void flow_cc_on_task_finished(flow_job_master_t *jm, int vertex, int subtask) {
 
 int flow_cc_trigger_savepoint(flow_job_master_t *jm, const char *dir, int stop) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
-  if (jm->status != FLOW_JOB_RUNNING || cc->pending_id != 0 || !all_running(jm)) return -1;
+  if (jm->status != FLOW_JOB_RUNNING || cc->pending_id != 0 || !all_running(jm)) return FLOW_ESTATE;
   return trigger(jm, dir, stop ? 2 : 1);
 }
 

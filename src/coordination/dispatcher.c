@@ -1,7 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/messages.h"
 #include "util/common.h"
 
 static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
@@ -9,20 +10,20 @@ static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
   switch (m->type) {
   case FLOW_MSG_SUBMIT_JOB: {
     if (d->jm != NULL) break; /* one job at a time; the client never sends two */
-    d->jm = flow_job_master_new(d, m->ptr);
+    d->jm = flow_job_master_new(d, m->submit_job.job_graph);
     d->jm->buffer_timeout_ms = d->buffer_timeout_ms;
     flow_job_master_start(d->jm);
     break;
   }
   case FLOW_MSG_JOB_RESULT: {
-    flow_job_master_t *jm = m->ptr;
+    flow_job_master_t *jm = m->job_result.job_master;
     flow_job_result_t *r = d->result;
     memcpy(r->job_id, jm->job_id, sizeof(r->job_id));
     r->status = jm->status;
     r->failure = jm->failure;
     jm->failure = NULL;
     r->net_runtime_ms = (int64_t)((uv_hrtime() - jm->start_ns) / 1000000u);
-    r->collected = jm->net != NULL ? flow_net_take_collected(jm->net) : NULL;
+    r->collected = jm->net != NULL ? flow_network_take_collected(jm->net) : NULL;
     r->restarts = jm->restarts;
     r->accumulators = jm->accumulators;
     jm->accumulators = NULL;
@@ -32,27 +33,26 @@ static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
     flow_job_master_retire(jm);
     d->jm = NULL;
     flow_msg_t *f = flow_msg_new(FLOW_MSG_FREE_JOB_MASTER, self, self);
-    f->ptr = jm;
+    f->free_job_master.job_master = jm;
     flow_rpc_send(self->rpc, f);
     break;
   }
   case FLOW_MSG_FREE_JOB_MASTER:
-    flow_job_master_free(m->ptr);
+    flow_job_master_free(m->free_job_master.job_master);
     if (d->on_done) d->on_done(d);
     break;
   case FLOW_MSG_TRIGGER_SAVEPOINT:
     if (d->jm != NULL) {
       flow_msg_t *f = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, self, &d->jm->ep);
-      f->a = m->a;
-      f->text = m->text;
-      m->text = NULL;
+      f->trigger_savepoint = m->trigger_savepoint; /* takes dir */
+      m->trigger_savepoint.dir = NULL;
       flow_rpc_send(self->rpc, f);
     } else if (d->on_savepoint) {
       d->on_savepoint(d, "error: no job is running");
     }
     break;
   case FLOW_MSG_SAVEPOINT_DONE:
-    if (d->on_savepoint) d->on_savepoint(d, m->text ? m->text : "error: unknown");
+    if (d->on_savepoint) d->on_savepoint(d, m->savepoint_done.result ? m->savepoint_done.result : "error: unknown");
     break;
   case FLOW_MSG_CANCEL_JOB:
     if (d->jm != NULL) flow_rpc_send(self->rpc, flow_msg_new(FLOW_MSG_CANCEL_JOB, self, &d->jm->ep));
@@ -84,19 +84,4 @@ void flow_dispatcher_clear(flow_dispatcher_t *d) {
   free(d->checkpoint.dir);
   free(d->checkpoint.restore_dir);
   d->checkpoint.dir = d->checkpoint.restore_dir = NULL;
-}
-
-void flow_job_result_clear(flow_job_result_t *r) {
-  free(r->failure);
-  r->failure = NULL;
-  flow_buffer_t *lists[2] = {r->collected, r->accumulators};
-  for (int i = 0; i < 2; i++) {
-    flow_buffer_t *b = lists[i];
-    while (b != NULL) {
-      flow_buffer_t *next = b->next;
-      flow_buffer_free(b);
-      b = next;
-    }
-  }
-  r->collected = r->accumulators = NULL;
 }

@@ -28,7 +28,7 @@ int flow_gateway_read_job_id(flow_rbuf_t *r, char out[33]) {
 
 void flow_gateway_write_options(flow_wbuf_t *w, const flow_gateway_options_t *o) {
   const flow_restart_strategy_t *rs = &o->restart;
-  const flow_checkpoint_config_t *cp = &o->checkpoint;
+  const flow_checkpoint_config_t *ckpt = &o->checkpoint;
   flow_wr_i64(w, o->buffer_timeout_ms);
   flow_wr_u8(w, (uint8_t)rs->kind);
   flow_wr_i64(w, rs->attempts);
@@ -40,13 +40,13 @@ void flow_gateway_write_options(flow_wbuf_t *w, const flow_gateway_options_t *o)
   flow_wr_i64(w, rs->reset_ms);
   flow_wr_f64(w, rs->multiplier);
   flow_wr_f64(w, rs->jitter);
-  flow_wr_i64(w, cp->interval_ms);
-  flow_wr_u8(w, (uint8_t)(cp->exactly_once != 0));
-  flow_wr_str(w, cp->dir);
-  flow_wr_i64(w, cp->timeout_ms);
-  flow_wr_i64(w, cp->min_pause_ms);
-  flow_wr_i32(w, cp->retained);
-  flow_wr_str(w, cp->restore_dir);
+  flow_wr_i64(w, ckpt->interval_ms);
+  flow_wr_u8(w, (uint8_t)(ckpt->exactly_once != 0));
+  flow_wr_str(w, ckpt->dir);
+  flow_wr_i64(w, ckpt->timeout_ms);
+  flow_wr_i64(w, ckpt->min_pause_ms);
+  flow_wr_i32(w, ckpt->retained);
+  flow_wr_str(w, ckpt->restore_dir);
 }
 
 int flow_gateway_read_options(flow_rbuf_t *r, flow_gateway_options_t *o) {
@@ -67,19 +67,19 @@ int flow_gateway_read_options(flow_rbuf_t *r, flow_gateway_options_t *o) {
   flow_rd_i64(r, &rs->reset_ms);
   flow_rd_f64(r, &rs->multiplier);
   flow_rd_f64(r, &rs->jitter);
-  flow_checkpoint_config_t *cp = &o->checkpoint;
-  flow_rd_i64(r, &cp->interval_ms);
+  flow_checkpoint_config_t *ckpt = &o->checkpoint;
+  flow_rd_i64(r, &ckpt->interval_ms);
   flow_rd_u8(r, &eo);
-  cp->exactly_once = eo != 0;
-  flow_rd_str(r, &cp->dir, 1);
-  flow_rd_i64(r, &cp->timeout_ms);
-  flow_rd_i64(r, &cp->min_pause_ms);
+  ckpt->exactly_once = eo != 0;
+  flow_rd_str(r, &ckpt->dir, 1);
+  flow_rd_i64(r, &ckpt->timeout_ms);
+  flow_rd_i64(r, &ckpt->min_pause_ms);
   flow_rd_i32(r, &retained);
-  cp->retained = retained;
-  flow_rd_str(r, &cp->restore_dir, 1);
+  ckpt->retained = retained;
+  flow_rd_str(r, &ckpt->restore_dir, 1);
   char err[160];
-  if (r->err == 0 && (o->buffer_timeout_ms < -1 || cp->interval_ms < 0 || cp->retained < 1 || cp->retained > 1000 ||
-                      flow_restart_validate(rs, err, sizeof(err)) != 0))
+  if (r->err == 0 && (o->buffer_timeout_ms < -1 || ckpt->interval_ms < 0 || ckpt->retained < 1 ||
+                      ckpt->retained > 1000 || flow_restart_validate(rs, err, sizeof(err)) != 0))
     r->err = FLOW_EINVAL;
   if (r->err != 0) {
     int rc = r->err;

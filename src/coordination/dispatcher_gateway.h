@@ -7,7 +7,9 @@
 #ifndef FLOW_COORDINATION_DISPATCHER_GATEWAY_H
 #define FLOW_COORDINATION_DISPATCHER_GATEWAY_H
 
-#include "coordination/endpoints.h"
+#include "coordination/checkpoint_config.h"
+#include "coordination/job_result.h"
+#include "runtime/restart_strategy.h"
 #include "util/wire.h"
 
 /* Frame types of the client protocol (one number space with the cluster's

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_master.h"
+#include "coordination/messages.h"
 #include "util/common.h"
 
 /* JobMaster: owns the ExecutionGraph of one job, asks the ResourceManager for
@@ -84,7 +86,7 @@ void flow_job_master_free(flow_job_master_t *jm) {
   flow_rm_forget(jm->rm, &jm->ep); /* no waiting request may name a freed JobMaster */
   flow_cc_free(jm); /* first: it reads the execution graph */
   flow_eg_free(jm->eg);
-  flow_net_free(jm->net);
+  flow_network_free(jm->net);
   free(jm->slots);
   free(jm->slot_te);
   free(jm->exec_te);
@@ -103,7 +105,7 @@ static void free_all_slots(flow_job_master_t *jm) {
     for (int k = 0; k < i && !seen; k++) seen = jm->slot_te[k] == te;
     if (seen || te->lost) continue;
     flow_msg_t *m = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, te);
-    m->ptr = jm;
+    m->free_slots.job_master = &jm->ep; /* every slot of ours */
     flow_rpc_send(jm->ep.rpc, m);
   }
   jm->n_offered = 0;
@@ -115,7 +117,7 @@ static void finish_job(flow_job_master_t *jm, flow_job_status_t final) {
   flow_cc_stop(jm);
   free_all_slots(jm);
   flow_msg_t *m = flow_msg_new(FLOW_MSG_JOB_RESULT, &jm->ep, &jm->dispatcher->ep);
-  m->ptr = jm;
+  m->job_result.job_master = jm;
   flow_rpc_send(jm->ep.rpc, m);
 }
 
@@ -156,9 +158,9 @@ static void request_slots(flow_job_master_t *jm) {
   jm->awaiting_slots = 1;
   jm->slot_gen++;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_REQUEST_SLOTS, &jm->ep, &jm->rm->ep);
-  m->a = jm->n_slots;
-  m->c = jm->slot_gen;
-  m->ptr = &jm->ep;
+  m->request_slots.job_master = &jm->ep;
+  m->request_slots.n_slots = jm->n_slots;
+  m->request_slots.generation = jm->slot_gen;
   flow_rpc_send(jm->ep.rpc, m);
 }
 
@@ -191,8 +193,8 @@ static int any_slot_lost(flow_job_master_t *jm) {
 
 static void deploy(flow_job_master_t *jm) {
   const flow_job_graph_t *jg = jm->jg;
-  flow_net_free(jm->net); /* the previous attempt's: every task of it is terminal */
-  jm->net = jm->remote_executors ? NULL : flow_net_new(jg);
+  flow_network_free(jm->net); /* the previous attempt's: every task of it is terminal */
+  jm->net = jm->remote_executors ? NULL : flow_network_new(jg);
   jm->n_terminal = jm->n_failed = jm->n_canceled = 0;
   set_status(jm, FLOW_JOB_RUNNING);
   int idx = 0;
@@ -222,13 +224,10 @@ static void deploy(flow_job_master_t *jm) {
       d->checkpoint_dir = flow_strdup(jm->cc.cfg.dir);
       d->locations = jm->exec_te;
       flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_TASK, &jm->ep, jm->slot_te[jm->slot_base[v] + s]);
-      m->ptr = jm;
-      m->ptr2 = d;
-      m->free_ptr2 = flow_task_deployment_free;
-      m->a = ejv->job_vertex;
-      m->b = s;
-      m->c = ev->current.attempt;
-      m->d = ev->current.slot;
+      m->submit_task.job_master = &jm->ep;
+      m->submit_task.task = (flow_task_id_t){ejv->job_vertex, s, ev->current.attempt};
+      m->submit_task.slot = ev->current.slot;
+      m->submit_task.deployment = d;
       flow_rpc_send(jm->ep.rpc, m);
     }
   }
@@ -243,10 +242,8 @@ static void cancel_all(flow_job_master_t *jm) {
       if (flow_execution_state_is_terminal(ex->state)) continue;
       flow_execution_transition(ex, FLOW_EXEC_CANCELING);
       flow_msg_t *m = flow_msg_new(FLOW_MSG_CANCEL_TASK, &jm->ep, flow_job_master_task_te(jm, v, s));
-      m->ptr = jm;
-      m->a = ejv->job_vertex;
-      m->b = s;
-      m->c = ex->attempt;
+      m->cancel_task.job_master = &jm->ep;
+      m->cancel_task.task = (flow_task_id_t){ejv->job_vertex, s, ex->attempt};
       flow_rpc_send(jm->ep.rpc, m);
     }
   }
@@ -306,36 +303,37 @@ static void attempt_ended(flow_job_master_t *jm) {
   }
 }
 
-static void task_state(flow_job_master_t *jm, flow_msg_t *m) {
-  flow_execution_vertex_t *ev = flow_eg_vertex(jm->eg, m->a, m->b);
-  if (ev == NULL || ev->current.attempt != m->c) return; /* a stale attempt */
-  flow_execution_state_t to = (flow_execution_state_t)m->d;
-  flow_execution_state_t from = ev->current.state;
-  if (flow_execution_state_is_terminal(from)) return;
-  if (from == FLOW_EXEC_CANCELING && !flow_execution_state_is_terminal(to)) return;
+/* A task's state change, reported by the TaskExecutor `from` (NULL: on its
+ * behalf); takes p's error and accumulators when it uses them. */
+static void task_state(flow_job_master_t *jm, flow_endpoint_t *from, flow_msg_task_state_t *p) {
+  const flow_task_id_t *id = &p->task;
+  flow_execution_vertex_t *ev = flow_eg_vertex(jm->eg, id->vertex, id->subtask);
+  if (ev == NULL || ev->current.attempt != id->attempt) return; /* a stale attempt */
+  flow_execution_state_t to = p->state;
+  flow_execution_state_t prev = ev->current.state;
+  if (flow_execution_state_is_terminal(prev)) return;
+  if (prev == FLOW_EXEC_CANCELING && !flow_execution_state_is_terminal(to)) return;
   if (flow_execution_transition(&ev->current, to) != 0) {
     if (!flow_execution_state_is_terminal(to)) return;
     ev->current.state = to; /* CANCELING -> FINISHED/FAILED: what the task says wins */
   }
   if (!flow_execution_state_is_terminal(to)) return;
   jm->n_terminal++;
-  flow_endpoint_t *runs_on = flow_job_master_task_te(jm, m->a - 1, m->b);
-  if (to == FLOW_EXEC_FAILED && m->from != NULL && runs_on != NULL && m->from != runs_on && !runs_on->lost) {
+  flow_endpoint_t *runs_on = flow_job_master_task_te(jm, id->vertex - 1, id->subtask);
+  if (to == FLOW_EXEC_FAILED && from != NULL && runs_on != NULL && from != runs_on && !runs_on->lost) {
     /* reported failed by another taskmanager (its data connection to the one
      * running it broke): that attempt must not go on unseen */
     flow_msg_t *c = flow_msg_new(FLOW_MSG_CANCEL_TASK, &jm->ep, runs_on);
-    c->ptr = jm;
-    c->a = m->a;
-    c->b = m->b;
-    c->c = m->c;
+    c->cancel_task.job_master = &jm->ep;
+    c->cancel_task.task = *id;
     flow_rpc_send(jm->ep.rpc, c);
   }
   if (to == FLOW_EXEC_FAILED) {
     jm->n_failed++;
     if (jm->status == FLOW_JOB_RUNNING) { /* the first failure of this attempt is the root cause */
       free(jm->failure);
-      jm->failure = m->text;
-      m->text = NULL;
+      jm->failure = p->error;
+      p->error = NULL;
       flow_restart_notify_failure(&jm->restart, (int64_t)(uv_hrtime() / 1000000u));
       flow_cc_abort(jm, "a task failed");
       set_status(jm, FLOW_JOB_FAILING);
@@ -344,12 +342,12 @@ static void task_state(flow_job_master_t *jm, flow_msg_t *m) {
   } else if (to == FLOW_EXEC_CANCELED) {
     jm->n_canceled++;
   } else if (to == FLOW_EXEC_FINISHED) {
-    if (m->blob != NULL) {
-      m->blob->next = jm->accumulators;
-      jm->accumulators = m->blob;
-      m->blob = NULL;
+    if (p->accumulators != NULL) {
+      p->accumulators->next = jm->accumulators;
+      jm->accumulators = p->accumulators;
+      p->accumulators = NULL;
     }
-    flow_cc_on_task_finished(jm, m->a, m->b);
+    flow_cc_on_task_finished(jm, id->vertex, id->subtask);
   }
   if (jm->n_terminal == jm->eg->n_subtasks_total) attempt_ended(jm);
 }
@@ -386,63 +384,59 @@ static void te_lost(flow_job_master_t *jm, flow_endpoint_t *te, const char *why)
       if (jm->exec_te[idx] != te || flow_execution_state_is_terminal(ex->state) ||
           ex->state == FLOW_EXEC_CREATED)
         continue;
-      flow_msg_t f;
-      memset(&f, 0, sizeof(f));
-      f.type = FLOW_MSG_TASK_STATE;
-      f.a = ejv->job_vertex;
-      f.b = s;
-      f.c = ex->attempt;
-      f.d = FLOW_EXEC_FAILED;
+      flow_msg_task_state_t f = {.task = {ejv->job_vertex, s, ex->attempt}, .state = FLOW_EXEC_FAILED};
       size_t n = strlen(ejv->subtasks[s].name) + strlen(why ? why : "") + 96;
-      f.text = flow_xmalloc(n);
-      snprintf(f.text, n, "%s (attempt %d): the TaskManager running it is lost: %s", ejv->subtasks[s].name,
+      f.error = flow_xmalloc(n);
+      snprintf(f.error, n, "%s (attempt %d): the TaskManager running it is lost: %s", ejv->subtasks[s].name,
                ex->attempt, why ? why : "unknown");
-      task_state(jm, &f);
-      free(f.text);
+      task_state(jm, NULL, &f);
+      free(f.error);
     }
   }
+}
+
+/* Offered slots: kept while a request of this generation waits for them,
+ * else given back. */
+static void offer_slots(flow_job_master_t *jm, flow_msg_offer_slots_t *p) {
+  if (p->generation != jm->slot_gen || !jm->awaiting_slots) { /* a stale offer: give the slots back */
+    if (p->task_executor->lost) return;
+    flow_msg_t *f = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, p->task_executor);
+    f->free_slots.job_master = &jm->ep;
+    f->free_slots.n_slots = p->n_slots;
+    f->free_slots.slots = p->slots; /* taken */
+    p->slots = NULL;
+    flow_rpc_send(jm->ep.rpc, f);
+    return;
+  }
+  for (int i = 0; i < p->n_slots && jm->n_offered < jm->n_slots; i++) {
+    jm->slot_te[jm->n_offered] = p->task_executor;
+    jm->slots[jm->n_offered] = p->slots[i];
+    jm->n_offered++;
+  }
+  if (jm->n_offered < jm->n_slots || !jm->awaiting_slots) return;
+  jm->awaiting_slots = 0;
+  if (jm->cancel_requested) finish_job(jm, FLOW_JOB_CANCELED);
+  else if (any_slot_lost(jm)) request_slots_again(jm);
+  else deploy(jm);
 }
 
 static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   flow_job_master_t *jm = (flow_job_master_t *)self;
   switch (m->type) {
-  case FLOW_MSG_OFFER_SLOTS: {
-    int *idx = m->ptr2;
-    if (m->c != jm->slot_gen || !jm->awaiting_slots) { /* a stale offer: give the slots back */
-      flow_endpoint_t *te = m->ptr;
-      if (te->lost) break;
-      flow_msg_t *f = flow_msg_new(FLOW_MSG_FREE_SLOTS, &jm->ep, te);
-      f->ptr = jm;
-      f->ptr2 = m->ptr2;
-      f->free_ptr2 = m->free_ptr2;
-      f->b = m->b;
-      m->ptr2 = NULL;
-      flow_rpc_send(jm->ep.rpc, f);
-      break;
-    }
-    for (int i = 0; i < m->b && jm->n_offered < jm->n_slots; i++) {
-      jm->slot_te[jm->n_offered] = m->ptr;
-      jm->slots[jm->n_offered] = idx[i];
-      jm->n_offered++;
-    }
-    if (jm->n_offered < jm->n_slots || !jm->awaiting_slots) break;
+  case FLOW_MSG_OFFER_SLOTS: offer_slots(jm, &m->offer_slots); break;
+  case FLOW_MSG_SLOTS_UNAVAILABLE: {
+    const flow_msg_slots_unavailable_t *p = &m->slots_unavailable;
+    if (!jm->awaiting_slots || p->generation != jm->slot_gen) break; /* a stale answer */
     jm->awaiting_slots = 0;
     if (jm->cancel_requested) finish_job(jm, FLOW_JOB_CANCELED);
-    else if (any_slot_lost(jm)) request_slots_again(jm);
-    else deploy(jm);
+    else fail_before_deploy(jm, p->reason ? p->reason : "no slots");
     break;
   }
-  case FLOW_MSG_SLOTS_UNAVAILABLE:
-    if (!jm->awaiting_slots || m->c != jm->slot_gen) break; /* a stale answer */
-    jm->awaiting_slots = 0;
-    if (jm->cancel_requested) finish_job(jm, FLOW_JOB_CANCELED);
-    else fail_before_deploy(jm, m->text ? m->text : "no slots");
-    break;
-  case FLOW_MSG_TE_LOST: te_lost(jm, m->ptr, m->text); break;
-  case FLOW_MSG_TASK_STATE: task_state(jm, m); break;
-  case FLOW_MSG_ACK_CHECKPOINT: flow_cc_on_ack(jm, m); break;
+  case FLOW_MSG_TE_LOST: te_lost(jm, m->te_lost.task_executor, m->te_lost.why); break;
+  case FLOW_MSG_TASK_STATE: task_state(jm, m->from, &m->task_state); break;
+  case FLOW_MSG_ACK_CHECKPOINT: flow_cc_on_ack(jm, &m->ack_checkpoint); break;
   case FLOW_MSG_TRIGGER_SAVEPOINT:
-    if (flow_cc_trigger_savepoint(jm, m->text, m->a) != 0) {
+    if (flow_cc_trigger_savepoint(jm, m->trigger_savepoint.dir, m->trigger_savepoint.stop) != 0) {
       free(jm->cc.savepoint_result);
       jm->cc.savepoint_result = flow_strdup("error: the job is not running, or a checkpoint is in progress");
       flow_cc_report_savepoint(jm);
@@ -457,7 +451,7 @@ static void jm_handle(flow_endpoint_t *self, flow_msg_t *m) {
       /* not deployed: end when the slots come, or withdraw a waiting request */
       jm->cancel_requested = 1;
       flow_msg_t *w = flow_msg_new(FLOW_MSG_CANCEL_SLOT_REQUEST, &jm->ep, &jm->rm->ep);
-      w->ptr = &jm->ep;
+      w->cancel_slot_request.job_master = &jm->ep;
       flow_rpc_send(jm->ep.rpc, w);
     } else if (jm->status == FLOW_JOB_RESTARTING) {
       uv_timer_stop(jm->restart_timer);

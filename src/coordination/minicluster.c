@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coordination/messages.h"
 #include "util/common.h"
 
 struct flow_minicluster {
@@ -110,7 +111,7 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   int slots = opt->slots > 0 ? opt->slots : jg->slots_required;
   if (flow_task_executor_init(&mc->te, &mc->rpc, &mc->rm, slots, opt->task_body) != 0) goto fail_te;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &mc->dispatcher.ep);
-  m->ptr = (void *)jg;
+  m->submit_job.job_graph = jg;
   flow_rpc_send(&mc->rpc, m);
   if (uv_thread_create(&mc->thread, cluster_main, mc) != 0) {
     snprintf(err, errlen, "could not start the cluster thread");
@@ -187,8 +188,8 @@ int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop
     return FLOW_ESTATE;
   }
   flow_msg_t *m = flow_msg_new(FLOW_MSG_TRIGGER_SAVEPOINT, NULL, &mc->dispatcher.ep);
-  m->text = flow_strdup(dir);
-  m->a = stop;
+  m->trigger_savepoint.dir = flow_strdup(dir);
+  m->trigger_savepoint.stop = stop;
   flow_rpc_send(&mc->rpc, m);
   uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
   uv_mutex_lock(&mc->mu);

@@ -7,10 +7,14 @@
  * Threads: the client calls start/status/cancel/savepoint/free; the cluster
  * thread runs the loop and every endpoint, and calls on_result; task threads
  * post to the loop. `mu` guards `done` and the savepoint hand-over (leaf lock). */
-#ifndef FLOW_CLUSTER_MINICLUSTER_H
-#define FLOW_CLUSTER_MINICLUSTER_H
+#ifndef FLOW_COORDINATION_MINICLUSTER_H
+#define FLOW_COORDINATION_MINICLUSTER_H
 
-#include "coordination/endpoints.h"
+#include "coordination/checkpoint_config.h"
+#include "coordination/dispatcher.h"
+#include "coordination/job_result.h"
+#include "coordination/resource_manager.h"
+#include "coordination/task_executor.h"
 
 typedef struct flow_minicluster_options {
   int slots;                 /* task slots of the TaskExecutor; 0 = what the job needs */

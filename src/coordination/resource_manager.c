@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/messages.h"
+#include "coordination/resource_manager.h"
 #include "util/common.h"
 
 /* ResourceManager: knows how many free slots each registered TaskExecutor
@@ -21,7 +22,7 @@ static int total_free(const flow_resource_manager_t *rm) {
 
 static void unavailable(flow_resource_manager_t *rm, flow_endpoint_t *jm, int want, int gen, const char *why) {
   flow_msg_t *r = flow_msg_new(FLOW_MSG_SLOTS_UNAVAILABLE, &rm->ep, jm);
-  r->c = gen;
+  r->slots_unavailable.generation = gen;
   char buf[256];
   if (why != NULL) {
     snprintf(buf, sizeof(buf), "%s", why);
@@ -31,7 +32,7 @@ static void unavailable(flow_resource_manager_t *rm, flow_endpoint_t *jm, int wa
              "%d are free",
              want, total_free(rm));
   }
-  r->text = flow_strdup(buf);
+  r->slots_unavailable.reason = flow_strdup(buf);
   flow_rpc_send(rm->ep.rpc, r);
 }
 
@@ -49,9 +50,9 @@ static int try_allocate(flow_resource_manager_t *rm, flow_endpoint_t *jm, int wa
   for (int i = 0; i < rm->n_tes; i++) {
     if (take[i] == 0) continue;
     flow_msg_t *r = flow_msg_new(FLOW_MSG_ALLOCATE_SLOTS, &rm->ep, rm->tes[i]);
-    r->a = take[i];
-    r->c = gen;
-    r->ptr = jm;
+    r->allocate_slots.job_master = jm;
+    r->allocate_slots.n_slots = take[i];
+    r->allocate_slots.generation = gen;
     flow_rpc_send(rm->ep.rpc, r);
   }
   free(take);
@@ -116,22 +117,23 @@ static void rm_handle(flow_endpoint_t *self, flow_msg_t *m) {
   flow_resource_manager_t *rm = (flow_resource_manager_t *)self;
   switch (m->type) {
   case FLOW_MSG_REGISTER_TE:
-    add_te(rm, m->ptr, m->a);
+    add_te(rm, m->register_te.task_executor, m->register_te.n_slots);
     serve_pending(rm);
     break;
-  case FLOW_MSG_TE_LOST: remove_te(rm, m->ptr); break;
+  case FLOW_MSG_TE_LOST: remove_te(rm, m->te_lost.task_executor); break;
   case FLOW_MSG_REQUEST_SLOTS: {
-    flow_endpoint_t *jm = m->ptr;
+    const flow_msg_slot_request_t *p = &m->request_slots;
+    flow_endpoint_t *jm = p->job_master;
     flow_rm_forget(rm, jm); /* a new request replaces a waiting one of the same JobMaster */
-    if (rm->pending == NULL && try_allocate(rm, jm, m->a, m->c)) break;
+    if (rm->pending == NULL && try_allocate(rm, jm, p->n_slots, p->generation)) break;
     if (rm->slot_timeout_ms <= 0) {
-      unavailable(rm, jm, m->a, m->c, NULL);
+      unavailable(rm, jm, p->n_slots, p->generation, NULL);
       break;
     }
     flow_slot_request_t *q = flow_xcalloc(1, sizeof(*q));
     q->jm = jm;
-    q->slots = m->a;
-    q->gen = m->c;
+    q->slots = p->n_slots;
+    q->gen = p->generation;
     q->deadline_ns = uv_hrtime() + (uint64_t)rm->slot_timeout_ms * 1000000u;
     flow_slot_request_t **pp = &rm->pending;
     while (*pp != NULL) pp = &(*pp)->next;
@@ -146,18 +148,19 @@ static void rm_handle(flow_endpoint_t *self, flow_msg_t *m) {
     break;
   }
   case FLOW_MSG_CANCEL_SLOT_REQUEST: {
+    flow_endpoint_t *jm = m->cancel_slot_request.job_master;
     int gen = 0, slots = 0, found = 0;
     for (flow_slot_request_t *q = rm->pending; q != NULL; q = q->next)
-      if (q->jm == m->ptr) gen = q->gen, slots = q->slots, found = 1;
+      if (q->jm == jm) gen = q->gen, slots = q->slots, found = 1;
     if (found) {
-      flow_rm_forget(rm, m->ptr);
-      unavailable(rm, m->ptr, slots, gen, "the slot request was withdrawn");
+      flow_rm_forget(rm, jm);
+      unavailable(rm, jm, slots, gen, "the slot request was withdrawn");
     }
     break;
   }
-  case FLOW_MSG_FREE_SLOTS: /* a TaskExecutor reports slots freed: a = count */
+  case FLOW_MSG_SLOTS_FREED:
     for (int i = 0; i < rm->n_tes; i++)
-      if (rm->tes[i] == m->ptr) rm->te_slots[i] += m->a;
+      if (rm->tes[i] == m->slots_freed.task_executor) rm->te_slots[i] += m->slots_freed.n_slots;
     serve_pending(rm);
     break;
   default: break;

@@ -1,16 +1,7 @@
 #include "coordination/rpc.h"
 
-#include <stdlib.h>
-
+#include "coordination/messages.h"
 #include "util/common.h"
-#include "runtime/buffer.h"
-
-static void free_msg(flow_msg_t *m) {
-  free(m->text);
-  flow_buffer_free(m->blob);
-  if (m->ptr2 != NULL && m->free_ptr2 != NULL) m->free_ptr2(m->ptr2);
-  free(m);
-}
 
 static void on_async(uv_async_t *h) {
   flow_rpc_t *rpc = h->data;
@@ -25,7 +16,7 @@ static void on_async(uv_async_t *h) {
     if (m == NULL) return;
     m->next = NULL;
     m->to->handle(m->to, m);
-    free_msg(m);
+    flow_msg_free(m);
   }
 }
 
@@ -50,7 +41,7 @@ void flow_rpc_close(flow_rpc_t *rpc) {
   uv_mutex_unlock(&rpc->mu);
   while (m != NULL) {
     flow_msg_t *next = m->next;
-    free_msg(m);
+    flow_msg_free(m);
     m = next;
   }
   uv_close((uv_handle_t *)&rpc->async, NULL);
@@ -61,7 +52,7 @@ void flow_rpc_send(flow_rpc_t *rpc, flow_msg_t *m) {
   uv_mutex_lock(&rpc->mu);
   if (rpc->closed) {
     uv_mutex_unlock(&rpc->mu);
-    free_msg(m);
+    flow_msg_free(m);
     return;
   }
   if (rpc->tail != NULL) rpc->tail->next = m;
@@ -69,12 +60,4 @@ void flow_rpc_send(flow_rpc_t *rpc, flow_msg_t *m) {
   rpc->tail = m;
   uv_mutex_unlock(&rpc->mu);
   uv_async_send(&rpc->async);
-}
-
-flow_msg_t *flow_msg_new(flow_msg_type_t type, flow_endpoint_t *from, flow_endpoint_t *to) {
-  flow_msg_t *m = flow_xcalloc(1, sizeof(*m));
-  m->type = type;
-  m->from = from;
-  m->to = to;
-  return m;
 }

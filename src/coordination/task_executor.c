@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordination/endpoints.h"
+#include "coordination/task_executor.h"
 #include "util/common.h"
 
 /* Runs on the task thread: posts the state change to our TaskExecutor. */
@@ -11,20 +11,21 @@ static void task_report(flow_task_t *t, flow_execution_state_t state, char *err,
                         flow_buffer_t *accumulators) {
   flow_task_executor_t *te = t->owner;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_TASK_STATE, NULL, &te->ep);
-  m->ptr = t;
-  m->d = (int)state;
-  m->text = err;
-  m->blob = accumulators;
+  m->task_state.reporter = t;
+  m->task_state.state = state;
+  m->task_state.error = err;
+  m->task_state.accumulators = accumulators;
   flow_rpc_send(te->ep.rpc, m);
 }
 
-/* Runs on the task thread: the task's snapshot for checkpoint id is written. */
+/* Runs on the task thread: the task's snapshot for checkpoint id is written
+ * (path NULL: it declined). */
 static void task_ack_checkpoint(flow_task_t *t, int64_t id, char *path) {
   flow_task_executor_t *te = t->owner;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_ACK_CHECKPOINT, NULL, &te->ep);
-  m->ptr = t;
-  m->d = (int)id;
-  m->text = path;
+  m->ack_checkpoint.reporter = t;
+  m->ack_checkpoint.checkpoint_id = id;
+  m->ack_checkpoint.state_file = path;
   flow_rpc_send(te->ep.rpc, m);
 }
 
@@ -37,31 +38,28 @@ static void task_cancel_job(flow_task_t *t) {
   flow_rpc_send(te->ep.rpc, m);
 }
 
-static flow_te_task_t *find_task(flow_task_executor_t *te, const void *jm, int vertex, int subtask) {
+static flow_task_id_t task_id(const flow_task_t *t) {
+  return (flow_task_id_t){.vertex = t->vertex, .subtask = t->subtask, .attempt = t->attempt};
+}
+
+/* The running task (vertex, subtask) of job_master, any attempt. */
+static flow_te_task_t *find_task(flow_task_executor_t *te, const flow_endpoint_t *job_master, int vertex,
+                                 int subtask) {
   for (flow_te_task_t *e = te->tasks; e != NULL; e = e->next)
-    if (e->jm == jm && e->task->vertex == vertex && e->task->subtask == subtask) return e;
+    if (e->jm == job_master && e->task->vertex == vertex && e->task->subtask == subtask) return e;
   return NULL;
 }
 
-void flow_task_deployment_free(void *p) {
-  flow_task_deployment_t *d = p;
-  if (d == NULL) return;
-  free(d->restore_dir);
-  free(d->checkpoint_dir);
-  free(d->blob_dir);
-  free(d);
-}
-
-static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
-  flow_task_deployment_t *d = m->ptr2;
+static void submit_task(flow_task_executor_t *te, flow_msg_submit_task_t *p) {
+  flow_task_deployment_t *d = p->deployment;
   if (d == NULL) return;
   const flow_job_graph_t *jg = d->jg;
-  const flow_job_vertex_t *jv = &jg->vertices[m->a - 1];
+  const flow_job_vertex_t *jv = &jg->vertices[p->task.vertex - 1];
   char name[512];
-  snprintf(name, sizeof(name), "%s (%d/%d)", jv->name, m->b + 1, jv->parallelism);
-  flow_task_t *t = flow_task_new(jg, d->net, m->a, m->b, m->c, name);
+  snprintf(name, sizeof(name), "%s (%d/%d)", jv->name, p->task.subtask + 1, jv->parallelism);
+  flow_task_t *t = flow_task_new(jg, d->net, p->task.vertex, p->task.subtask, p->task.attempt, name);
   t->owner = te;
-  t->slot = m->d;
+  t->slot = p->slot;
   t->report = task_report;
   t->body = te->task_body;
   t->cancel_job = task_cancel_job;
@@ -87,30 +85,22 @@ static void submit_task(flow_task_executor_t *te, flow_msg_t *m) {
   }
 }
 
-/* A message from task e's thread, passed on to its JobMaster (same type and
- * d, the task named by vertex/subtask/attempt in a/b/c); takes m's text and
- * blob. */
-static flow_msg_t *forward_to_job_master(flow_task_executor_t *te, flow_te_task_t *e, flow_msg_t *m) {
-  flow_msg_t *r = flow_msg_new(m->type, &te->ep, e->jm);
-  r->a = e->task->vertex;
-  r->b = e->task->subtask;
-  r->c = e->task->attempt;
-  r->d = m->d;
-  r->text = m->text;
-  m->text = NULL;
-  r->blob = m->blob;
-  m->blob = NULL;
-  return r;
-}
-
-static void task_state(flow_task_executor_t *te, flow_msg_t *m) {
-  flow_task_t *t = m->ptr;
+/* A task's state change (from its thread), passed on to its JobMaster with
+ * the task named by its id; takes the error and the accumulators. */
+static void task_state(flow_task_executor_t *te, flow_msg_task_state_t *p) {
+  flow_task_t *t = p->reporter;
   flow_te_task_t **pp = &te->tasks;
   while (*pp != NULL && (*pp)->task != t) pp = &(*pp)->next;
   flow_te_task_t *e = *pp;
   if (e == NULL) return;
-  flow_msg_t *r = forward_to_job_master(te, e, m);
-  if (flow_execution_state_is_terminal((flow_execution_state_t)m->d)) {
+  flow_msg_t *r = flow_msg_new(FLOW_MSG_TASK_STATE, &te->ep, e->jm);
+  r->task_state.task = task_id(t);
+  r->task_state.state = p->state;
+  r->task_state.error = p->error;
+  r->task_state.accumulators = p->accumulators;
+  p->error = NULL;
+  p->accumulators = NULL;
+  if (flow_execution_state_is_terminal(p->state)) {
     *pp = e->next;
     flow_slot_table_remove_task(&te->slots, t->slot);
     flow_task_join_and_free(t); /* the thread has reported its last word */
@@ -119,76 +109,89 @@ static void task_state(flow_task_executor_t *te, flow_msg_t *m) {
   flow_rpc_send(te->ep.rpc, r);
 }
 
-static void set_checkpoint_dir(flow_job_network_t *net, int id, const char *dir) {
-  uv_mutex_lock(&net->cp_mu);
-  if (net->cp_id != id) {
-    net->cp_id = id;
-    free(net->cp_dir);
-    net->cp_dir = flow_strdup(dir);
+/* A task's checkpoint acknowledgement (from its thread), passed on to its
+ * JobMaster likewise; takes the state file. */
+static void ack_checkpoint(flow_task_executor_t *te, flow_msg_ack_checkpoint_t *p) {
+  flow_te_task_t *e = te->tasks;
+  while (e != NULL && e->task != p->reporter) e = e->next;
+  if (e == NULL) return;
+  flow_msg_t *r = flow_msg_new(FLOW_MSG_ACK_CHECKPOINT, &te->ep, e->jm);
+  r->ack_checkpoint.task = task_id(e->task);
+  r->ack_checkpoint.checkpoint_id = p->checkpoint_id;
+  r->ack_checkpoint.state_file = p->state_file;
+  p->state_file = NULL;
+  flow_rpc_send(te->ep.rpc, r);
+}
+
+static void set_checkpoint_dir(flow_job_network_t *net, int64_t id, const char *dir) {
+  uv_mutex_lock(&net->checkpoint_mu);
+  if (net->checkpoint_id != id) {
+    net->checkpoint_id = id;
+    free(net->checkpoint_dir);
+    net->checkpoint_dir = flow_strdup(dir);
   }
-  uv_mutex_unlock(&net->cp_mu);
+  uv_mutex_unlock(&net->checkpoint_mu);
+}
+
+static void trigger_checkpoint(flow_task_executor_t *te, const flow_msg_trigger_checkpoint_t *p) {
+  if (p->task.vertex == 0) { /* no task: the checkpoint's directory, for the job's networks here */
+    for (flow_te_task_t *e = te->tasks; e != NULL; e = e->next)
+      if (e->jm == p->job_master) set_checkpoint_dir(e->task->net, p->checkpoint_id, p->dir);
+    return;
+  }
+  flow_te_task_t *e = find_task(te, p->job_master, p->task.vertex, p->task.subtask);
+  if (e == NULL || e->task->attempt != p->task.attempt) return;
+  set_checkpoint_dir(e->task->net, p->checkpoint_id, p->dir);
+  atomic_store(&e->task->checkpoint_request, p->checkpoint_id);
+}
+
+static void allocate_slots(flow_task_executor_t *te, const flow_msg_slot_request_t *p) {
+  int *idx = flow_xcalloc((size_t)p->n_slots, sizeof(int));
+  flow_msg_t *r;
+  if (flow_slot_table_allocate(&te->slots, p->job_master, p->n_slots, idx) == 0) {
+    r = flow_msg_new(FLOW_MSG_OFFER_SLOTS, &te->ep, p->job_master);
+    r->offer_slots.task_executor = &te->ep;
+    r->offer_slots.generation = p->generation;
+    r->offer_slots.n_slots = p->n_slots;
+    r->offer_slots.slots = idx; /* the JobMaster takes the array */
+  } else {
+    free(idx);
+    r = flow_msg_new(FLOW_MSG_SLOTS_UNAVAILABLE, &te->ep, p->job_master);
+    r->slots_unavailable.generation = p->generation;
+    r->slots_unavailable.reason = flow_strdup("the task executor has not enough free slots");
+  }
+  flow_rpc_send(te->ep.rpc, r);
+}
+
+static void free_slots(flow_task_executor_t *te, const flow_msg_free_slots_t *p) {
+  int n = p->slots != NULL ? flow_slot_table_free_slots(&te->slots, p->job_master, p->slots, p->n_slots)
+                           : flow_slot_table_free_owner(&te->slots, p->job_master);
+  flow_msg_t *r = flow_msg_new(FLOW_MSG_SLOTS_FREED, &te->ep, &te->rm->ep);
+  r->slots_freed.task_executor = &te->ep;
+  r->slots_freed.n_slots = n;
+  flow_rpc_send(te->ep.rpc, r);
 }
 
 static void te_handle(flow_endpoint_t *self, flow_msg_t *m) {
   flow_task_executor_t *te = (flow_task_executor_t *)self;
   switch (m->type) {
-  case FLOW_MSG_ALLOCATE_SLOTS: {
-    int *idx = flow_xcalloc((size_t)m->a, sizeof(int));
-    flow_msg_t *r = flow_msg_new(FLOW_MSG_OFFER_SLOTS, self, m->ptr);
-    r->ptr = te;
-    r->c = m->c;
-    if (flow_slot_table_allocate(&te->slots, m->ptr, m->a, idx) == 0) {
-      r->ptr2 = idx; /* the JobMaster takes the array */
-      r->free_ptr2 = free;
-      r->b = m->a;
-    } else {
-      free(idx);
-      r->type = FLOW_MSG_SLOTS_UNAVAILABLE;
-      r->text = flow_strdup("the task executor has not enough free slots");
-    }
-    flow_rpc_send(self->rpc, r);
-    break;
-  }
-  case FLOW_MSG_SUBMIT_TASK: submit_task(te, m); break;
+  case FLOW_MSG_ALLOCATE_SLOTS: allocate_slots(te, &m->allocate_slots); break;
+  case FLOW_MSG_SUBMIT_TASK: submit_task(te, &m->submit_task); break;
   case FLOW_MSG_CANCEL_TASK: {
-    flow_te_task_t *e = find_task(te, m->ptr, m->a, m->b);
-    if (e != NULL && e->task->attempt == m->c) flow_task_cancel(e->task);
+    const flow_msg_cancel_task_t *p = &m->cancel_task;
+    flow_te_task_t *e = find_task(te, p->job_master, p->task.vertex, p->task.subtask);
+    if (e != NULL && e->task->attempt == p->task.attempt) flow_task_cancel(e->task);
     break;
   }
-  case FLOW_MSG_TASK_STATE: task_state(te, m); break;
-  case FLOW_MSG_TRIGGER_CHECKPOINT: {
-    if (m->a == 0) { /* the directory of checkpoint d, for the job's networks here */
-      for (flow_te_task_t *e = te->tasks; e != NULL; e = e->next)
-        if (e->jm == m->ptr) set_checkpoint_dir(e->task->net, m->d, m->text);
-      break;
-    }
-    flow_te_task_t *e = find_task(te, m->ptr, m->a, m->b);
-    if (e == NULL || e->task->attempt != m->c) break;
-    set_checkpoint_dir(e->task->net, m->d, m->text);
-    atomic_store(&e->task->checkpoint_request, (int64_t)m->d);
-    break;
-  }
-  case FLOW_MSG_ACK_CHECKPOINT: {
-    flow_task_t *t = m->ptr;
-    flow_te_task_t *e = te->tasks;
-    while (e != NULL && e->task != t) e = e->next;
-    if (e == NULL) break;
-    flow_rpc_send(te->ep.rpc, forward_to_job_master(te, e, m));
-    break;
-  }
+  case FLOW_MSG_TASK_STATE: task_state(te, &m->task_state); break;
+  case FLOW_MSG_TRIGGER_CHECKPOINT: trigger_checkpoint(te, &m->trigger_checkpoint); break;
+  case FLOW_MSG_ACK_CHECKPOINT: ack_checkpoint(te, &m->ack_checkpoint); break;
   case FLOW_MSG_NOTIFY_CHECKPOINT:
     for (flow_te_task_t *e = te->tasks; e != NULL; e = e->next)
-      if (e->jm == m->ptr) atomic_store(&e->task->checkpoint_complete, (int64_t)m->d);
+      if (e->jm == m->notify_checkpoint.job_master)
+        atomic_store(&e->task->checkpoint_complete, m->notify_checkpoint.checkpoint_id);
     break;
-  case FLOW_MSG_FREE_SLOTS: {
-    int n = m->ptr2 != NULL ? flow_slot_table_free_slots(&te->slots, m->ptr, m->ptr2, m->b)
-                            : flow_slot_table_free_owner(&te->slots, m->ptr);
-    flow_msg_t *r = flow_msg_new(FLOW_MSG_FREE_SLOTS, self, &te->rm->ep);
-    r->ptr = te;
-    r->a = n;
-    flow_rpc_send(self->rpc, r);
-    break;
-  }
+  case FLOW_MSG_FREE_SLOTS: free_slots(te, &m->free_slots); break;
   default: break;
   }
 }
@@ -204,8 +207,8 @@ int flow_task_executor_init(flow_task_executor_t *te, flow_rpc_t *rpc, flow_reso
   int rc = flow_slot_table_init(&te->slots, n_slots);
   if (rc != 0) return rc;
   flow_msg_t *m = flow_msg_new(FLOW_MSG_REGISTER_TE, &te->ep, &rm->ep);
-  m->a = n_slots;
-  m->ptr = te;
+  m->register_te.task_executor = &te->ep;
+  m->register_te.n_slots = n_slots;
   flow_rpc_send(rpc, m);
   return 0;
 }

@@ -1,5 +1,5 @@
 /* StreamGraph <-> bytes, so a client can submit a job to a remote
- * jobmanager (cluster mode). The bytes are a frame payload (cluster/frame.h)
+ * jobmanager (cluster mode). The bytes are a frame payload (net/frame.h)
  * written with wire.h; the layout, versioned by its first byte, is in
  * docs/wire.md.
  * Plain data: no threads, no libuv, no Lua. */

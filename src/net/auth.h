@@ -8,8 +8,8 @@
  * crypto helpers; the protocol itself lives in transport.c.
  *
  * libcrypto only: no libuv, no Lua. Thread-safe (no state of its own). */
-#ifndef FLOW_CLUSTER_AUTH_H
-#define FLOW_CLUSTER_AUTH_H
+#ifndef FLOW_NET_AUTH_H
+#define FLOW_NET_AUTH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -12,8 +12,8 @@
  *   12     len   payload
  *
  * Every multi-byte integer on the wire is little endian. */
-#ifndef FLOW_CLUSTER_FRAME_H
-#define FLOW_CLUSTER_FRAME_H
+#ifndef FLOW_NET_FRAME_H
+#define FLOW_NET_FRAME_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -154,6 +154,7 @@ static void to_hex(const uint8_t *p, size_t n, char *out) {
   out[2 * n] = '\0';
 }
 
+/* The value of a hex digit, or -1: not one. */
 static int hex_val(char ch) {
   if (ch >= '0' && ch <= '9') return ch - '0';
   if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
@@ -161,12 +162,12 @@ static int hex_val(char ch) {
   return -1;
 }
 
-/* Exactly 2n hex digits (either case) into out[n]; 0 or -1. */
+/* Exactly 2n hex digits (either case) into out[n]; 0 or FLOW_EINVAL. */
 static int from_hex(const char *s, uint8_t *out, size_t n) {
-  if (strlen(s) != 2 * n) return -1;
+  if (strlen(s) != 2 * n) return FLOW_EINVAL;
   for (size_t i = 0; i < n; i++) {
     int hi = hex_val(s[2 * i]), lo = hex_val(s[2 * i + 1]);
-    if (hi < 0 || lo < 0) return -1;
+    if (hi < 0 || lo < 0) return FLOW_EINVAL;
     out[i] = (uint8_t)(hi << 4 | lo);
   }
   return 0;
@@ -364,6 +365,10 @@ static void fail_request(http_conn_t *c, int status, const char *fmt, ...) {
 
 /* --------------------------------------------------- parser callbacks --- */
 
+/* http_parser stops at a callback's non-zero return: its convention, not a
+ * FLOW_E* code. */
+#define PARSER_ABORT (-1)
+
 /* Makes a callback fail: process() answers with status and msg. */
 static int cb_fail(http_conn_t *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -373,7 +378,7 @@ static int cb_fail(http_conn_t *c, int status, const char *fmt, ...) {
   vsnprintf(c->fail_msg, sizeof c->fail_msg, fmt, ap);
   va_end(ap);
   c->fail_status = status;
-  return -1;
+  return PARSER_ABORT;
 }
 
 static int header_overflow(http_conn_t *c) {
@@ -432,7 +437,7 @@ static int on_header_field(http_parser *p, const char *at, size_t n) {
   if (c->phase != PH_FIELD) {
     if (c->n_hdrs == FLOW_HTTP_MAX_HEADERS)
       return cb_fail(c, 431, "more than %d header lines", FLOW_HTTP_MAX_HEADERS);
-    if (hbuf_append(c, "", 1) != 0) return -1; /* ends the url or the previous value */
+    if (hbuf_append(c, "", 1) != 0) return PARSER_ABORT; /* ends the url or the previous value */
     c->hdrs[c->n_hdrs].name = (uint32_t)c->hlen;
     c->hdrs[c->n_hdrs].value = NO_VALUE;
     c->n_hdrs++;
@@ -446,7 +451,7 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
   if (c->in_body) return count_trailer(c, n);
   if (c->phase != PH_VALUE) {
     if (c->n_hdrs == 0) return cb_fail(c, 400, "malformed request: header value without a name");
-    if (hbuf_append(c, "", 1) != 0) return -1; /* ends the name */
+    if (hbuf_append(c, "", 1) != 0) return PARSER_ABORT; /* ends the name */
     c->hdrs[c->n_hdrs - 1].value = (uint32_t)c->hlen;
     c->phase = PH_VALUE;
   }
@@ -455,7 +460,7 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
 
 static int on_headers_complete(http_parser *p) {
   http_conn_t *c = p->data;
-  if (hbuf_append(c, "", 1) != 0) return -1; /* ends the last url/name/value */
+  if (hbuf_append(c, "", 1) != 0) return PARSER_ABORT; /* ends the last url/name/value */
   for (int i = 0; i < c->n_hdrs; i++) /* a name without value: point at its NUL */
     if (c->hdrs[i].value == NO_VALUE)
       c->hdrs[i].value = c->hdrs[i].name + (uint32_t)strlen(c->hbuf + c->hdrs[i].name);

@@ -57,8 +57,8 @@
  *   GET and HEAD requests reach the handler with authenticated = 0 (it decides
  *   what they may see). Without a secret every request reaches the handler
  *   with authenticated = 0. */
-#ifndef FLOW_CLUSTER_HTTP_SERVER_H
-#define FLOW_CLUSTER_HTTP_SERVER_H
+#ifndef FLOW_NET_HTTP_SERVER_H
+#define FLOW_NET_HTTP_SERVER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* TCP addresses and listening sockets shared by the cluster's servers
  * (transport.c, http_server.c): numeric addresses only, no resolution.
  * Loop thread only. */
-#ifndef FLOW_CLUSTER_TCP_ADDR_H
-#define FLOW_CLUSTER_TCP_ADDR_H
+#ifndef FLOW_NET_TCP_ADDR_H
+#define FLOW_NET_TCP_ADDR_H
 
 #include <stddef.h>
 #include <uv.h>

@@ -37,24 +37,24 @@ typedef enum {
   ST_CLOSED      /* uv_close issued */
 } conn_state_t;
 
-struct flow_net_conn {
+struct flow_transport_conn {
   uv_tcp_t tcp;
   uv_timer_t timer;
   uv_connect_t connect_req;
   uv_shutdown_t shutdown_req;
   uv_loop_t *loop;
-  flow_net_server_t *server;       /* NULL for a client connection */
-  flow_net_conn_t *prev, *next;    /* in server->conns */
-  flow_net_opts_t opts;            /* resolved: no zeros left */
+  flow_transport_server_t *server;       /* NULL for a client connection */
+  flow_transport_conn_t *prev, *next;    /* in server->conns */
+  flow_transport_opts_t opts;            /* resolved: no zeros left */
   conn_state_t state;
   int handshaken;                  /* the peer's HELLO came */
   int need_auth;                   /* both sides have a secret: AUTH frames are exchanged */
   int verified;                    /* the peer is accepted (proved the secret if need_auth) */
-  int close_requested;             /* flow_net_close before verified with frames held */
+  int close_requested;             /* flow_transport_close before verified with frames held */
   int draining;                    /* rejected: REJECT flushing, reading (discarded) until EOF */
   int logged;                      /* the one log line of this connection was written */
   int handles_open;                /* close callbacks still to come */
-  int quiet;                       /* no on_close (flow_net_connect failed) */
+  int quiet;                       /* no on_close (flow_transport_connect failed) */
   int want_drain;                  /* send returned FLOW_EFULL since the last drain */
   flow_frame_decoder_t dec;
   uint8_t *rbuf;
@@ -71,13 +71,13 @@ struct flow_net_conn {
   void *data;
 };
 
-struct flow_net_server {
+struct flow_transport_server {
   uv_tcp_t tcp;
   uv_loop_t *loop;
-  flow_net_opts_t opts;
+  flow_transport_opts_t opts;
   char *name;                      /* opts.name points here */
   void *secret;                    /* opts.secret points here (NULL = none) */
-  flow_net_conn_t *conns;
+  flow_transport_conn_t *conns;
   int n_conns;
   int closing, listener_closed;
   int port;
@@ -85,7 +85,7 @@ struct flow_net_server {
 
 typedef struct net_write {
   uv_write_t req;
-  flow_net_conn_t *c;
+  flow_transport_conn_t *c;
   uint8_t *data;
   size_t len;
 } net_write_t;
@@ -94,15 +94,15 @@ typedef struct net_write {
 
 
 /* Validates and resolves opts into *r. */
-static int resolve_opts(const flow_net_opts_t *opts, flow_net_opts_t *r) {
+static int resolve_opts(const flow_transport_opts_t *opts, flow_transport_opts_t *r) {
   if (opts == NULL) return FLOW_EINVAL;
   *r = *opts;
-  if (r->role < FLOW_NET_ROLE_CLIENT || r->role > FLOW_NET_ROLE_TASKMANAGER) return FLOW_EINVAL;
+  if (r->role < FLOW_TRANSPORT_ROLE_CLIENT || r->role > FLOW_TRANSPORT_ROLE_TASKMANAGER) return FLOW_EINVAL;
   if (r->name == NULL) r->name = "";
-  if (strlen(r->name) > FLOW_NET_NAME_MAX) return FLOW_EINVAL;
+  if (strlen(r->name) > FLOW_TRANSPORT_NAME_MAX) return FLOW_EINVAL;
   if (r->max_frame == 0 || r->max_frame > FLOW_FRAME_MAX) r->max_frame = FLOW_FRAME_MAX;
-  if (r->max_queued == 0) r->max_queued = FLOW_NET_QUEUE_DEFAULT;
-  if (r->handshake_timeout_ms == 0) r->handshake_timeout_ms = FLOW_NET_HANDSHAKE_TIMEOUT_DEFAULT;
+  if (r->max_queued == 0) r->max_queued = FLOW_TRANSPORT_QUEUE_DEFAULT;
+  if (r->handshake_timeout_ms == 0) r->handshake_timeout_ms = FLOW_TRANSPORT_HANDSHAKE_TIMEOUT_DEFAULT;
   if (r->secret == NULL) r->secret_len = 0;
   else if (r->secret_len < FLOW_AUTH_SECRET_MIN || r->secret_len > FLOW_AUTH_SECRET_MAX)
     return FLOW_EINVAL;
@@ -110,7 +110,7 @@ static int resolve_opts(const flow_net_opts_t *opts, flow_net_opts_t *r) {
 }
 
 /* A malloc'd copy of the secret (NULL for none); *oom set when the copy failed. */
-static void *copy_secret(const flow_net_opts_t *r, int *oom) {
+static void *copy_secret(const flow_transport_opts_t *r, int *oom) {
   *oom = 0;
   if (r->secret == NULL) return NULL;
   void *p = malloc(r->secret_len);
@@ -125,14 +125,14 @@ static void free_secret(const void *secret, size_t len) {
 
 static const char *role_name(int role) {
   switch (role) {
-  case FLOW_NET_ROLE_CLIENT: return "client";
-  case FLOW_NET_ROLE_JOBMANAGER: return "jobmanager";
-  case FLOW_NET_ROLE_TASKMANAGER: return "taskmanager";
+  case FLOW_TRANSPORT_ROLE_CLIENT: return "client";
+  case FLOW_TRANSPORT_ROLE_JOBMANAGER: return "jobmanager";
+  case FLOW_TRANSPORT_ROLE_TASKMANAGER: return "taskmanager";
   default: return "peer";
   }
 }
 
-static const char *conn_label(const flow_net_conn_t *c, char *buf, size_t n) {
+static const char *conn_label(const flow_transport_conn_t *c, char *buf, size_t n) {
   if (c->peer_name != NULL && c->peer_name[0] != '\0')
     snprintf(buf, n, "%s (%s)", c->peer, c->peer_name);
   else
@@ -142,7 +142,7 @@ static const char *conn_label(const flow_net_conn_t *c, char *buf, size_t n) {
 
 /* ------------------------------------------------------------ closing --- */
 
-static void server_maybe_free(flow_net_server_t *s) {
+static void server_maybe_free(flow_transport_server_t *s) {
   if (s->closing && s->listener_closed && s->n_conns == 0) {
     free_secret(s->secret, s->opts.secret_len);
     free(s->name);
@@ -150,9 +150,9 @@ static void server_maybe_free(flow_net_server_t *s) {
   }
 }
 
-static void conn_finish(flow_net_conn_t *c) {
+static void conn_finish(flow_transport_conn_t *c) {
   if (!c->quiet && c->opts.on_close != NULL) c->opts.on_close(c, c->reason);
-  flow_net_server_t *s = c->server;
+  flow_transport_server_t *s = c->server;
   if (s != NULL) {
     if (c->prev != NULL) c->prev->next = c->next;
     else s->conns = c->next;
@@ -171,21 +171,21 @@ static void conn_finish(flow_net_conn_t *c) {
 }
 
 static void on_handle_closed(uv_handle_t *h) {
-  flow_net_conn_t *c = h->data;
+  flow_transport_conn_t *c = h->data;
   if (--c->handles_open == 0) conn_finish(c);
 }
 
 /* The connection's one log line (later calls are no-ops). */
-static void log_reason(flow_net_conn_t *c) {
+static void log_reason(flow_transport_conn_t *c) {
   if (c->logged || c->opts.no_log) return;
   c->logged = 1;
-  char label[sizeof c->peer + FLOW_NET_NAME_MAX + 4];
+  char label[sizeof c->peer + FLOW_TRANSPORT_NAME_MAX + 4];
   fprintf(stderr, "flowlua: net: %s: %s\n", conn_label(c, label, sizeof label), c->reason);
   fflush(stderr);
 }
 
 /* Closes at once (queued frames are dropped). The first reason sticks. */
-static void begin_close(flow_net_conn_t *c, const char *reason, int log) {
+static void begin_close(flow_transport_conn_t *c, const char *reason, int log) {
   if (c->state == ST_CLOSED) return;
   c->state = ST_CLOSED;
   if (c->reason[0] == '\0' && reason != c->reason) { /* reason may be c->reason itself */
@@ -200,8 +200,8 @@ static void begin_close(flow_net_conn_t *c, const char *reason, int log) {
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
-static void failf(flow_net_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void failf(flow_net_conn_t *c, const char *fmt, ...) {
+static void failf(flow_transport_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failf(flow_transport_conn_t *c, const char *fmt, ...) {
   if (c->state == ST_CLOSED) return;
   char msg[sizeof c->reason];
   va_list ap;
@@ -211,23 +211,23 @@ static void failf(flow_net_conn_t *c, const char *fmt, ...) {
   begin_close(c, msg, 1);
 }
 
-void flow_net_fail(flow_net_conn_t *c, const char *reason) {
+void flow_transport_fail(flow_transport_conn_t *c, const char *reason) {
   failf(c, "%s", reason ? reason : "protocol error");
 }
 
 /* ------------------------------------------------------------ writing --- */
 
-static size_t queued(const flow_net_conn_t *c) {
+static size_t queued(const flow_transport_conn_t *c) {
   return c->pending.len + c->held.len + c->inflight;
 }
 
-static void flush(flow_net_conn_t *c, int force);
+static void flush(flow_transport_conn_t *c, int force);
 static void on_timer(uv_timer_t *t);
 static void on_shutdown(uv_shutdown_t *req, int status);
 
 static void on_write(uv_write_t *req, int status) {
   net_write_t *w = (net_write_t *)req;
-  flow_net_conn_t *c = w->c;
+  flow_transport_conn_t *c = w->c;
   c->inflight -= w->len;
   c->writes--;
   free(w->data);
@@ -246,7 +246,7 @@ static void on_write(uv_write_t *req, int status) {
 
 /* Hands the pending bytes to one uv_write: at once when no write is in flight
  * (or force), otherwise on_write does it, so frames sent meanwhile coalesce. */
-static void flush(flow_net_conn_t *c, int force) {
+static void flush(flow_transport_conn_t *c, int force) {
   if (c->state != ST_CONNECTED && c->state != ST_CLOSING) return;
   if (c->pending.len == 0 || (c->writes > 0 && !force)) return;
   net_write_t *w = malloc(sizeof *w);
@@ -272,12 +272,12 @@ static void flush(flow_net_conn_t *c, int force) {
 }
 
 /* Appends our handshake to the (empty) pending queue. */
-static int queue_hello(flow_net_conn_t *c) {
-  size_t at = flow_frame_begin(&c->pending, FLOW_NET_HELLO, 0);
+static int queue_hello(flow_transport_conn_t *c) {
+  size_t at = flow_frame_begin(&c->pending, FLOW_TRANSPORT_HELLO, 0);
   flow_wr_u8(&c->pending, c->opts.role);
-  flow_wr_u32(&c->pending, FLOW_NET_PROTOCOL_VERSION);
+  flow_wr_u32(&c->pending, FLOW_TRANSPORT_PROTOCOL_VERSION);
   flow_wr_str(&c->pending, c->opts.name);
-  flow_wr_u8(&c->pending, c->opts.secret != NULL ? FLOW_NET_HELLO_AUTH : 0);
+  flow_wr_u8(&c->pending, c->opts.secret != NULL ? FLOW_TRANSPORT_HELLO_AUTH : 0);
   flow_wr_raw(&c->pending, c->nonce, sizeof c->nonce);
   return flow_frame_finish(&c->pending, at);
 }
@@ -286,7 +286,7 @@ static int queue_hello(flow_net_conn_t *c) {
  * u8 role || the receiver's nonce || the sender's nonce). Both nonces and the
  * role are in it, so a proof from another connection (other nonces) or one
  * reflected back at its sender (other role or nonce order) does not verify. */
-static void auth_proof(const flow_net_conn_t *c, uint8_t role, const uint8_t *receiver_nonce,
+static void auth_proof(const flow_transport_conn_t *c, uint8_t role, const uint8_t *receiver_nonce,
                        const uint8_t *sender_nonce, uint8_t out[FLOW_AUTH_MAC_LEN]) {
   static const char ctx[] = "flowlua-auth-v2";
   uint8_t msg[sizeof ctx - 1 + 1 + 2 * FLOW_AUTH_NONCE_LEN];
@@ -301,8 +301,8 @@ static void auth_proof(const flow_net_conn_t *c, uint8_t role, const uint8_t *re
   flow_auth_mac(c->opts.secret, c->opts.secret_len, msg, n, out);
 }
 
-int flow_net_send(flow_net_conn_t *c, uint8_t type, const void *payload, uint32_t len) {
-  if (type < FLOW_NET_TYPE_APP_MIN || len > FLOW_FRAME_MAX || (len > 0 && payload == NULL))
+int flow_transport_send(flow_transport_conn_t *c, uint8_t type, const void *payload, uint32_t len) {
+  if (type < FLOW_TRANSPORT_TYPE_APP_MIN || len > FLOW_FRAME_MAX || (len > 0 && payload == NULL))
     return FLOW_EINVAL;
   if (c->state == ST_CLOSING || c->state == ST_CLOSED || c->close_requested) return FLOW_ESTATE;
   size_t frame = FLOW_FRAME_HEADER_LEN + (size_t)len;
@@ -331,10 +331,10 @@ int flow_net_send(flow_net_conn_t *c, uint8_t type, const void *payload, uint32_
  * frames, queues a REJECT carrying `sent` (the text the peer's user sees),
  * then closes gracefully: the REJECT is flushed, our side shut down, and the
  * stream read (and discarded) until the peer closes, so the REJECT is not
- * lost to a reset; FLOW_NET_LINGER_TIMEOUT bounds it. */
-static void reject(flow_net_conn_t *c, const char *sent, const char *fmt, ...)
+ * lost to a reset; FLOW_TRANSPORT_LINGER_TIMEOUT bounds it. */
+static void reject(flow_transport_conn_t *c, const char *sent, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void reject(flow_net_conn_t *c, const char *sent, const char *fmt, ...) {
+static void reject(flow_transport_conn_t *c, const char *sent, const char *fmt, ...) {
   if (c->state != ST_CONNECTED) return;
   va_list ap;
   va_start(ap, fmt);
@@ -343,7 +343,7 @@ static void reject(flow_net_conn_t *c, const char *sent, const char *fmt, ...) {
   log_reason(c);
   flow_wbuf_free(&c->held);
   flow_wbuf_init(&c->held);
-  size_t at = flow_frame_begin(&c->pending, FLOW_NET_REJECT, 0);
+  size_t at = flow_frame_begin(&c->pending, FLOW_TRANSPORT_REJECT, 0);
   flow_wr_str(&c->pending, sent);
   if (flow_frame_finish(&c->pending, at) != 0) {
     begin_close(c, c->reason, 0);
@@ -360,14 +360,14 @@ static void reject(flow_net_conn_t *c, const char *sent, const char *fmt, ...) {
     return;
   }
   uv_timer_stop(&c->timer);
-  uv_timer_start(&c->timer, on_timer, FLOW_NET_LINGER_TIMEOUT, 0);
+  uv_timer_start(&c->timer, on_timer, FLOW_TRANSPORT_LINGER_TIMEOUT, 0);
 }
 
 /* The peer is accepted: the decoder takes full-size frames, the held frames
  * go out behind our handshake frames, on_open runs (or, after a
- * flow_net_close that waited for this, the graceful close proceeds).
+ * flow_transport_close that waited for this, the graceful close proceeds).
  * Returns non-zero when the connection is no longer reading. */
-static int become_verified(flow_net_conn_t *c) {
+static int become_verified(flow_transport_conn_t *c) {
   c->verified = 1;
   c->dec.max = c->opts.max_frame; /* read by the decoder at the next header */
   uv_timer_stop(&c->timer);
@@ -382,7 +382,7 @@ static int become_verified(flow_net_conn_t *c) {
   }
   if (c->close_requested) {
     c->close_requested = 0;
-    flow_net_close(c);
+    flow_transport_close(c);
     return 1;
   }
   flush(c, 0);
@@ -394,9 +394,9 @@ static int become_verified(flow_net_conn_t *c) {
 /* The peer's handshake: u8 role, u32 version, string name, u8 flags,
  * nonce[32], nothing after. Then either side's secret decides: neither ->
  * open; both -> our AUTH goes out and the peer's is awaited; one -> refused. */
-static int handle_hello(flow_net_conn_t *c, const flow_frame_t *f) {
-  if (f->type != FLOW_NET_HELLO) {
-    failf(c, "expected a handshake frame (type %d) first, got frame type %u", FLOW_NET_HELLO,
+static int handle_hello(flow_transport_conn_t *c, const flow_frame_t *f) {
+  if (f->type != FLOW_TRANSPORT_HELLO) {
+    failf(c, "expected a handshake frame (type %d) first, got frame type %u", FLOW_TRANSPORT_HELLO,
           (unsigned)f->type);
     return 1;
   }
@@ -410,12 +410,12 @@ static int handle_hello(flow_net_conn_t *c, const flow_frame_t *f) {
     failf(c, "malformed handshake (%u bytes)", (unsigned)f->len);
     return 1;
   }
-  if (version != FLOW_NET_PROTOCOL_VERSION) {
+  if (version != FLOW_TRANSPORT_PROTOCOL_VERSION) {
     failf(c, "protocol version mismatch: the peer speaks version %u, this process version %d",
-          (unsigned)version, FLOW_NET_PROTOCOL_VERSION);
+          (unsigned)version, FLOW_TRANSPORT_PROTOCOL_VERSION);
     return 1;
   }
-  if (role < FLOW_NET_ROLE_CLIENT || role > FLOW_NET_ROLE_TASKMANAGER) {
+  if (role < FLOW_TRANSPORT_ROLE_CLIENT || role > FLOW_TRANSPORT_ROLE_TASKMANAGER) {
     failf(c, "unknown role %u in the handshake", (unsigned)role);
     return 1;
   }
@@ -424,13 +424,13 @@ static int handle_hello(flow_net_conn_t *c, const flow_frame_t *f) {
     failf(c, "out of memory reading the handshake");
     return 1;
   }
-  if (rc != 0 || strlen(name) > FLOW_NET_NAME_MAX || flow_rd_u8(&r, &flags) != 0 ||
+  if (rc != 0 || strlen(name) > FLOW_TRANSPORT_NAME_MAX || flow_rd_u8(&r, &flags) != 0 ||
       flow_rd_raw(&r, FLOW_AUTH_NONCE_LEN, &nonce) != 0 || flow_rd_left(&r) != 0) {
     free(name);
     failf(c, "malformed handshake (bad name, flags or nonce, or trailing bytes)");
     return 1;
   }
-  if ((flags & ~FLOW_NET_HELLO_AUTH) != 0) {
+  if ((flags & ~FLOW_TRANSPORT_HELLO_AUTH) != 0) {
     free(name);
     failf(c, "malformed handshake (unknown flags 0x%02x)", (unsigned)flags);
     return 1;
@@ -439,7 +439,7 @@ static int handle_hello(flow_net_conn_t *c, const flow_frame_t *f) {
   c->peer_role = role;
   c->handshaken = 1;
   memcpy(c->peer_nonce, nonce, FLOW_AUTH_NONCE_LEN);
-  int we_auth = c->opts.secret != NULL, peer_auths = (flags & FLOW_NET_HELLO_AUTH) != 0;
+  int we_auth = c->opts.secret != NULL, peer_auths = (flags & FLOW_TRANSPORT_HELLO_AUTH) != 0;
   if (!we_auth && !peer_auths) return become_verified(c);
   if (we_auth && !peer_auths) {
     char sent[256];
@@ -468,7 +468,7 @@ static int handle_hello(flow_net_conn_t *c, const flow_frame_t *f) {
   c->need_auth = 1;
   uint8_t proof[FLOW_AUTH_MAC_LEN];
   auth_proof(c, c->opts.role, c->peer_nonce, c->nonce, proof);
-  size_t at = flow_frame_begin(&c->pending, FLOW_NET_AUTH, 0);
+  size_t at = flow_frame_begin(&c->pending, FLOW_TRANSPORT_AUTH, 0);
   flow_wr_raw(&c->pending, proof, sizeof proof);
   if (flow_frame_finish(&c->pending, at) != 0) {
     failf(c, "out of memory queueing the authentication frame");
@@ -479,7 +479,7 @@ static int handle_hello(flow_net_conn_t *c, const flow_frame_t *f) {
 }
 
 /* The peer's proof: exactly FLOW_AUTH_MAC_LEN bytes, checked in constant time. */
-static int handle_auth(flow_net_conn_t *c, const flow_frame_t *f) {
+static int handle_auth(flow_transport_conn_t *c, const flow_frame_t *f) {
   uint8_t want[FLOW_AUTH_MAC_LEN];
   auth_proof(c, c->peer_role, c->nonce, c->peer_nonce, want);
   if (f->len != FLOW_AUTH_MAC_LEN || !flow_auth_equal(f->payload, want, FLOW_AUTH_MAC_LEN)) {
@@ -491,7 +491,7 @@ static int handle_auth(flow_net_conn_t *c, const flow_frame_t *f) {
 }
 
 /* The peer refuses us: its reason (control bytes replaced) becomes ours. */
-static int handle_reject(flow_net_conn_t *c, const flow_frame_t *f) {
+static int handle_reject(flow_transport_conn_t *c, const flow_frame_t *f) {
   flow_rbuf_t r;
   char *text = NULL;
   flow_rbuf_init(&r, f->payload, f->len);
@@ -510,22 +510,22 @@ static int handle_reject(flow_net_conn_t *c, const flow_frame_t *f) {
 
 /* Frame callback: a non-zero return stops the feed (the connection is closing). */
 static int on_decoded(void *ud, const flow_frame_t *f) {
-  flow_net_conn_t *c = ud;
+  flow_transport_conn_t *c = ud;
   if (c->state != ST_CONNECTED) return 1;
-  if (f->type == FLOW_NET_REJECT) return handle_reject(c, f);
+  if (f->type == FLOW_TRANSPORT_REJECT) return handle_reject(c, f);
   if (!c->handshaken) return handle_hello(c, f);
-  if (f->type == FLOW_NET_HELLO) {
+  if (f->type == FLOW_TRANSPORT_HELLO) {
     failf(c, "a second handshake frame");
     return 1;
   }
   if (!c->verified) {
-    if (f->type == FLOW_NET_AUTH) return handle_auth(c, f);
-    failf(c, "expected an authentication frame (type %d), got frame type %u", FLOW_NET_AUTH,
+    if (f->type == FLOW_TRANSPORT_AUTH) return handle_auth(c, f);
+    failf(c, "expected an authentication frame (type %d), got frame type %u", FLOW_TRANSPORT_AUTH,
           (unsigned)f->type);
     return 1;
   }
-  if (f->type < FLOW_NET_TYPE_APP_MIN) {
-    if (f->type == FLOW_NET_AUTH) failf(c, "a second authentication frame");
+  if (f->type < FLOW_TRANSPORT_TYPE_APP_MIN) {
+    if (f->type == FLOW_TRANSPORT_AUTH) failf(c, "a second authentication frame");
     else failf(c, "unknown transport frame type %u", (unsigned)f->type);
     return 1;
   }
@@ -534,12 +534,12 @@ static int on_decoded(void *ud, const flow_frame_t *f) {
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  flow_net_conn_t *c = h->data;
+  flow_transport_conn_t *c = h->data;
   (void)suggested;
   *buf = uv_buf_init((char *)c->rbuf, READ_BUF_LEN);
 }
 
-static void decoder_failed(flow_net_conn_t *c, int rc) {
+static void decoder_failed(flow_transport_conn_t *c, int rc) {
   const flow_frame_decoder_t *d = &c->dec;
   if (rc == FLOW_EFULL) {
     uint32_t len = (uint32_t)d->hdr[8] | (uint32_t)d->hdr[9] << 8 | (uint32_t)d->hdr[10] << 16 |
@@ -553,7 +553,7 @@ static void decoder_failed(flow_net_conn_t *c, int rc) {
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  flow_net_conn_t *c = s->data;
+  flow_transport_conn_t *c = s->data;
   (void)buf;
   if (n == 0) return;
   if (c->state == ST_CLOSING && c->draining) {
@@ -589,7 +589,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 }
 
 static void on_timer(uv_timer_t *t) {
-  flow_net_conn_t *c = t->data;
+  flow_transport_conn_t *c = t->data;
   if (c->state == ST_CONNECTING) failf(c, "connect timed out");
   else if (c->state == ST_CLOSING) failf(c, "timed out flushing the outgoing queue on close");
   else if (!c->handshaken) failf(c, "handshake timed out");
@@ -597,7 +597,7 @@ static void on_timer(uv_timer_t *t) {
 }
 
 /* Reading starts, the handshake deadline runs, our hello goes out. */
-static void start_connected(flow_net_conn_t *c) {
+static void start_connected(flow_transport_conn_t *c) {
   c->state = ST_CONNECTED;
   uv_tcp_nodelay(&c->tcp, 1);
   int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -610,8 +610,8 @@ static void start_connected(flow_net_conn_t *c) {
 
 /* ---------------------------------------------------------- lifecycle --- */
 
-static flow_net_conn_t *conn_new(uv_loop_t *loop, const flow_net_opts_t *resolved) {
-  flow_net_conn_t *c = calloc(1, sizeof *c);
+static flow_transport_conn_t *conn_new(uv_loop_t *loop, const flow_transport_opts_t *resolved) {
+  flow_transport_conn_t *c = calloc(1, sizeof *c);
   if (c == NULL) return NULL;
   c->rbuf = malloc(READ_BUF_LEN);
   char *name = flow_strdup(resolved->name);
@@ -635,7 +635,7 @@ static flow_net_conn_t *conn_new(uv_loop_t *loop, const flow_net_opts_t *resolve
   c->handles_open = 2;
   flow_wbuf_init(&c->pending);
   flow_wbuf_init(&c->held);
-  flow_frame_decoder_init(&c->dec, FLOW_NET_HELLO_MAX);
+  flow_frame_decoder_init(&c->dec, FLOW_TRANSPORT_HELLO_MAX);
   snprintf(c->peer, sizeof c->peer, "unknown peer");
   if (queue_hello(c) != 0) {
     c->quiet = 1;
@@ -647,7 +647,7 @@ static flow_net_conn_t *conn_new(uv_loop_t *loop, const flow_net_opts_t *resolve
 }
 
 static void on_connect(uv_connect_t *req, int status) {
-  flow_net_conn_t *c = req->data;
+  flow_transport_conn_t *c = req->data;
   if (c->state != ST_CONNECTING) return; /* closed meanwhile (UV_ECANCELED) */
   if (status < 0) {
     failf(c, "connect failed: %s", uv_strerror(status));
@@ -656,14 +656,14 @@ static void on_connect(uv_connect_t *req, int status) {
   start_connected(c);
 }
 
-int flow_net_connect(uv_loop_t *loop, const char *host, int port, const flow_net_opts_t *opts,
-                     flow_net_conn_t **out) {
+int flow_transport_connect(uv_loop_t *loop, const char *host, int port, const flow_transport_opts_t *opts,
+                           flow_transport_conn_t **out) {
   struct sockaddr_storage ss;
-  flow_net_opts_t r;
+  flow_transport_opts_t r;
   *out = NULL;
   if (resolve_opts(opts, &r) != 0 || port <= 0 || flow_tcp_parse_addr(host, port, &ss) != 0)
     return FLOW_EINVAL;
-  flow_net_conn_t *c = conn_new(loop, &r);
+  flow_transport_conn_t *c = conn_new(loop, &r);
   if (c == NULL) return FLOW_ENOMEM;
   flow_tcp_addr_label(&ss, c->peer, sizeof c->peer);
   c->state = ST_CONNECTING;
@@ -680,14 +680,14 @@ int flow_net_connect(uv_loop_t *loop, const char *host, int port, const flow_net
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
-  flow_net_conn_t *c = req->data;
+  flow_transport_conn_t *c = req->data;
   if (c->state != ST_CLOSING) return;
   if (status < 0) failf(c, "shutdown failed: %s", uv_strerror(status));
   else if (c->draining) return; /* on_read closes at the peer's EOF */
   else begin_close(c, "closed locally", 0);
 }
 
-void flow_net_close(flow_net_conn_t *c) {
+void flow_transport_close(flow_transport_conn_t *c) {
   if (c == NULL || c->state == ST_CLOSING || c->state == ST_CLOSED) return;
   if ((c->state == ST_CONNECTING || c->state == ST_CONNECTED) && !c->verified &&
       c->held.len > 0) {
@@ -710,20 +710,20 @@ void flow_net_close(flow_net_conn_t *c) {
     failf(c, "shutdown failed: %s", uv_strerror(r));
     return;
   }
-  uv_timer_start(&c->timer, on_timer, FLOW_NET_LINGER_TIMEOUT, 0);
+  uv_timer_start(&c->timer, on_timer, FLOW_TRANSPORT_LINGER_TIMEOUT, 0);
 }
 
 /* ------------------------------------------------------------- server --- */
 
 static void on_connection(uv_stream_t *ls, int status) {
-  flow_net_server_t *s = ls->data;
+  flow_transport_server_t *s = ls->data;
   if (s->closing) return;
   if (status < 0) {
     fprintf(stderr, "flowlua: net: listener on port %d: accept failed: %s\n", s->port,
             uv_strerror(status));
     return;
   }
-  flow_net_conn_t *c = conn_new(s->loop, &s->opts);
+  flow_transport_conn_t *c = conn_new(s->loop, &s->opts);
   if (c == NULL) {
     /* take the connection off the backlog and drop it */
     uv_tcp_t *t = malloc(sizeof *t);
@@ -755,15 +755,15 @@ static void on_connection(uv_stream_t *ls, int status) {
 }
 
 static void on_listener_closed(uv_handle_t *h) {
-  flow_net_server_t *s = h->data;
+  flow_transport_server_t *s = h->data;
   s->listener_closed = 1;
   server_maybe_free(s);
 }
 
-int flow_net_listen(uv_loop_t *loop, const char *host, int port, const flow_net_opts_t *opts,
-                    flow_net_server_t **out) {
+int flow_transport_listen(uv_loop_t *loop, const char *host, int port, const flow_transport_opts_t *opts,
+                          flow_transport_server_t **out) {
   struct sockaddr_storage ss;
-  flow_net_opts_t r;
+  flow_transport_opts_t r;
   *out = NULL;
   if (resolve_opts(opts, &r) != 0 || flow_tcp_parse_addr(host, port, &ss) != 0) return FLOW_EINVAL;
   if (r.secret == NULL && !flow_auth_is_loopback(host)) {
@@ -773,7 +773,7 @@ int flow_net_listen(uv_loop_t *loop, const char *host, int port, const flow_net_
             host);
     return FLOW_EINVAL;
   }
-  flow_net_server_t *s = calloc(1, sizeof *s);
+  flow_transport_server_t *s = calloc(1, sizeof *s);
   if (s == NULL) return FLOW_ENOMEM;
   s->name = flow_strdup(r.name);
   int oom;
@@ -802,26 +802,26 @@ int flow_net_listen(uv_loop_t *loop, const char *host, int port, const flow_net_
   return 0;
 }
 
-int flow_net_server_port(const flow_net_server_t *s) { return s->port; }
-int flow_net_server_connections(const flow_net_server_t *s) { return s->n_conns; }
+int flow_transport_server_port(const flow_transport_server_t *s) { return s->port; }
+int flow_transport_server_connections(const flow_transport_server_t *s) { return s->n_conns; }
 
-void flow_net_server_close(flow_net_server_t *s) {
+void flow_transport_server_close(flow_transport_server_t *s) {
   if (s == NULL || s->closing) return;
   s->closing = 1;
-  for (flow_net_conn_t *c = s->conns; c != NULL; c = c->next) begin_close(c, "server closed", 0);
+  for (flow_transport_conn_t *c = s->conns; c != NULL; c = c->next) begin_close(c, "server closed", 0);
   uv_close((uv_handle_t *)&s->tcp, on_listener_closed);
 }
 
 /* ---------------------------------------------------------- accessors --- */
 
-size_t flow_net_queued(const flow_net_conn_t *c) { return queued(c); }
-int flow_net_is_open(const flow_net_conn_t *c) {
+size_t flow_transport_queued(const flow_transport_conn_t *c) { return queued(c); }
+int flow_transport_is_open(const flow_transport_conn_t *c) {
   return c->state == ST_CONNECTED && c->verified;
 }
-int flow_net_is_authenticated(const flow_net_conn_t *c) { return c->verified && c->need_auth; }
-const char *flow_net_peer(const flow_net_conn_t *c) { return c->peer; }
-const char *flow_net_peer_name(const flow_net_conn_t *c) { return c->peer_name; }
-int flow_net_peer_role(const flow_net_conn_t *c) { return c->peer_role; }
-flow_net_server_t *flow_net_conn_server(const flow_net_conn_t *c) { return c->server; }
-void *flow_net_conn_data(const flow_net_conn_t *c) { return c->data; }
-void flow_net_conn_set_data(flow_net_conn_t *c, void *data) { c->data = data; }
+int flow_transport_is_authenticated(const flow_transport_conn_t *c) { return c->verified && c->need_auth; }
+const char *flow_transport_peer(const flow_transport_conn_t *c) { return c->peer; }
+const char *flow_transport_peer_name(const flow_transport_conn_t *c) { return c->peer_name; }
+int flow_transport_peer_role(const flow_transport_conn_t *c) { return c->peer_role; }
+flow_transport_server_t *flow_transport_conn_server(const flow_transport_conn_t *c) { return c->server; }
+void *flow_transport_conn_data(const flow_transport_conn_t *c) { return c->data; }
+void flow_transport_conn_set_data(flow_transport_conn_t *c, void *data) { c->data = data; }

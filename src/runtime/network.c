@@ -4,7 +4,7 @@
 
 #include "util/common.h"
 
-flow_job_network_t *flow_net_new(const flow_job_graph_t *jg) {
+flow_job_network_t *flow_network_new(const flow_job_graph_t *jg) {
   flow_job_network_t *net = flow_xcalloc(1, sizeof(*net));
   net->jg = jg;
   net->gates = flow_xcalloc((size_t)jg->n_vertices, sizeof(*net->gates));
@@ -35,11 +35,11 @@ flow_job_network_t *flow_net_new(const flow_job_graph_t *jg) {
   }
   net->split_next = flow_xcalloc((size_t)jg->n_vertices, sizeof(*net->split_next));
   uv_mutex_init(&net->collect_mu);
-  uv_mutex_init(&net->cp_mu);
+  uv_mutex_init(&net->checkpoint_mu);
   return net;
 }
 
-void flow_net_free(flow_job_network_t *net) {
+void flow_network_free(flow_job_network_t *net) {
   if (net == NULL) return;
   for (int v = 0; v < net->jg->n_vertices; v++) {
     if (net->gates[v] == NULL) continue;
@@ -53,8 +53,8 @@ void flow_net_free(flow_job_network_t *net) {
     b = next;
   }
   uv_mutex_destroy(&net->collect_mu);
-  uv_mutex_destroy(&net->cp_mu);
-  free(net->cp_dir);
+  uv_mutex_destroy(&net->checkpoint_mu);
+  free(net->checkpoint_dir);
   free((void *)net->split_next);
   free(net->gates);
   free(net->n_channels);
@@ -62,23 +62,23 @@ void flow_net_free(flow_job_network_t *net) {
   free(net);
 }
 
-flow_input_gate_t *flow_net_gate(flow_job_network_t *net, int vertex, int subtask) {
+flow_input_gate_t *flow_network_gate(flow_job_network_t *net, int vertex, int subtask) {
   flow_input_gate_t **gs = net->gates[vertex - 1];
   return gs != NULL ? gs[subtask] : NULL;
 }
 
-void flow_net_cancel(flow_job_network_t *net) {
+void flow_network_cancel(flow_job_network_t *net) {
   for (int v = 0; v < net->jg->n_vertices; v++) {
     if (net->gates[v] == NULL) continue;
     for (int s = 0; s < net->jg->vertices[v].parallelism; s++) flow_gate_cancel(net->gates[v][s]);
   }
 }
 
-void flow_net_collect(flow_job_network_t *net, flow_buffer_t *b) {
-  (void)flow_net_collect_bounded(net, b, (size_t)-1);
+void flow_network_collect(flow_job_network_t *net, flow_buffer_t *b) {
+  (void)flow_network_collect_bounded(net, b, (size_t)-1);
 }
 
-int flow_net_collect_bounded(flow_job_network_t *net, flow_buffer_t *b, size_t max_bytes) {
+int flow_network_collect_bounded(flow_job_network_t *net, flow_buffer_t *b, size_t max_bytes) {
   b->next = NULL;
   uv_mutex_lock(&net->collect_mu);
   if (net->collect_bytes + b->size > max_bytes) {
@@ -93,7 +93,7 @@ int flow_net_collect_bounded(flow_job_network_t *net, flow_buffer_t *b, size_t m
   return 0;
 }
 
-flow_buffer_t *flow_net_take_collected(flow_job_network_t *net) {
+flow_buffer_t *flow_network_take_collected(flow_job_network_t *net) {
   uv_mutex_lock(&net->collect_mu);
   flow_buffer_t *b = net->collect_head;
   net->collect_head = net->collect_tail = NULL;

@@ -33,23 +33,23 @@ typedef struct flow_job_network {
    * take splits on request (Flink's InputSplitAssigner, in-process only) */
   _Atomic int64_t *split_next;
   /* the pending checkpoint's directory, for tasks that learn its id from a
-   * barrier (cp_mu is a leaf lock) */
-  uv_mutex_t cp_mu;
-  int64_t cp_id;
-  char *cp_dir;
+   * barrier (checkpoint_mu is a leaf lock) */
+  uv_mutex_t checkpoint_mu;
+  int64_t checkpoint_id;
+  char *checkpoint_dir;
 } flow_job_network_t;
 
-flow_job_network_t *flow_net_new(const flow_job_graph_t *jg);
-void flow_net_free(flow_job_network_t *net);
-flow_input_gate_t *flow_net_gate(flow_job_network_t *net, int vertex, int subtask);
+flow_job_network_t *flow_network_new(const flow_job_graph_t *jg);
+void flow_network_free(flow_job_network_t *net);
+flow_input_gate_t *flow_network_gate(flow_job_network_t *net, int vertex, int subtask);
 /* Cancels every gate: blocked producers and consumers return FLOW_ECANCELED. */
-void flow_net_cancel(flow_job_network_t *net);
+void flow_network_cancel(flow_job_network_t *net);
 /* Appends b (ownership passes) to the collected results. */
-void flow_net_collect(flow_job_network_t *net, flow_buffer_t *b);
+void flow_network_collect(flow_job_network_t *net, flow_buffer_t *b);
 /* The same, unless the results would exceed max_bytes: then FLOW_EFULL and
  * b stays the caller's. */
-int flow_net_collect_bounded(flow_job_network_t *net, flow_buffer_t *b, size_t max_bytes);
+int flow_network_collect_bounded(flow_job_network_t *net, flow_buffer_t *b, size_t max_bytes);
 /* Takes the collected buffers (a list linked by ->next); the caller frees them. */
-flow_buffer_t *flow_net_take_collected(flow_job_network_t *net);
+flow_buffer_t *flow_network_take_collected(flow_job_network_t *net);
 
 #endif

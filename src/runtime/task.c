@@ -18,7 +18,7 @@ flow_task_t *flow_task_new(const flow_job_graph_t *jg, flow_job_network_t *net, 
   t->attempt = attempt;
   t->slot = -1;
   t->name = flow_strdup(name);
-  t->gate = flow_net_gate(net, vertex, subtask);
+  t->gate = flow_network_gate(net, vertex, subtask);
   t->buffer_timeout_ms = 100;
   atomic_init(&t->canceled, 0);
   for (int e = 0; e < jg->n_edges; e++)
@@ -32,7 +32,7 @@ flow_task_t *flow_task_new(const flow_job_graph_t *jg, flow_job_network_t *net, 
     o->job_edge = e;
     o->n_channels = jg->vertices[je->target - 1].parallelism;
     o->gates = flow_xcalloc((size_t)o->n_channels, sizeof(*o->gates));
-    for (int c = 0; c < o->n_channels; c++) o->gates[c] = flow_net_gate(net, je->target, c);
+    for (int c = 0; c < o->n_channels; c++) o->gates[c] = flow_network_gate(net, je->target, c);
     o->channel = net->edge_offset[e] + subtask;
   }
   return t;
@@ -217,7 +217,7 @@ int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b) {
 
 int64_t flow_task_collect(flow_task_t *t, flow_buffer_t *b, int64_t records) {
   release(t, b);
-  if (flow_net_collect_bounded(t->net, b, FLOW_COLLECT_MAX_BYTES) != 0) {
+  if (flow_network_collect_bounded(t->net, b, FLOW_COLLECT_MAX_BYTES) != 0) {
     flow_buffer_free(b);
     return FLOW_EFULL;
   }
@@ -256,12 +256,12 @@ int64_t flow_task_next_split(flow_task_t *t) { return atomic_fetch_add(&t->net->
 int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap) {
   flow_job_network_t *net = t->net;
   int ok = 0;
-  uv_mutex_lock(&net->cp_mu);
-  if (net->cp_id == id && net->cp_dir != NULL && strlen(net->cp_dir) < cap) {
-    strcpy(buf, net->cp_dir);
+  uv_mutex_lock(&net->checkpoint_mu);
+  if (net->checkpoint_id == id && net->checkpoint_dir != NULL && strlen(net->checkpoint_dir) < cap) {
+    strcpy(buf, net->checkpoint_dir);
     ok = 1;
   }
-  uv_mutex_unlock(&net->cp_mu);
+  uv_mutex_unlock(&net->checkpoint_mu);
   return ok;
 }
 
