@@ -26,10 +26,12 @@ local dblp = ffi.typeof("double *")
 
 assert(ffi.abi("le"), "flow.codec: the record format is little-endian")
 
-local TAG_NIL, TAG_FALSE, TAG_TRUE = 0, 1, 2
-local TAG_INT32, TAG_INT64, TAG_DOUBLE = 3, 4, 5
-local TAG_SHORT_STRING, TAG_LONG_STRING = 6, 7
-local TAG_ARRAY, TAG_LUA = 8, 9
+-- the value tags (enum flow_record_tag, src/runtime/record_format.h)
+local fi = require("flow.ffi")
+local TAG_NIL, TAG_FALSE, TAG_TRUE = fi.TAG_NIL, fi.TAG_FALSE, fi.TAG_TRUE
+local TAG_INT32, TAG_INT64, TAG_DOUBLE = fi.TAG_INT32, fi.TAG_INT64, fi.TAG_DOUBLE
+local TAG_SHORT_STRING, TAG_LONG_STRING = fi.TAG_SHORT_STRING, fi.TAG_LONG_STRING
+local TAG_ARRAY, TAG_LUA = fi.TAG_ARRAY, fi.TAG_LUA
 
 local TWO53 = 2 ^ 53
 local TWO32 = 2 ^ 32
