@@ -328,4 +328,28 @@ function M.decode_string(s)
   return v
 end
 
+--- In-band events carry i64 times (timestamps, watermarks) and ids
+--- (barriers); they are numbers in Lua, where the end of time is
+--- math.huge (INT64_MAX on the wire; -math.huge is INT64_MIN).
+local I64_MAX, I64_MIN = 0x7fffffffffffffffLL, -0x7fffffffffffffffLL - 1
+
+--- Writes x as an i64 at p.
+---@param p ffi.cdata* uint8_t *
+---@param x number
+function M.put_time(p, x)
+  if x == math.huge then cast(i64p, p)[0] = I64_MAX
+  elseif x == -math.huge then cast(i64p, p)[0] = I64_MIN
+  else cast(i64p, p)[0] = x end
+end
+
+--- Reads the i64 at p as a number.
+---@param p ffi.cdata* uint8_t *
+---@return number
+function M.get_time(p)
+  local x = cast(i64p, p)[0]
+  if x == I64_MAX then return math.huge end
+  if x == I64_MIN then return -math.huge end
+  return tonumber(x)
+end
+
 return M
