@@ -61,12 +61,21 @@ function M.context(fields)
   return ctx
 end
 
---- An operator of a chain whose outputs are captured: op.out holds what it
---- emitted (with the timestamp ctx.ts had), op.wms its watermarks.
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in pairs(v) do c[k] = copy(x) end
+  return c
+end
+M.copy = copy
+
+--- An operator of a chain whose outputs are captured: op.out holds copies
+--- of what it emitted, as it was then (an operator may emit a table it
+--- keeps changing), with the timestamp ctx.ts had; op.wms its watermarks.
 function M.op(spec, ctx, fields)
   local op = { id = 1, name = spec.kind or "op", uid = "op-1", spec = spec, outputs = {}, side = {},
     current_wm = -math.huge, out = {}, wms = {}, statuses = {} }
-  op.emit = function(v) op.out[#op.out + 1] = { v = v, ts = ctx.ts } end
+  op.emit = function(v) op.out[#op.out + 1] = { v = copy(v), ts = ctx.ts } end
   op.emit_wm = function(wm) op.wms[#op.wms + 1] = wm end
   op.emit_status = function(idle) op.statuses[#op.statuses + 1] = idle end
   for k, v in pairs(fields or {}) do op[k] = v end
