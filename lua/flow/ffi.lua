@@ -189,13 +189,13 @@ function M.task_checkpoint_complete(t) return tonumber(C.flow_task_checkpoint_co
 function M.task_next_split(t) return tonumber(C.flow_task_next_split(t)) end
 ---@return number total records the job collected so far, or FLOW_EFULL
 function M.task_collect(t, b, records) return tonumber(C.flow_task_collect(t, b, records)) end
----@return number bytes written, 0 at the end, -1 on a read error
+---@return number bytes written, 0 at the end, or FLOW_ENOMEM
 function M.lines_next(r, out, cap, count, big, big_len)
   return tonumber(C.flow_lines_next(r, out, cap, count, big, big_len))
 end
 ---@return number offset of the next line to read
 function M.lines_position(r) return tonumber(C.flow_lines_position(r)) end
----@return number n > 0 bytes read, 0 end of stream, -1 nothing yet, -2 error
+---@return number n > 0 bytes read, 0 end of stream, FLOW_ETIMEDOUT nothing yet, FLOW_EIO an error
 function M.fd_read(fd, buf, cap, timeout_ms, err, errlen)
   return tonumber(C.flow_fd_read(fd, buf, cap, timeout_ms, err, errlen))
 end

@@ -173,7 +173,7 @@ local function read_lines(fd, delim, ctx, emit, what)
   local maybe_flush = ctx.maybe_flush
   while true do
     local n = fi.fd_read(fd, buf, cap, 50, err, 256)
-    if n == -2 then error(what .. ": read failed: " .. ffi.string(err), 0) end
+    if n == fi.EIO then error(what .. ": read failed: " .. ffi.string(err), 0) end
     if n == 0 then break end
     if n > 0 then
       local data = pending .. ffi.string(buf, n)

@@ -12,6 +12,16 @@ local C = fi.C
 local M = {}
 
 local C_BATCH = 32 * 1024
+local decode = codec.decode
+
+--- Pushes the encoded records of p[off, n) to emit, one by one.
+local function decode_each(p, off, n, emit)
+  local v
+  while off < n do
+    v, off = decode(p, off)
+    emit(v)
+  end
+end
 
 --- An instance of a C operator: process(ptr, len, count) runs a batch and
 --- hands the output to `sink(out)`; finish() flushes held-back output.
@@ -61,7 +71,6 @@ end
 ---@param ctx flow.TaskContext
 function M.c_op(op, ctx)
   local spec, emit = op.spec, op.emit
-  local decode = codec.decode
   -- where the output goes: the next C operator, a C combiner, or Lua
   local next_c
   local outs = op.outputs
@@ -76,14 +85,7 @@ function M.c_op(op, ctx)
       local c = record_writer.edge_combiner(op, ctx.desc.outputs[o.net])
       if c and c.key and type(c.key.field) == "number" and type(c.field) == "number" and c.key.field ~= c.field
           and (c.agg == "sum" or c.agg == "min" or c.agg == "max") then
-        local to_writer = function(o2)
-          local p, n, off = o2.data, tonumber(o2.size), 0
-          local v
-          while off < n do
-            v, off = decode(p, off)
-            emit(v)
-          end
-        end
+        local to_writer = function(o2) return decode_each(o2.data, 0, tonumber(o2.size), emit) end
         if spec.symbol == "flowlua_op_words" and not spec.library and c.agg == "sum"
             and c.field == 2 and c.key.field == 1 then
           -- words() then sum(2) by field 1: one fused C pass tokenizes and
@@ -100,13 +102,8 @@ function M.c_op(op, ctx)
     end
   end
   local function to_lua(o)
-    local p, n, off = o.data, tonumber(o.size), 0
-    local v
     ctx.ts = nil
-    while off < n do
-      v, off = decode(p, off)
-      emit(v)
-    end
+    return decode_each(o.data, 0, tonumber(o.size), emit)
   end
   -- a text sink right after: format the batch in C, no Lua values at all
   local text_raw
@@ -120,13 +117,8 @@ function M.c_op(op, ctx)
       local used = text_raw(p, n)
       if used == n then return end
       -- what C does not format (a Lua table) goes through Lua from there
-      local v, off = nil, used
       ctx.ts = nil
-      while off < n do
-        v, off = decode(p, off)
-        emit(v)
-      end
-      return
+      return decode_each(p, used, n, emit)
     end
     return to_lua(o)
   end)
