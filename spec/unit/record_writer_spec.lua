@@ -254,6 +254,18 @@ describe("record writer", function()
       assert.are.equal(0, f.live)
     end)
 
+    it("is also a collector's method, for a flat_map feeding the edge", function()
+      local w, f = writer("hash", 2, { key = { field = 1 }, combiner = { agg = "sum", field = 2, key = { field = 1 } } })
+      local out = { collect = w.collect }
+      out:collect({ "a", 2 })
+      w.emit({ "a", 3 })
+      out:collect({ "b", 1 })
+      w.finish()
+      local t = totals(f, 2)
+      assert.are.same({ a = { "a", 5 }, b = { "b", 1 } }, t)
+      assert.is_nil(writer("hash", 2, { key = { field = 1 } }).collect) -- no combiner: emit only
+    end)
+
     it("does not change the records it is given", function()
       local w = writer("hash", 1, { key = { field = 1 }, combiner = { agg = "sum", field = 2, key = { field = 1 } } })
       local r = { "a", 1 }

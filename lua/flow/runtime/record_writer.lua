@@ -27,6 +27,7 @@ local M = {}
 
 ---@class flow.RecordWriter
 ---@field emit fun(v:any) writes a record (the current ctx.ts is its timestamp)
+---@field collect fun(self:any, v:any)|nil the same as emit, as a collector's method, when that saves a call (a combiner)
 ---@field flush fun() hands every non-empty buffer over
 ---@field watermark fun(wm:number)
 ---@field status fun(idle:boolean)
@@ -54,34 +55,35 @@ function M.edge_combiner(op, out)
   return oc and oc[out.target.id] or nil
 end
 
---- The combining emit of a hash edge: add(v) folds v into the accumulator
---- of its key; drain(write_by_key) writes one record per key and starts
---- over. Written once: flat_map's collector, a map or a C operator all
---- call add(v).
+--- The combiner of a hash edge, written once as a collector's method:
+--- collect(_, v) folds v into the accumulator of its key (the writer's emit
+--- is `collect(nil, v)`, and a flat_map feeding the edge gets collect as its
+--- out:collect, no call in between); drain(write) writes one record per key
+--- and starts over.
 ---@param c flow.Combiner
----@return fun(v:any) add
+---@return fun(self:any, v:any) collect
 ---@return fun(write:fun(v:any)) drain
 local function combiner(c)
   local combine = aggregation.reducer(c)
   local key_of = keys.selector(c.key)
   local acc = {}
-  local function generic(v)
+  local function generic(_, v)
     local key = key_of(v)
     local sk = type(key) == "table" and encode_string(key) or key
     acc[sk] = combine(acc[sk], v)
   end
-  local add = generic
+  local collect = generic
   local kf, sf = c.key and c.key.field, c.field
   if c.agg == "sum" and type(kf) == "number" and type(sf) == "number" and kf ~= sf then
     -- sum of field sf keyed by field kf: no calls per record (same result)
-    add = function(v)
-      if type(v) ~= "table" then return generic(v) end
+    collect = function(_, v)
+      if type(v) ~= "table" then return generic(nil, v) end
       local key = v[kf]
       local a = acc[key]
       if a ~= nil then
         a[sf] = a[sf] + v[sf]
       elseif key == nil or type(key) == "table" then
-        return generic(v)
+        return generic(nil, v)
       else
         acc[key] = combine(nil, v)
       end
@@ -92,7 +94,7 @@ local function combiner(c)
     acc = {}
     for _, a in pairs(full) do write(a) end
   end
-  return add, drain
+  return collect, drain
 end
 M.combiner = combiner
 
@@ -257,8 +259,9 @@ function M.new(ctx, k, out, key, comb)
     if comb then
       -- batch mode: one record per distinct key and subtask crosses the
       -- network, written at the end of input
-      local add, drain_to = combiner(comb)
-      w.combiner, w.emit = comb, add
+      local collect, drain_to = combiner(comb)
+      w.combiner, w.collect = comb, collect
+      w.emit = function(v) return collect(nil, v) end
       drain = function() return drain_to(by_key) end
     else
       w.emit = by_key

@@ -147,6 +147,7 @@ local function build_chain(ctx)
     local op = chain[i]
     local tags = op.spec.out_tags or {}
     local main, side, wms, sts = {}, {}, {}, {}
+    local collect -- the main output's collect method, when it is one writer's
     for _, o in ipairs(op.outputs) do
       local target
       if o.op then
@@ -166,9 +167,11 @@ local function build_chain(ctx)
         table.insert(side[tag], target)
       else
         main[#main + 1] = target
+        collect = o.net and writers[o.net].collect
       end
     end
     op.emit = fan_out(main)
+    op.collect = #main == 1 and collect or nil
     -- records that only go to the network are encoded at once: an operator
     -- may then emit a table it keeps (no defensive copy)
     local all_net = #op.outputs > 0

@@ -134,7 +134,7 @@ function M.window(op, ctx)
   end
   function wctx:current_key() return self.key end
   function wctx:counter(name) return ctx:counter(name) end
-  local out = collector(emit)
+  local out = collector(op)
 
   local function add_to(w, v, ts)
     local c = backend:get(CONTENTS, w.id)

@@ -27,6 +27,7 @@
 ---@field outputs flow.OpOutput[]
 ---@field spec table the decoded spec: `kind`, its functions and options; `out_tags` (target node id -> side output tag), `out_combine` (target node id -> batch combiner, see flow.runtime.record_writer)
 ---@field emit fun(v:any) pushes to the main output (every target)
+---@field collect fun(self:any, v:any)|nil the main output's own collect method (a record writer's combiner), for out:collect
 ---@field emit_is_encoded boolean every output is a network writer: records are encoded at once, so an operator may emit a table it keeps
 ---@field side table<string, fun(v:any)> side outputs by tag name
 ---@field emit_wm fun(wm:number) passes a watermark to every output, side outputs included

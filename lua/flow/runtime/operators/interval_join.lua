@@ -16,7 +16,7 @@ function M.interval_join(op, ctx)
   local f, lower, upper = spec.f, spec.lower, spec.upper
   local k1, k2 = keys.selector(spec.keys[1]), keys.selector(spec.keys[2])
   local backend, etimers = keyed.services(op, ctx)
-  local out = collector(op.emit)
+  local out = collector(op)
   local jctx = { left_ts = nil, right_ts = nil }
   function jctx:timestamp() return ctx.ts end
   function jctx:left_timestamp() return self.left_ts end

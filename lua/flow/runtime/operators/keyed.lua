@@ -245,7 +245,7 @@ end
 ---@param ctx flow.TaskContext
 function M.process(op, ctx)
   local fns = op.spec.fn
-  local out = collector(op.emit)
+  local out = collector(op)
   local key_of = keys.selector(op.spec.key)
   local pctx = process_context(op, ctx, key_of, fns, out)
   M.timer_watermarks(op, ctx)
@@ -266,7 +266,7 @@ end
 ---@param ctx flow.TaskContext
 function M.co_process(op, ctx)
   local fns = op.spec.fn
-  local out = collector(op.emit)
+  local out = collector(op)
   local ks = op.spec.keys or {}
   local k1, k2 = keys.selector(ks[1]), keys.selector(ks[2])
   local c1 = process_context(op, ctx, k1, fns, out)

@@ -17,17 +17,20 @@ function M.filter(op)
   end
 end
 
---- The collector handed to flat_map and process functions: out:collect(v).
----@param emit fun(v:any)
+--- The collector handed to flat_map and process functions: out:collect(v)
+--- emits v; it is the next operator's own collect method when it has one
+--- (a record writer's combiner), so no call comes in between.
+---@param op flow.Op
 ---@return { collect: fun(self:table, v:any) }
-function M.collector(emit)
-  return { collect = function(_, x) return emit(x) end }
+function M.collector(op)
+  local emit = op.emit
+  return { collect = op.collect or function(_, x) return emit(x) end }
 end
 
 ---@param op flow.Op
 function M.flat_map(op)
   local f = op.spec.fn
-  local out = M.collector(op.emit)
+  local out = M.collector(op)
   return function(v) return f(v, out) end
 end
 
@@ -41,7 +44,7 @@ end
 ---@param op flow.Op
 function M.co_flat_map(op)
   local f1, f2 = op.spec.fn1, op.spec.fn2
-  local out = M.collector(op.emit)
+  local out = M.collector(op)
   return { function(v) return f1(v, out) end, function(v) return f2(v, out) end }
 end
 
