@@ -252,8 +252,9 @@ function M.new(ctx, k, out, key, comb)
       return write(ch, v)
     end
   elseif part == "hash" then
-    local key_of = keys.selector(key)
-    if key_of == nil then error("a hash edge to '" .. tostring(out.target.name) .. "' has no key") end
+    local key_of = keys.selector(key) or function()
+      error("a hash edge to '" .. tostring(out.target.name) .. "' has no key", 0)
+    end
     local maxp = out.target.max_parallelism
     local function by_key(v) return write(channel_of_key(key_of(v), maxp, n), v) end
     if comb then
