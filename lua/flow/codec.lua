@@ -26,10 +26,12 @@ local dblp = ffi.typeof("double *")
 
 assert(ffi.abi("le"), "flow.codec: the record format is little-endian")
 
-local TAG_NIL, TAG_FALSE, TAG_TRUE = 0, 1, 2
-local TAG_INT32, TAG_INT64, TAG_DOUBLE = 3, 4, 5
-local TAG_SHORT_STRING, TAG_LONG_STRING = 6, 7
-local TAG_ARRAY, TAG_LUA = 8, 9
+-- the value tags (enum flow_record_tag, src/runtime/record_format.h)
+local fi = require("flow.ffi")
+local TAG_NIL, TAG_FALSE, TAG_TRUE = fi.TAG_NIL, fi.TAG_FALSE, fi.TAG_TRUE
+local TAG_INT32, TAG_INT64, TAG_DOUBLE = fi.TAG_INT32, fi.TAG_INT64, fi.TAG_DOUBLE
+local TAG_SHORT_STRING, TAG_LONG_STRING = fi.TAG_SHORT_STRING, fi.TAG_LONG_STRING
+local TAG_ARRAY, TAG_LUA = fi.TAG_ARRAY, fi.TAG_LUA
 
 local TWO53 = 2 ^ 53
 local TWO32 = 2 ^ 32
@@ -324,6 +326,30 @@ function M.decode_string(s)
     error("flow.codec: corrupt record: " .. (#s - e) .. " trailing bytes", 0)
   end
   return v
+end
+
+--- In-band events carry i64 times (timestamps, watermarks) and ids
+--- (barriers); they are numbers in Lua, where the end of time is
+--- math.huge (INT64_MAX on the wire; -math.huge is INT64_MIN).
+local I64_MAX, I64_MIN = 0x7fffffffffffffffLL, -0x7fffffffffffffffLL - 1
+
+--- Writes x as an i64 at p.
+---@param p ffi.cdata* uint8_t *
+---@param x number
+function M.put_time(p, x)
+  if x == math.huge then cast(i64p, p)[0] = I64_MAX
+  elseif x == -math.huge then cast(i64p, p)[0] = I64_MIN
+  else cast(i64p, p)[0] = x end
+end
+
+--- Reads the i64 at p as a number.
+---@param p ffi.cdata* uint8_t *
+---@return number
+function M.get_time(p)
+  local x = cast(i64p, p)[0]
+  if x == I64_MAX then return math.huge end
+  if x == I64_MIN then return -math.huge end
+  return tonumber(x)
 end
 
 return M

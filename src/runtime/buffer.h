@@ -10,12 +10,13 @@
 
 #define FLOW_BUFFER_SIZE (32 * 1024)
 
-typedef enum {
+typedef enum flow_buffer_kind {
   FLOW_BUF_DATA = 0,
   FLOW_BUF_END_OF_PARTITION = 1 /* the producer subtask finished; no data */
 } flow_buffer_kind_t;
 
-/* Layout is shared with Lua through the FFI (lua/flow/runtime.lua): keep in sync. */
+/* Layout is shared with Lua through the FFI (lua/flow/ffi.lua; spec/unit/ffi_spec.lua
+ * checks that the two agree). */
 typedef struct flow_buffer {
   struct flow_buffer *next; /* queue link; owned by whichever queue holds it */
   struct flow_buffer *prev; /* link in a task's list of buffers held by Lua */

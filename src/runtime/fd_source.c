@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/common.h"
+
 int flow_socket_connect(const char *host, int port, char *err, size_t errlen) {
   char service[16];
   snprintf(service, sizeof(service), "%d", port);
@@ -18,7 +20,7 @@ int flow_socket_connect(const char *host, int port, char *err, size_t errlen) {
   int rc = getaddrinfo(host, service, &hints, &res);
   if (rc != 0) {
     snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rc));
-    return -1;
+    return FLOW_EIO;
   }
   int fd = -1, last = 0;
   for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
@@ -33,23 +35,26 @@ int flow_socket_connect(const char *host, int port, char *err, size_t errlen) {
     fd = -1;
   }
   freeaddrinfo(res);
-  if (fd < 0) snprintf(err, errlen, "cannot connect to %s:%d: %s", host, port, strerror(last));
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot connect to %s:%d: %s", host, port, strerror(last));
+    return FLOW_EIO;
+  }
   return fd;
 }
 
 int64_t flow_fd_read(int fd, uint8_t *buf, size_t cap, int timeout_ms, char *err, size_t errlen) {
   struct pollfd p = {.fd = fd, .events = POLLIN};
   int rc = poll(&p, 1, timeout_ms);
-  if (rc == 0 || (rc < 0 && errno == EINTR)) return -1;
+  if (rc == 0 || (rc < 0 && errno == EINTR)) return FLOW_ETIMEDOUT;
   if (rc < 0) {
     snprintf(err, errlen, "%s", strerror(errno));
-    return -2;
+    return FLOW_EIO;
   }
   ssize_t n = read(fd, buf, cap);
   if (n < 0) {
-    if (errno == EINTR || errno == EAGAIN) return -1;
+    if (errno == EINTR || errno == EAGAIN) return FLOW_ETIMEDOUT;
     snprintf(err, errlen, "%s", strerror(errno));
-    return -2;
+    return FLOW_EIO;
   }
   return (int64_t)n;
 }

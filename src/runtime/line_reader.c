@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/record_format.h"
+#include "util/common.h"
+
 #define READ_SIZE (256 * 1024)
 
 struct flow_line_reader {
@@ -87,12 +90,12 @@ static size_t header_len(size_t n) { return n < 256 ? 2 : 5; }
 
 static void put_string(uint8_t *o, const uint8_t *s, size_t n) {
   if (n < 256) {
-    o[0] = 6;
+    o[0] = FLOW_TAG_SHORT_STRING;
     o[1] = (uint8_t)n;
     memcpy(o + 2, s, n);
   } else {
     uint32_t len = (uint32_t)n;
-    o[0] = 7;
+    o[0] = FLOW_TAG_LONG_STRING;
     memcpy(o + 1, &len, 4);
     memcpy(o + 5, s, n);
   }
@@ -114,7 +117,7 @@ int64_t flow_lines_next(flow_line_reader_t *r, uint8_t *out, size_t cap, size_t 
     if (need > cap) { /* alone, in a buffer of its own */
       if (used > 0) break;
       uint8_t *b = malloc(need);
-      if (b == NULL) return -1;
+      if (b == NULL) return FLOW_ENOMEM;
       put_string(b, s, len);
       *big = b;
       *big_len = need;

@@ -16,7 +16,7 @@ typedef struct flow_line_reader flow_line_reader_t;
 flow_line_reader_t *flow_lines_open(const char *path, int64_t lo, int64_t hi, int64_t start_at, char *err,
                                     size_t errlen);
 /* Fills out (cap bytes) with whole records; returns bytes written (0 at
- * the end), *count records, -1 on a read error. A line longer than cap is
+ * the end), *count records, or FLOW_ENOMEM. A line longer than cap is
  * returned alone in *big (malloc'd; the caller frees it) with its size. */
 int64_t flow_lines_next(flow_line_reader_t *r, uint8_t *out, size_t cap, size_t *count, uint8_t **big,
                         size_t *big_len);

@@ -101,7 +101,10 @@ void flow_task_fail(flow_task_t *t, const char *reason);
 /* After the terminal report: joins the thread and frees the task. */
 void flow_task_join_and_free(flow_task_t *t);
 
-/* --- called from Lua through the FFI on the task thread ------------------ */
+/* --- called from Lua through the FFI on the task thread ------------------
+ * Declared once more in lua/flow/ffi.lua, the one door: change both (the
+ * build does not compile spec/c/ffi_layout.c while they disagree). Results
+ * that are int64_t (ids, counts) become Lua numbers in ffi.lua's wrappers. */
 int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out);
 void flow_task_recycle(flow_task_t *t, flow_buffer_t *b);
 flow_buffer_t *flow_task_buffer(flow_task_t *t, uint32_t capacity);

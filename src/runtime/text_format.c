@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define TAG_TS 10
+#include "runtime/record_format.h"
+
 #define MIN_NORMAL 2.2250738585072014e-308
 
 /* Mirrors format.double in lua/flow/format.lua step by step. */
@@ -119,10 +120,10 @@ size_t flow_format_lines(const uint8_t *p, size_t len, const char *prefix, size_
   *records = 0;
   while (p < end) {
     const uint8_t *rec = p;
-    if (*rec == TAG_TS) {
+    if (*rec == FLOW_TAG_TS) {
       if (end - rec < 9) break;
       rec += 9;
-    } else if (*rec > TAG_TS) {
+    } else if (*rec > FLOW_TAG_TS) {
       break; /* watermark, idleness, barrier: Lua handles it */
     }
     size_t mark = out->size;

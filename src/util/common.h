@@ -5,17 +5,21 @@
 
 #include <stddef.h>
 
-#define FLOW_OK 0
-#define FLOW_ENOMEM (-1)
-#define FLOW_EINVAL (-2)
-#define FLOW_ESTATE (-3)   /* illegal state transition */
-#define FLOW_EGRAPH (-4)   /* invalid job graph */
-#define FLOW_EIO (-5)
-#define FLOW_ECANCELED (-6)
-#define FLOW_ELUA (-7)     /* a Lua error; message elsewhere */
-#define FLOW_EFULL (-8)
-#define FLOW_ETIMEDOUT (-9)
-#define FLOW_EBLOCKED (-10) /* only blocked (aligning) input channels are left */
+/* An enum, not #defines: lua/flow/ffi.lua declares the same enum (ffi.cdef
+ * reads no #define) and spec/unit/ffi_spec.lua checks that the two agree. */
+enum flow_error {
+  FLOW_OK = 0,
+  FLOW_ENOMEM = -1,
+  FLOW_EINVAL = -2,
+  FLOW_ESTATE = -3,    /* illegal state transition */
+  FLOW_EGRAPH = -4,    /* invalid job graph */
+  FLOW_EIO = -5,
+  FLOW_ECANCELED = -6,
+  FLOW_ELUA = -7,      /* a Lua error; message elsewhere */
+  FLOW_EFULL = -8,
+  FLOW_ETIMEDOUT = -9,
+  FLOW_EBLOCKED = -10, /* only blocked (aligning) input channels are left */
+};
 
 const char *flow_strerror(int code);
 char *flow_strdup(const char *s); /* NULL-safe; NULL on OOM */

@@ -1,20 +1,20 @@
---- Checkpoints on the task side: snapshot files, restore, and the barrier
---- bookkeeping of one task (Flink's SubtaskCheckpointCoordinator and
---- CheckpointBarrierHandler). The JobMaster's coordinator (C) triggers
---- sources and completes checkpoints; see docs/checkpoints.md.
+--- Checkpoints on the task side: snapshot files, restoring a chain, and
+--- the checkpointing of one task (Flink's SubtaskCheckpointCoordinator:
+--- snapshot every operator, write the task's state file, send the barrier
+--- on, acknowledge). The barrier alignment of tasks with inputs is the
+--- input processor's (flow.runtime.input_processor). The JobMaster's
+--- coordinator (C) triggers sources and completes checkpoints; see
+--- docs/checkpoints.md.
 ---
 --- A state file: one header line `FLOWLUA-STATE <version> <bytes> <crc32>`
 --- then `bytes` bytes of string.buffer encoding of
 --- { version, vertex, subtask, parallelism, checkpoint, ops = { [uid] = state } }.
 local ffi = require("ffi")
 local sbuf = require("string.buffer")
+local fi = require("flow.ffi")
+local keys = require("flow.runtime.keys")
 
-ffi.cdef [[
-int flow_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
-int flow_mkdir_p(const char *path);
-uint32_t flow_crc32(const void *p, size_t n);
-]]
-local C = ffi.C
+local C = fi.C
 
 local M = {}
 M.VERSION = 1
@@ -127,12 +127,104 @@ function M.states_for(meta, uid, subtask, parallelism, cache)
 end
 
 --- Flink's KeyGroupRangeAssignment: the key groups operator index i owns.
-function M.key_group_range(i, p, maxp)
-  local first = math.ceil(i * maxp / p)
-  local last = math.ceil((i + 1) * maxp / p) - 1
-  return first, last
-end
+M.key_group_range = keys.key_group_range
 
 M.mkdir_p = function(path) return C.flow_mkdir_p(path) == 0 end
+
+-- ------------------------------------------------------------ one task
+
+--- Restores a chain from a checkpoint or savepoint (desc.restore_dir):
+--- each operator gets the states saved under its uid (keyed state is split
+--- by key group when rescaled); a source that had ended stays ended.
+---@param ctx flow.TaskContext
+function M.restore(ctx)
+  local desc, chain = ctx.desc, ctx.chain
+  local meta = M.read_metadata(desc.restore_dir)
+  local cache = {}
+  for i = 1, #chain do
+    local op = chain[i]
+    if meta.finished[op.uid .. "#" .. desc.subtask] == desc.parallelism then
+      op.finished_on_restore = true -- a source that had ended does not start again
+    end
+    local states, rescaled = M.states_for(meta, op.uid, desc.subtask, desc.parallelism, cache)
+    if states then
+      if not op.restore then
+        error("checkpoint " .. meta.dir .. " has state for '" .. op.name .. "' (" .. op.uid ..
+          "), which does not keep state", 0)
+      end
+      op.restore(states, rescaled)
+    end
+  end
+  ctx.restored_from = meta.dir
+end
+
+---@class flow.SubtaskCheckpointer the checkpoints of one task
+---@field last_id number the latest checkpoint this task took (0: none)
+---@field last_complete number the latest completed checkpoint it heard of
+---@field trigger fun(id:number) takes checkpoint id now
+---@field poll_complete fun() tells the chain about a newly completed checkpoint
+---@field poll_request fun(pos:any) a source: takes a checkpoint the coordinator requested, at position pos
+
+--- The checkpointing of a task: snapshot every operator of the chain,
+--- write the task's state file, send the barrier on, acknowledge.
+---@param ctx flow.TaskContext
+---@return flow.SubtaskCheckpointer
+function M.checkpointer(ctx)
+  local task, desc, chain, writers = ctx.task, ctx.desc, ctx.chain, ctx.writers
+  local dirbuf = ffi.new("char[4096]")
+  local cp = { last_id = 0, last_complete = 0 }
+
+  local function directory(id)
+    -- the barrier may come (from another taskmanager) before the
+    -- coordinator's word on where checkpoint id goes: wait for it a little
+    local waited = 0
+    while C.flow_task_checkpoint_dir(task, id, dirbuf, 4096) ~= 1 and waited < 5000
+        and C.flow_task_canceled(task) == 0 do
+      C.flow_sleep_ms(1)
+      waited = waited + 1
+    end
+    if C.flow_task_checkpoint_dir(task, id, dirbuf, 4096) == 1 then return ffi.string(dirbuf) end
+    if desc.checkpoint_dir then return desc.checkpoint_dir .. "/chk-" .. id end
+    error("no directory for checkpoint " .. id .. " arrived from the coordinator", 0)
+  end
+
+  function cp.trigger(id)
+    cp.last_id = id
+    -- what operators hold back (a C operator's input batch, sink buffers)
+    -- belongs before the barrier
+    for i = 1, #ctx.flushers do ctx.flushers[i]() end
+    local dir = directory(id)
+    local states = {}
+    for i = 1, #chain do
+      local op = chain[i]
+      if op.snapshot then states[op.uid] = op.snapshot(id) end
+    end
+    local ok, path = pcall(M.write_state, dir, desc.vertex, desc.subtask, desc.parallelism, id, states)
+    for k = 1, #writers do writers[k].barrier(id) end
+    -- nil declines; so do tasks whose sources take splits on request: no
+    -- position of theirs says what was read
+    C.flow_task_ack_checkpoint(task, id, ok and not desc.lazy_splits and path or nil)
+  end
+
+  function cp.poll_complete()
+    local c = fi.task_checkpoint_complete(task)
+    if c > cp.last_complete then
+      cp.last_complete = c
+      for i = 1, #chain do
+        local f = chain[i].notify_complete
+        if f then f(c) end
+      end
+    end
+  end
+
+  function cp.poll_request(pos)
+    local r = fi.task_checkpoint_request(task)
+    if r > cp.last_id then
+      ctx.source_position = pos
+      cp.trigger(r)
+    end
+  end
+  return cp
+end
 
 return M

@@ -3,23 +3,31 @@
 --- contents in keyed state (namespace = the window), asks the trigger what
 --- to do on every record and timer, merges session windows, drops or
 --- side-outputs late records, and cleans up after the allowed lateness.
+local fi = require("flow.ffi")
 local windows = require("flow.runtime.windows")
 local timers = require("flow.runtime.timers")
 local state = require("flow.runtime.state")
+local keys = require("flow.runtime.keys")
+local keyed = require("flow.runtime.operators.keyed")
+local aggregation = require("flow.runtime.operators.aggregation")
+local collector = require("flow.runtime.operators.transforms").collector
 
 local huge = math.huge
+local now_ms = fi.now_ms
 local FIRE, PURGE, FIRE_AND_PURGE = windows.FIRE, windows.PURGE, windows.FIRE_AND_PURGE
 
 local M = {}
 
 local CONTENTS, SESSIONS = "window-contents", "window-sessions"
 
---- Builds the operator; returns push(v). `reducer` is operators.reducer.
-function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
+--- Keyed and all-windows (window_all): builds the operator; returns push(v).
+---@param op flow.Op
+---@param ctx flow.TaskContext
+function M.window(op, ctx)
   local spec = op.spec
   local emit, side = op.emit, op.side
   local all = spec.all
-  local key_of = all and function() return 0 end or key_selector(spec.key)
+  local key_of = all and function() return 0 end or keys.selector(spec.key)
   local assigner = windows.assigner(spec.assigner)
   local trigger = windows.trigger(spec.trigger or assigner.default_trigger)
   local evict = spec.evictor and windows.evictor(spec.evictor)
@@ -35,7 +43,7 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
   local incremental = (fn.kind == "reduce" or fn.kind == "aggregate") and not evict
   local step
   if fn.kind == "reduce" then
-    step = reducer(fn)
+    step = aggregation.reducer(fn)
   elseif fn.kind == "aggregate" then
     local agg = fn.agg
     step = function(acc, v)
@@ -44,9 +52,7 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
     end
   end
 
-  local runtime = require("flow.runtime.task")
-  local maxp = ctx.desc.max_parallelism
-  local backend = state.new(function(k) return runtime.key_group(k, maxp) end)
+  local backend = state.new(keys.assigner(ctx.desc.max_parallelism))
   op.backend = backend
   local event_timers = timers.new()
   op.event_timers = event_timers
@@ -58,7 +64,7 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
     if w.id == "global" then return windows.GLOBAL end
     return windows.window(w.start, w.end_)
   end
-  keyed_checkpoints(op, ctx, { wo = wo }, {
+  keyed.checkpoints(op, ctx, { wo = wo }, {
     fix_state = function(name, v)
       if name == SESSIONS then
         for i = 1, #v do v[i] = intern(v[i]) end
@@ -87,7 +93,7 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
   -- the trigger's context: current key and window are set before each call
   local tctx = { w = nil, key = nil, merged = nil }
   function tctx:current_watermark() return op.current_wm end
-  function tctx:current_processing_time() return tonumber(ctx.C.flow_now_ms()) end
+  function tctx:current_processing_time() return now_ms() end
   function tctx:register_event_time_timer(t)
     event_timers:register(wo, backend.sk, t, self.w.id, self.key, self.w)
   end
@@ -121,14 +127,14 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
   -- the window function's context
   local wctx = { window = nil, key = nil }
   function wctx:current_watermark() return op.current_wm end
-  function wctx:current_processing_time() return tonumber(ctx.C.flow_now_ms()) end
+  function wctx:current_processing_time() return now_ms() end
   function wctx:output(tag, v)
     local e = side[type(tag) == "table" and tag.name or tag]
     if e then e(v) end
   end
   function wctx:current_key() return self.key end
   function wctx:counter(name) return ctx:counter(name) end
-  local out = { collect = function(_, x) return emit(x) end }
+  local out = collector(op)
 
   local function add_to(w, v, ts)
     local c = backend:get(CONTENTS, w.id)
@@ -328,7 +334,6 @@ function M.build(op, ctx, key_selector, reducer, keyed_checkpoints)
     return op.emit_wm(wm)
   end
 
-  local now_ms = function() return tonumber(ctx.C.flow_now_ms()) end
   return function(v)
     local key = key_of(v)
     backend:set_key(key)

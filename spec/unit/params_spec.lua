@@ -78,7 +78,7 @@ describe("flow.params", function()
     local p = P()
     local ok, err = pcall(function() local v = p:get_required("k"); return v end)
     assert.is_false(ok)
-    assert.matches("^spec/lua/params_spec%.lua:%d+: no value", err)
+    assert.matches("^spec/unit/params_spec%.lua:%d+: no value", err)
   end)
 
   it("refuses a positional argument, naming it", function()

@@ -21,7 +21,7 @@ local function ship_error(v)
   return err
 end
 
-local SRC = "spec/lua/ship_spec.lua"
+local SRC = "spec/unit/ship_spec.lua"
 
 describe("flow.ship", function()
   describe("plain data", function()
