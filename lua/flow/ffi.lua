@@ -77,76 +77,72 @@ typedef struct flow_line_reader flow_line_reader_t;
 
 /* include/flowlua.h (the C operator ABI) */
 typedef struct flowlua_out {
-  uint8_t *data;
-  size_t size;
-  size_t capacity;
-  size_t records;
-  int (*grow)(struct flowlua_out *o, size_t need);
+  uint8_t *data; size_t size; size_t capacity; size_t records;
+  int (*grow)(struct flowlua_out *, size_t);
 } flowlua_out_t;
 typedef struct flowlua_operator {
-  int abi_version;
-  const char *name;
-  void *(*open)(const char *config, size_t config_len, int subtask, int parallelism, char *err, size_t errlen);
-  int (*process)(void *self, const uint8_t *records, size_t len, size_t count, flowlua_out_t *out, char *err,
-                 size_t errlen);
-  int (*finish)(void *self, flowlua_out_t *out, char *err, size_t errlen);
-  void (*close)(void *self);
+  int abi_version; const char *name;
+  void *(*open)(const char *, size_t, int, int, char *, size_t);
+  int (*process)(void *, const uint8_t *, size_t, size_t, flowlua_out_t *, char *, size_t);
+  int (*finish)(void *, flowlua_out_t *, char *, size_t);
+  void (*close)(void *);
 } flowlua_operator_t;
 ]]
 
---- Functions, one prototype per line, verbatim as the build-time check
+--- Functions, one prototype per line (types only: the parameters' names and
+--- meanings are documented in the headers), verbatim as the build-time check
 --- repeats them after the real headers.
 local FUNCTIONS = [[
 /* runtime/task.h: the task loop's calls into its Task */
-int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out);
-void flow_task_recycle(flow_task_t *t, flow_buffer_t *b);
-flow_buffer_t *flow_task_buffer(flow_task_t *t, uint32_t capacity);
-int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b);
-int64_t flow_task_collect(flow_task_t *t, flow_buffer_t *b, int64_t records);
-void flow_task_cancel_job(flow_task_t *t);
-void flow_task_running(flow_task_t *t);
-int flow_task_canceled(flow_task_t *t);
-void flow_task_count(flow_task_t *t, int64_t in, int64_t out);
-void flow_task_input_progress(flow_task_t *t, int64_t read, int64_t total);
-int64_t flow_task_checkpoint_request(flow_task_t *t);
-int64_t flow_task_checkpoint_complete(flow_task_t *t);
-void flow_task_ack_checkpoint(flow_task_t *t, int64_t id, const char *path);
-int flow_task_checkpoint_dir(flow_task_t *t, int64_t id, char *buf, size_t cap);
-int64_t flow_task_next_split(flow_task_t *t);
-void flow_task_block_channel(flow_task_t *t, int channel);
-void flow_task_unblock_channels(flow_task_t *t);
-int flow_task_channel_finished(flow_task_t *t, int channel);
+int flow_task_next(flow_task_t *, int64_t, flow_buffer_t **);
+void flow_task_recycle(flow_task_t *, flow_buffer_t *);
+flow_buffer_t *flow_task_buffer(flow_task_t *, uint32_t);
+int flow_task_emit(flow_task_t *, int, int, flow_buffer_t *);
+int64_t flow_task_collect(flow_task_t *, flow_buffer_t *, int64_t);
+void flow_task_cancel_job(flow_task_t *);
+void flow_task_running(flow_task_t *);
+int flow_task_canceled(flow_task_t *);
+void flow_task_count(flow_task_t *, int64_t, int64_t);
+void flow_task_input_progress(flow_task_t *, int64_t, int64_t);
+int64_t flow_task_checkpoint_request(flow_task_t *);
+int64_t flow_task_checkpoint_complete(flow_task_t *);
+void flow_task_ack_checkpoint(flow_task_t *, int64_t, const char *);
+int flow_task_checkpoint_dir(flow_task_t *, int64_t, char *, size_t);
+int64_t flow_task_next_split(flow_task_t *);
+void flow_task_block_channel(flow_task_t *, int);
+void flow_task_unblock_channels(flow_task_t *);
+int flow_task_channel_finished(flow_task_t *, int);
 /* runtime/buffer.h */
-flow_buffer_t *flow_buffer_new(uint32_t capacity);
-void flow_buffer_free(flow_buffer_t *b);
+flow_buffer_t *flow_buffer_new(uint32_t);
+void flow_buffer_free(flow_buffer_t *);
 /* runtime/c_operator.h */
-flowlua_out_t *flow_out_new(size_t capacity);
-void flow_out_free(flowlua_out_t *o);
+flowlua_out_t *flow_out_new(size_t);
+void flow_out_free(flowlua_out_t *);
 /* runtime/text_format.h */
-size_t flow_format_lines(const uint8_t *p, size_t len, const char *prefix, size_t prefix_len, flowlua_out_t *out, size_t *records);
+size_t flow_format_lines(const uint8_t *, size_t, const char *, size_t, flowlua_out_t *, size_t *);
 /* runtime/line_reader.h */
-flow_line_reader_t *flow_lines_open(const char *path, int64_t lo, int64_t hi, int64_t start_at, char *err, size_t errlen);
-int64_t flow_lines_next(flow_line_reader_t *r, uint8_t *out, size_t cap, size_t *count, uint8_t **big, size_t *big_len);
-int64_t flow_lines_position(flow_line_reader_t *r);
-void flow_lines_close(flow_line_reader_t *r);
+flow_line_reader_t *flow_lines_open(const char *, int64_t, int64_t, int64_t, char *, size_t);
+int64_t flow_lines_next(flow_line_reader_t *, uint8_t *, size_t, size_t *, uint8_t **, size_t *);
+int64_t flow_lines_position(flow_line_reader_t *);
+void flow_lines_close(flow_line_reader_t *);
 /* runtime/fd_source.h */
-int flow_socket_connect(const char *host, int port, char *err, size_t errlen);
-int64_t flow_fd_read(int fd, uint8_t *buf, size_t cap, int timeout_ms, char *err, size_t errlen);
-void flow_fd_close(int fd);
+int flow_socket_connect(const char *, int, char *, size_t);
+int64_t flow_fd_read(int, uint8_t *, size_t, int, char *, size_t);
+void flow_fd_close(int);
 /* util/hash.h */
-uint32_t flow_crc32(const void *p, size_t n);
-uint32_t flow_hash_bytes(const void *p, size_t n);
-uint32_t flow_hash_number(double d);
+uint32_t flow_crc32(const void *, size_t);
+uint32_t flow_hash_bytes(const void *, size_t);
+uint32_t flow_hash_number(double);
 /* util/clock.h */
 int64_t flow_now_ms(void);
 int64_t flow_mono_ms(void);
-void flow_sleep_ms(int64_t ms);
+void flow_sleep_ms(int64_t);
 /* util/fs.h */
-int flow_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
-int flow_mkdir_p(const char *path);
+int flow_file_write_atomic(const char *, const void *, size_t, char *, size_t);
+int flow_mkdir_p(const char *);
 /* libc: free (line reader's oversize lines), kill/getpid (FLOWLUA_FAULT=...,kill) */
-void free(void *p);
-int kill(int pid, int sig);
+void free(void *);
+int kill(int, int);
 int getpid(void);
 ]]
 

@@ -290,11 +290,7 @@ flow_job_client_t *flow_remote_client_submit(const flow_remote_target_t *t, cons
   remote_client_t *rc = flow_xcalloc(1, sizeof(*rc));
   flow_job_client_init(&rc->base, &remote_ops);
   rc->host = flow_strdup(t->host);
-  if (t->secret != NULL) {
-    rc->secret = flow_xmalloc(t->secret_len + 1);
-    memcpy(rc->secret, t->secret, t->secret_len);
-    rc->secret[t->secret_len] = '\0';
-  }
+  rc->secret = flow_xmemdup(t->secret, t->secret_len);
   rc->target = *t;
   rc->target.host = rc->host;
   rc->target.secret = rc->secret;

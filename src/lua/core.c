@@ -551,6 +551,25 @@ static int wait_job(lua_State *L, job_handle_t *h, int64_t timeout_ms) {
   return n;
 }
 
+/* Submits the job to a cluster (cluster mode) or starts it on a MiniCluster;
+ * raises the error (no script position for a cluster's answer). */
+static flow_job_client_t *start_job(lua_State *L, lgraph_t *g, flow_job_graph_t *jg,
+                                    const flow_minicluster_options_t *opt) {
+  char err[1024];
+  flow_job_client_t *c;
+  if (remote_on) {
+    c = submit_remote(L, g, opt, err, sizeof(err));
+    if (c == NULL) {
+      lua_pushstring(L, err);
+      lua_error(L);
+    }
+  } else {
+    c = flow_minicluster_client_start(jg, opt, err, sizeof(err));
+    if (c == NULL) luaL_error(L, "could not start the MiniCluster: %s", err);
+  }
+  return c;
+}
+
 /* g:execute{ slots=n, buffer_timeout_ms=n, restart={kind=...} } ->
  *   result | nil, message, result */
 static int l_execute(lua_State *L) {
@@ -559,18 +578,7 @@ static int l_execute(lua_State *L) {
   read_options(L, 2, &opt);
   flow_job_graph_t *jg = compile(L, g);
   if (jg == NULL) return 2;
-  char err[1024];
-  job_handle_t h = {NULL, jg};
-  if (remote_on) {
-    h.client = submit_remote(L, g, &opt, err, sizeof(err));
-    if (h.client == NULL) {
-      lua_pushstring(L, err); /* no position: the cluster's answer, not a script line */
-      return lua_error(L);
-    }
-  } else {
-    h.client = flow_minicluster_client_start(jg, &opt, err, sizeof(err));
-    if (h.client == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
-  }
+  job_handle_t h = {start_job(L, g, jg, &opt), jg};
   int n = wait_job(L, &h, -1);
   flow_job_client_free(h.client);
   return n;
@@ -606,17 +614,7 @@ static int l_submit(lua_State *L) {
   lua_pushvalue(L, 1);
   lua_rawseti(L, -2, 1);
   lua_setfenv(L, -2);
-  char err[1024];
-  if (remote_on) {
-    c->h.client = submit_remote(L, g, &opt, err, sizeof(err));
-    if (c->h.client == NULL) {
-      lua_pushstring(L, err);
-      return lua_error(L);
-    }
-    return 1;
-  }
-  c->h.client = flow_minicluster_client_start(jg, &opt, err, sizeof(err));
-  if (c->h.client == NULL) return luaL_error(L, "could not start the MiniCluster: %s", err);
+  c->h.client = start_job(L, g, jg, &opt);
   return 1;
 }
 

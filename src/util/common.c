@@ -34,6 +34,14 @@ char *flow_strdup(const char *s) {
   return d;
 }
 
+char *flow_xmemdup(const void *p, size_t n) {
+  if (p == NULL) return NULL;
+  char *d = flow_xmalloc(n + 1);
+  memcpy(d, p, n);
+  d[n] = '\0';
+  return d;
+}
+
 void *flow_xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
   if (p == NULL) oom();

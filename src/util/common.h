@@ -23,6 +23,8 @@ enum flow_error {
 
 const char *flow_strerror(int code);
 char *flow_strdup(const char *s); /* NULL-safe; NULL on OOM */
+/* n bytes and a NUL (a secret that may hold any byte); NULL-safe; aborts on OOM. */
+char *flow_xmemdup(const void *p, size_t n);
 void *flow_xmalloc(size_t n);      /* aborts on OOM: for structures whose loss is unrecoverable */
 void *flow_xcalloc(size_t n, size_t size);
 void *flow_xrealloc(void *p, size_t n);
