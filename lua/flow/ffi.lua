@@ -140,6 +140,7 @@ void flow_sleep_ms(int64_t);
 /* util/fs.h */
 int flow_file_write_atomic(const char *, const void *, size_t, char *, size_t);
 int flow_mkdir_p(const char *);
+int64_t flow_dir_names(const char *, char *, size_t);
 /* libc: free (line reader's oversize lines), kill/getpid (FLOWLUA_FAULT=...,kill) */
 void free(void *);
 int kill(int, int);
@@ -194,6 +195,26 @@ function M.lines_position(r) return tonumber(C.flow_lines_position(r)) end
 ---@return number n > 0 bytes read, 0 end of stream, FLOW_ETIMEDOUT nothing yet, FLOW_EIO an error
 function M.fd_read(fd, buf, cap, timeout_ms, err, errlen)
   return tonumber(C.flow_fd_read(fd, buf, cap, timeout_ms, err, errlen))
+end
+
+--- The names in a directory (without "." and ".."), or nil when it cannot
+--- be read (missing, not a directory).
+---@param path string
+---@return string[]|nil names
+function M.dir_names(path)
+  local cap = 4096
+  for _ = 1, 8 do -- the directory may grow between two calls
+    local buf = ffi.new("char[?]", cap)
+    local need = tonumber(C.flow_dir_names(path, buf, cap))
+    if need < 0 then return nil end
+    if need <= cap then
+      local names, s = {}, ffi.string(buf, need)
+      for name in s:gmatch("([^%z]+)%z") do names[#names + 1] = name end
+      return names
+    end
+    cap = need * 2
+  end
+  return nil
 end
 
 return M

@@ -179,4 +179,22 @@ describe("the FFI door (lua/flow/ffi.lua)", function()
       assert.is_false(ok)
     end)
   end)
+
+  it("dir_names lists a directory of any size, nil for a missing one", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p '" .. dir .. "'")
+    local want = {}
+    for i = 1, 700 do -- more than the first 4 KiB guess
+      local name = ("file-%04d-%s"):format(i, ("x"):rep(i % 13))
+      io.open(dir .. "/" .. name, "w"):close()
+      want[#want + 1] = name
+    end
+    local got = fi.dir_names(dir)
+    table.sort(got)
+    table.sort(want)
+    assert.are.same(want, got)
+    os.execute("rm -rf '" .. dir .. "'")
+    assert.is_nil(fi.dir_names(dir))
+  end)
 end)

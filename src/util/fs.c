@@ -1,5 +1,6 @@
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,4 +80,19 @@ int flow_mkdir_p(const char *path) {
   int rc = mkdir(p, 0777);
   free(p);
   return rc == 0 || errno == EEXIST ? 0 : FLOW_EIO;
+}
+
+int64_t flow_dir_names(const char *path, char *buf, size_t cap) {
+  DIR *d = opendir(path);
+  if (d == NULL) return FLOW_EIO;
+  size_t need = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    size_t n = strlen(e->d_name) + 1;
+    if (need + n <= cap) memcpy(buf + need, e->d_name, n);
+    need += n;
+  }
+  closedir(d);
+  return (int64_t)need;
 }

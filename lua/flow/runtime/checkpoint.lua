@@ -64,14 +64,12 @@ function M.read_metadata(dir)
   local text = read_all(dir .. "/_metadata")
   if not text then
     local best, best_id
-    local p = io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
-    for name in p:lines() do
+    for _, name in ipairs(fi.dir_names(dir) or {}) do
       local id = tonumber(name:match("^chk%-(%d+)$"))
       if id and (not best_id or id > best_id) and read_all(dir .. "/" .. name .. "/_metadata") then
         best, best_id = dir .. "/" .. name, id
       end
     end
-    p:close()
     if not best then error("checkpoint: no completed checkpoint in " .. dir .. " (no _metadata)", 0) end
     dir = best
     text = read_all(dir .. "/_metadata")

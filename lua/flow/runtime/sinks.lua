@@ -188,12 +188,10 @@ function M.file_sink(op, ctx)
   -- from an attempt that failed: they must never be committed
   local function cleanup()
     cleaned = true
-    local p = io.popen("ls -1a '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
     local prefix = ".part-" .. sub .. "-"
-    for f in p:lines() do
+    for _, f in ipairs(fi.dir_names(dir) or {}) do
       if f:sub(1, #prefix) == prefix then os.remove(dir .. "/" .. f) end
     end
-    p:close()
   end
   local function path_of(k, state)
     if state == "final" then return string.format("%s/part-%d-%d", dir, sub, k) end
