@@ -5,7 +5,9 @@
 local ffi = require("ffi")
 local fi = require("flow.ffi")
 
-local layout = os.getenv("FLOWLUA_FFI_LAYOUT")
+-- ctest sets these; a plain `busted --run=unit` in the checkout uses build/
+local build_dir = (os.getenv("FLOWLUA") or "build/flowlua"):match("^(.*)/[^/]*$") or "."
+local layout = os.getenv("FLOWLUA_FFI_LAYOUT") or build_dir .. "/ffi_layout"
 local source_dir = os.getenv("FLOWLUA_SOURCE_DIR") or "."
 
 --- Runs a shell command: its output, and whether it exited 0.
@@ -130,7 +132,12 @@ describe("the FFI door (lua/flow/ffi.lua)", function()
   end)
 
   describe("prototypes that disagree with their header", function()
-    local cc, cflags = os.getenv("FLOWLUA_CC"), os.getenv("FLOWLUA_FFI_CFLAGS")
+    local cc, cflags = os.getenv("FLOWLUA_CC") or "cc", os.getenv("FLOWLUA_FFI_CFLAGS")
+    if not cflags then
+      local p = io.popen("pkg-config --cflags luajit libuv 2>/dev/null")
+      cflags = "-std=c11 -D_GNU_SOURCE " .. (p:read("*l") or "")
+      p:close()
+    end
     local headers = [[
 #include <signal.h>
 #include <stdlib.h>
