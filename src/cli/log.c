@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/common.h"
+
 static flow_log_level_t current = FLOW_LOG_WARN;
 static const char *const names[] = {"error", "warn", "info", "debug"};
 static const char *const labels[] = {"ERROR", "WARN", "INFO", "DEBUG"};
@@ -23,7 +25,7 @@ int flow_log_parse_level(const char *name, flow_log_level_t *level) {
     *level = FLOW_LOG_WARN;
     return 0;
   }
-  return -1;
+  return FLOW_EINVAL;
 }
 
 const char *flow_log_level_name(flow_log_level_t level) {

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/common.h"
+
 /* ---- help ------------------------------------------------------------- */
 
 static const char *general_help =
@@ -160,7 +162,7 @@ static int parse_int(const char *s, long long *out) {
   char *end;
   errno = 0;
   long long v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0') return -1;
+  if (errno != 0 || end == s || *end != '\0') return FLOW_EINVAL;
   *out = v;
   return 0;
 }
@@ -170,7 +172,7 @@ static int parse_duration(const char *s, long long *ms) {
   char *end;
   errno = 0;
   long long v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s) return -1;
+  if (errno != 0 || end == s) return FLOW_EINVAL;
   while (*end == ' ') end++;
   static const struct {
     const char *unit;
@@ -183,15 +185,15 @@ static int parse_duration(const char *s, long long *ms) {
   for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
     if (strcasecmp(end, units[i].unit) == 0) {
       long long lim = (long long)(9e15 / (double)units[i].ms);
-      if (v > lim || v < -lim) return -1; /* (no llabs: llabs(LLONG_MIN) is undefined) */
+      if (v > lim || v < -lim) return FLOW_EINVAL; /* (no llabs: llabs(LLONG_MIN) is undefined) */
       *ms = v * units[i].ms;
       return 0;
     }
   }
-  return -1;
+  return FLOW_EINVAL;
 }
 
-/* Checks a value and writes its normalized form; -1 with a reason. */
+/* Checks a value and writes its normalized form; FLOW_EINVAL with a reason. */
 static int normalize(const char *key, const char *value, char *out, size_t size, const char **why) {
   kind_t kind = K_STRING;
   int known = 0;
@@ -209,7 +211,7 @@ static int normalize(const char *key, const char *value, char *out, size_t size,
   case K_INT:
     if (parse_int(value, &n) != 0 || n < (kind == K_INT_POS ? 1 : -1) || n > 1000000000) {
       *why = kind == K_INT_POS ? "a positive integer" : "an integer";
-      return -1;
+      return FLOW_EINVAL;
     }
     snprintf(out, size, "%lld", n);
     return 0;
@@ -218,7 +220,7 @@ static int normalize(const char *key, const char *value, char *out, size_t size,
     double d = strtod(value, &end);
     if (end == value || *end != '\0' || !isfinite(d)) {
       *why = "a number";
-      return -1;
+      return FLOW_EINVAL;
     }
     snprintf(out, size, "%s", value);
     return 0;
@@ -226,7 +228,7 @@ static int normalize(const char *key, const char *value, char *out, size_t size,
   case K_DURATION:
     if (parse_duration(value, &n) != 0 || n < -1) {
       *why = "a duration (100, 100ms, 2s, 1min, ...)";
-      return -1;
+      return FLOW_EINVAL;
     }
     snprintf(out, size, "%lld", n);
     return 0;
@@ -235,7 +237,7 @@ static int normalize(const char *key, const char *value, char *out, size_t size,
     else if (strcasecmp(value, "false") == 0) snprintf(out, size, "false");
     else {
       *why = "true or false";
-      return -1;
+      return FLOW_EINVAL;
     }
     return 0;
   case K_RUNTIME_MODE:
@@ -244,7 +246,7 @@ static int normalize(const char *key, const char *value, char *out, size_t size,
     else if (strcasecmp(value, "automatic") == 0) snprintf(out, size, "automatic");
     else {
       *why = "STREAMING, BATCH or AUTOMATIC";
-      return -1;
+      return FLOW_EINVAL;
     }
     return 0;
   case K_CP_MODE:
@@ -254,7 +256,7 @@ static int normalize(const char *key, const char *value, char *out, size_t size,
       snprintf(out, size, "at_least_once");
     else {
       *why = "EXACTLY_ONCE or AT_LEAST_ONCE";
-      return -1;
+      return FLOW_EINVAL;
     }
     return 0;
   case K_RESTART: {
@@ -279,7 +281,7 @@ static int normalize(const char *key, const char *value, char *out, size_t size,
       }
     }
     *why = "none, fixed-delay, failure-rate or exponential-delay";
-    return -1;
+    return FLOW_EINVAL;
   }
   case K_STRING:
     snprintf(out, size, "%s", value);

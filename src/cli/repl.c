@@ -18,6 +18,7 @@
 #include "cli_repl_lua.h" /* luaJIT_BC_flowlua_repl, generated from src/cli/repl.lua */
 #include "lua/core.h"
 #include "lua/state.h"
+#include "util/common.h"
 
 #define REPL_KEY "flowlua.repl" /* registry: the Lua side's table */
 
@@ -255,10 +256,10 @@ typedef struct {
   size_t len;
 } chunk_t;
 
-/* Appends one line (len bytes, no newline); -1 when out of memory. */
+/* Appends one line (len bytes, no newline); FLOW_ENOMEM when out of memory. */
 static int chunk_add(chunk_t *c, const char *line, size_t len) {
   char *grown = realloc(c->s, c->len + len + 2);
-  if (grown == NULL) return -1;
+  if (grown == NULL) return FLOW_ENOMEM;
   c->s = grown;
   if (c->len > 0) c->s[c->len++] = '\n';
   memcpy(c->s + c->len, line, len);

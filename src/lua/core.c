@@ -302,7 +302,7 @@ void flow_core_set_script(const char *path) {
 
 static int read_file(const char *path, flow_wbuf_t *w) {
   FILE *f = fopen(path, "rb");
-  if (f == NULL) return -1;
+  if (f == NULL) return FLOW_EIO;
   char buf[8192];
   size_t n;
   size_t at = w->len;

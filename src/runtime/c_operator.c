@@ -3,16 +3,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "util/common.h"
+
 int flow_out_grow(flowlua_out_t *o, size_t need) {
-  if (need > SIZE_MAX - o->size) return -1;
+  if (need > SIZE_MAX - o->size) return FLOW_ENOMEM;
   size_t want = o->size + need;
   size_t cap = o->capacity ? o->capacity : 4096;
   while (cap < want) {
-    if (cap > SIZE_MAX / 2) return -1; /* doubling would wrap */
+    if (cap > SIZE_MAX / 2) return FLOW_ENOMEM; /* doubling would wrap */
     cap *= 2;
   }
   uint8_t *d = realloc(o->data, cap);
-  if (d == NULL) return -1;
+  if (d == NULL) return FLOW_ENOMEM;
   o->data = d;
   o->capacity = cap;
   return 0;
