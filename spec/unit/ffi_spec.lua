@@ -159,7 +159,7 @@ describe("the FFI door (lua/flow/ffi.lua)", function()
       local f = assert(io.open(src, "w"))
       f:write(headers, prototypes, "\n")
       f:close()
-      local out, ok = sh(string.format("'%s' %s -I'%s/src' -I'%s/include' -fsyntax-only -x c '%s'", cc, cflags,
+      local out, ok = sh(string.format("env -u LD_PRELOAD '%s' %s -I'%s/src' -I'%s/include' -fsyntax-only -x c '%s'", cc, cflags,
         source_dir, source_dir, src))
       os.remove(src)
       return ok, out

@@ -10,6 +10,7 @@ local keys = require("flow.runtime.keys")
 local record_writer = require("flow.runtime.record_writer")
 
 local C = fi.C
+local ffi = require("ffi")
 
 --- The contents of a buffer: records as { v = value, ts = timestamp|nil },
 --- events as { event = "watermark"|"status"|"barrier", x = payload }.
@@ -37,22 +38,36 @@ local function items(b)
   return list
 end
 
+--- Buffers a fake task gave out and did not take back: freed after each
+--- test, as the real task frees what its Lua still holds when it ends.
+local held = {}
+local function hold(b) held[tonumber(ffi.cast("uintptr_t", b))] = b return b end
+local function release(b) held[tonumber(ffi.cast("uintptr_t", b))] = nil end
+local function free_held()
+  for k, b in pairs(held) do
+    C.flow_buffer_free(b)
+    held[k] = nil
+  end
+end
+
 --- A fake of the task's side of the FFI: buffers come from C, handed-over
 --- buffers are decoded into `handed` and freed.
 local function fake_task()
   local f = { handed = {}, records_out = 0, live = 0, rc = 0 }
   function f.flow_task_buffer(_, cap)
     f.live = f.live + 1
-    return C.flow_buffer_new(cap)
+    return hold(C.flow_buffer_new(cap))
   end
   function f.flow_task_recycle(_, b)
     f.live = f.live - 1
+    release(b)
     C.flow_buffer_free(b)
   end
   function f.flow_task_emit(_, output, channel, b)
     f.live = f.live - 1
     f.handed[#f.handed + 1] = { output = output, channel = channel, size = b.size, capacity = b.capacity,
       items = items(b) }
+    release(b)
     C.flow_buffer_free(b)
     return f.rc
   end
@@ -82,6 +97,8 @@ local function writer(partitioner, channels, opts)
 end
 
 describe("record writer", function()
+  after_each(free_held)
+
   describe("chooses channels as Flink's partitioners", function()
     it("forward and global", function()
       local w, f = writer("forward", 3, { subtask = 5, parallelism = 3 })
