@@ -4,7 +4,6 @@
 --- operator that produced the stream, sinks, execute_and_collect.
 --- KeyedStream (keyed_stream.lua) inherits them all.
 local core = require("flow.core")
-local codec = require("flow.codec")
 local classes = require("flow.api.classes")
 local transformations = require("flow.api.transformations")
 local c_operators = require("flow.api.c_operators")
@@ -481,7 +480,9 @@ function DataStream:execute_and_collect(job_name, opts)
   self.env._collect_limit = limit
   local r = self.env:execute(job_name or "Flink Streaming Job")
   local out = {}
-  local ffi = require("ffi")
+  -- loaded here, not with the API: a script that never collects does not
+  -- pay for the record codec and the FFI declarations at start-up
+  local ffi, codec = require("ffi"), require("flow.codec")
   for _, bytes in ipairs(r.collected) do
     local p = ffi.cast("const uint8_t *", bytes)
     local off, n = 0, #bytes
