@@ -57,18 +57,71 @@ for name in ([[
 end
 M.STANDARD_GLOBALS = STANDARD_GLOBALS
 
--- opcode of GGET (read a global), from jit.vmdef; probed if that is missing
-local GGET = (function()
+-- bytecode opcodes by name, from jit.vmdef; probed where that is missing
+local opcode = (function()
   local ok, vmdef = pcall(require, "jit.vmdef")
+  local ops = {}
   if ok and type(vmdef) == "table" and vmdef.bcnames then
     local names = vmdef.bcnames
     for op = 0, #names / 6 - 1 do
-      if match(names:sub(op * 6 + 1, op * 6 + 6), "^(%S+)") == "GGET" then return op end
+      ops[match(names:sub(op * 6 + 1, op * 6 + 6), "^(%S+)")] = op
     end
   end
-  -- the first instruction of `return some_global` is a GGET
-  return band(funcbc(load("return __flow_ship_probe__"), 1), 0xff)
+  local function probe(src, pc) return band(funcbc(load(src), pc), 0xff) end
+  -- the first instruction of `return some_global` is a GGET; a
+  -- constructor with a constant starts with TDUP, then stores with TSETB
+  ops.GGET = ops.GGET or probe("return __flow_ship_probe__", 1)
+  ops.TDUP = ops.TDUP or probe("local x return { x, 1 }", 1)
+  ops.TSETB = ops.TSETB or probe("local x return { x, 1 }", 2)
+  return ops
 end)()
+local GGET, TDUP, TSETB = opcode.GGET, opcode.TDUP, opcode.TSETB
+
+--- string.dump trims the nil slots at the end of a table constructor's
+--- template (`{ x, 1, y }` keeps { nil, 1 }), so in a loaded copy every
+--- table the constructor makes puts its last fields in the hash part: a
+--- hash allocation per table, and LuaJIT can no longer sink it (150x
+--- slower in a loop). This gives each template of prototype `pt` (and of
+--- its nested prototypes) back an array part as large as the positional
+--- fields its constructors store (TSETB into the TDUP's register).
+local function widen_templates(pt)
+  local need, reg = {}, {} -- template -> largest index stored; register -> template
+  local pc = 1
+  while true do
+    local ins = funcbc(pt, pc)
+    if not ins then break end
+    local op = band(ins, 0xff)
+    if op == TDUP then
+      reg[band(rshift(ins, 8), 0xff)] = funck(pt, -rshift(ins, 16) - 1)
+    elseif op == TSETB then -- B: the table's register, C: the index
+      local t, c = reg[band(rshift(ins, 24), 0xff)], band(rshift(ins, 16), 0xff)
+      if t and c > (need[t] or 0) then need[t] = c end
+    end
+    pc = pc + 1
+  end
+  for t, n in pairs(need) do
+    if type(t) == "table" and n <= 64 then -- (a register reused later may overstate n)
+      local fill = {}
+      for i = 1, n do
+        if rawget(t, i) == nil then
+          fill[#fill + 1] = i
+          rawset(t, i, true)
+        end
+      end
+      for i = 1, #fill do rawset(t, fill[i], nil) end
+    end
+  end
+  if funcinfo(pt).children then
+    local i = -1
+    while true do
+      local k = funck(pt, i)
+      if k == nil then break end
+      if type(k) == "proto" then widen_templates(k) end
+      i = i - 1
+    end
+  end
+end
+M.widen_templates = widen_templates
 
 --- Names of the globals read by prototype `pt` and its nested prototypes.
 local function collect_global_reads(pt, out)
@@ -398,6 +451,7 @@ function M.decode(bytes)
     elseif kind == "f" then
       local fn, err = load(o[2])
       if not fn then error("flow.ship: cannot load a shipped function: " .. tostring(err), 0) end
+      widen_templates(fn)
       vals[id] = fn
     elseif kind == "m" then
       vals[id] = require(o[2])

@@ -329,4 +329,38 @@ describe("flow.ship", function()
         "flow.ship: not a shipped value")
     end)
   end)
+
+  describe("table constructors of shipped functions", function()
+    --- How many NEWREF (a key added to a table's hash part) the traces of
+    --- a loop calling f hold.
+    local function newrefs(f)
+      local jutil, vmdef, bit = require("jit.util"), require("jit.vmdef"), require("bit")
+      jit.flush()
+      local s = 0
+      for x = 1, 2000 do s = s + f(x)[3] end
+      local n = 0
+      for tr = 1, 1000 do
+        local info = jutil.traceinfo(tr)
+        if info then
+          for ins = 1, info.nins do
+            local _, ot = jutil.traceir(tr, ins)
+            local oidx = 6 * bit.rshift(ot, 8)
+            if vmdef.irnames:sub(oidx + 1, oidx + 6):match("%S+") == "NEWREF" then n = n + 1 end
+          end
+        end
+      end
+      return n
+    end
+
+    it("keep their positional fields in the array part (string.dump trims the template)", function()
+      local function mk(x) return { x % 1000, 1, x } end
+      assert.are.equal(0, newrefs(mk))
+      assert.is_true(newrefs(load(string.dump(mk))) > 0) -- what ship.decode repairs
+      assert.are.equal(0, newrefs(rt(mk)))
+      local function nested(x) return (function(y) return { y, "k", y + 1, y + 2 } end)(x) end
+      assert.are.equal(0, newrefs(rt(nested)))
+      local t = rt(mk)(7)
+      assert.are.same({ 7, 1, 7 }, t)
+    end)
+  end)
 end)

@@ -259,6 +259,26 @@ function M.run_task(tp, desc)
     end
   end
 
+  -- developers' tools on every task (one file per subtask in DIR, named
+  -- after the task): FLOWLUA_JIT_PROFILE=MODE[:DIR] runs LuaJIT's sampling
+  -- profiler (jit.p, modes as luajit -jp); FLOWLUA_JIT_LOG=DIR its trace
+  -- log (jit.v: traces compiled and aborted, with the reason), or with
+  -- FLOWLUA_JIT_DUMP=OPTS jit.dump's listing (options as luajit -jdump)
+  local function tool_file(dir, ext)
+    return (dir ~= "" and dir or ".") .. "/" .. desc.name:gsub("[^%w%-]+", "_") .. ext
+  end
+  local profile = os.getenv("FLOWLUA_JIT_PROFILE")
+  if profile then
+    local mode, dir = profile:match("^([^:]*):?(.*)$")
+    require("jit.p").start(mode ~= "" and mode or "f", tool_file(dir, ".prof"))
+  end
+  local jitlog = os.getenv("FLOWLUA_JIT_LOG")
+  if jitlog then
+    local dump = os.getenv("FLOWLUA_JIT_DUMP")
+    if dump then require("jit.dump").start(dump, tool_file(jitlog, ".dump"))
+    else require("jit.v").start(tool_file(jitlog, ".jitlog")) end
+  end
+
   C.flow_task_running(task)
   if is_source then
     sources.run(head, ctx)
@@ -271,6 +291,7 @@ function M.run_task(tp, desc)
     })
   end
   check_canceled() -- a canceled task never ends as FINISHED
+  if profile then require("jit.p").stop() end
 
   -- end of input: operators finish in chain order (a batch reduce emits here)
   for i = 1, #chain do

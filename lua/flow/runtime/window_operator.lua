@@ -168,10 +168,8 @@ function M.window(op, ctx)
     backend:remove(CONTENTS, from.id)
   end
 
-  -- emits what the window function makes of a window's contents
-  local function emit_window(key, w)
-    local c = backend:get(CONTENTS, w.id)
-    if c == nil then return end
+  -- emits what the window function makes of a window's contents c
+  local function emit_contents(key, w, c)
     local values
     local saved_ts = ctx.ts
     ctx.ts = w.max_ts ~= huge and w.max_ts or nil -- results carry the window's max timestamp
@@ -215,6 +213,23 @@ function M.window(op, ctx)
       if all then fn.f(w, values, out) else fn.f(key, w, values, out) end
     end
     ctx.ts = saved_ts
+  end
+
+  local function emit_window(key, w)
+    local c = backend:get(CONTENTS, w.id)
+    if c ~= nil then return emit_contents(key, w, c) end
+  end
+
+  -- the common case runs without per-record trigger calls, timers or
+  -- window state lookups (see fast_path below)
+  if event_time and not merging and not evict and lateness == 0 and
+      (spec.trigger == nil or spec.trigger.type == "event_time") and
+      (assigner.desc.type == "tumbling" or assigner.desc.type == "sliding") then
+    return M.fast_path(op, ctx, {
+      key_of = key_of, assigner = assigner.desc, incremental = incremental, step = step, keys = keys,
+      emit_contents = emit_contents, wo = wo, backend = backend, event_timers = event_timers,
+      late_tag = late_tag,
+    })
   end
 
   local function clear_window(key, w)
@@ -371,6 +386,183 @@ function M.window(op, ctx)
         ctx:counter("num_late_records_dropped"):add(1)
       end
     end
+  end
+end
+
+--- The window operator's fast path: event-time tumbling or sliding windows
+--- with Flink's default EventTimeTrigger, no evictor, no allowed lateness —
+--- what the general path does, without its per-record machinery. Windows
+--- are panes by window start, each holding one accumulator (or, for
+--- process/apply, the { value, timestamp } list) per state key and the
+--- keys in the order they entered it; a watermark fires the panes it
+--- passed, in window order, each key in that order (the order in which the
+--- general path's timers would fire). Checkpoints hold exactly what the
+--- general path's would: window contents in keyed state (namespace = the
+--- window id) and one event-time timer per (key, window).
+---@param op flow.Op
+---@param ctx flow.TaskContext
+---@param o table the general path's pieces (key_of, assigner desc, step, ...)
+function M.fast_path(op, ctx, o)
+  local key_of, step, incremental = o.key_of, o.step, o.incremental
+  local emit_contents, keys, side, late_tag = o.emit_contents, o.keys, op.side, o.late_tag
+  local backend, event_timers, wo = o.backend, o.event_timers, o.wo
+  local state_key = state.state_key
+  local d = o.assigner
+  local size, offset = d.size, d.offset or 0
+  local slide = d.type == "sliding" and d.slide or size
+
+  local panes = {}   -- window start -> pane { w, acc = { [sk] = acc }, order = { sk... }, n }
+  local pending = {} -- the panes by window end, oldest first
+  local function pane_for(start)
+    local p = panes[start]
+    if p then return p end
+    p = { w = windows.window(start, start + size), acc = {}, order = {}, n = 0 }
+    panes[start] = p
+    local i = #pending + 1
+    while i > 1 and pending[i - 1].w.start > start do
+      pending[i] = pending[i - 1]
+      i = i - 1
+    end
+    pending[i] = p
+    return p
+  end
+
+  local function late(v, ts)
+    -- a record is late data only when the record itself is late (as the
+    -- general path: a record no window takes is dropped silently)
+    if ts <= op.current_wm then
+      if late_tag and side[late_tag] then
+        side[late_tag](v)
+      else
+        ctx:counter("num_late_records_dropped"):add(1)
+      end
+    end
+  end
+
+  local function add(p, sk, key, v, ts)
+    local acc = p.acc
+    local a = acc[sk]
+    if a == nil then
+      local n = p.n + 1
+      p.n = n
+      p.order[n] = sk
+      keys[sk] = key
+      if incremental then acc[sk] = step(nil, v) else acc[sk] = { { v, ts } } end
+    elseif incremental then
+      acc[sk] = step(a, v)
+    else
+      a[#a + 1] = { v, ts }
+    end
+  end
+
+  local function fire(p)
+    local acc, order, w = p.acc, p.order, p.w
+    for i = 1, p.n do
+      local sk = order[i]
+      emit_contents(keys[sk], w, acc[sk])
+    end
+  end
+
+  op.on_watermark = function(wm)
+    op.current_wm = wm
+    while pending[1] ~= nil and pending[1].w.max_ts <= wm do
+      local p = table.remove(pending, 1)
+      panes[p.w.start] = nil
+      fire(p)
+    end
+    return op.emit_wm(wm)
+  end
+
+  -- checkpoints: the panes go into keyed state and timers for the
+  -- snapshot, and come back out of them after a restore
+  local snapshot, restore = op.snapshot, op.restore
+  op.snapshot = function(id)
+    for _, p in ipairs(pending) do
+      local w = p.w
+      for i = 1, p.n do
+        local sk = p.order[i]
+        local key = keys[sk]
+        backend:set_key(key)
+        backend:put(CONTENTS, p.acc[sk], w.id)
+        event_timers:register(wo, sk, w.max_ts, w.id, key, w)
+      end
+    end
+    local s = snapshot(id)
+    backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
+    while event_timers:size() > 0 do event_timers:advance(math.huge, function() end) end
+    return s
+  end
+  op.restore = function(states, rescaled)
+    restore(states, rescaled)
+    local found = {}
+    for _, g in pairs(backend.data) do
+      for sk, by_window in pairs(g[CONTENTS] or {}) do
+        for wid, c in pairs(by_window) do
+          local st, en = wid:match("^(.-):(.-)$")
+          found[#found + 1] = { tonumber(st), sk, c }
+          assert(tonumber(en) == tonumber(st) + size, "a restored window of another size")
+        end
+      end
+    end
+    table.sort(found, function(a, b) return a[1] < b[1] end)
+    for _, f in ipairs(found) do
+      local p = pane_for(f[1])
+      p.n = p.n + 1
+      p.order[p.n] = f[2]
+      p.acc[f[2]] = f[3]
+    end
+    backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
+    while event_timers:size() > 0 do event_timers:advance(math.huge, function() end) end
+  end
+
+  local function check_ts(ts)
+    if ts == nil then
+      error("an event-time window got a record without a timestamp: call " ..
+        "assign_timestamps_and_watermarks(...) before the window", 0)
+    end
+  end
+
+  if slide == size then -- tumbling: one window per record
+    local last_start, last_pane = nil, nil
+    return function(v)
+      local key = key_of(v)
+      local ts = ctx.ts
+      if ts == nil then check_ts(ts) end
+      local start = ts - (ts - offset + size) % size
+      if start + size - 1 <= op.current_wm then return late(v, ts) end
+      local p = last_pane
+      if start ~= last_start then -- (a fired pane's records are late: caught above)
+        p = pane_for(start)
+        last_start, last_pane = start, p
+      end
+      local sk = key
+      if type(key) ~= "string" and type(key) ~= "number" then
+        if key == nil then error("a key selector returned nil", 0) end
+        sk = state_key(key)
+      end
+      return add(p, sk, key, v, ts)
+    end
+  end
+
+  return function(v) -- sliding: size / slide windows per record
+    local key = key_of(v)
+    local ts = ctx.ts
+    if ts == nil then check_ts(ts) end
+    local sk = key
+    if type(key) ~= "string" and type(key) ~= "number" then
+      if key == nil then error("a key selector returned nil", 0) end
+      sk = state_key(key)
+    end
+    local wm, taken = op.current_wm, false
+    local start = ts - (ts - offset + slide) % slide
+    while start > ts - size do
+      if start + size - 1 > wm then
+        taken = true
+        add(panes[start] or pane_for(start), sk, key, v, ts)
+      end
+      start = start - slide
+    end
+    if not taken then return late(v, ts) end
   end
 end
 
