@@ -260,17 +260,20 @@ function M.run_task(tp, desc)
   end
 
   -- developers' tools on every task (one file per subtask in DIR, named
-  -- after the task): FLOWLUA_JIT_PROFILE=MODE[:DIR] runs LuaJIT's sampling
-  -- profiler (jit.p, modes as luajit -jp); FLOWLUA_JIT_LOG=DIR its trace
+  -- after the task): FLOWLUA_JIT_PROFILE=MODE[:DIR[:TASK]] runs LuaJIT's
+  -- sampling profiler (jit.p, modes as luajit -jp) on the tasks whose name
+  -- contains TASK; FLOWLUA_JIT_LOG=DIR its trace
   -- log (jit.v: traces compiled and aborted, with the reason), or with
   -- FLOWLUA_JIT_DUMP=OPTS jit.dump's listing (options as luajit -jdump)
   local function tool_file(dir, ext)
     return (dir ~= "" and dir or ".") .. "/" .. desc.name:gsub("[^%w%-]+", "_") .. ext
   end
   local profile = os.getenv("FLOWLUA_JIT_PROFILE")
-  if profile then
-    local mode, dir = profile:match("^([^:]*):?(.*)$")
-    require("jit.p").start(mode ~= "" and mode or "f", tool_file(dir, ".prof"))
+  if profile then -- MODE[:DIR[:TASK]]: only tasks whose name contains TASK (one
+    -- profiler runs per process: profile one task at a time)
+    local mode, dir, only = profile:match("^([^:]*):?([^:]*):?(.*)$")
+    if only ~= "" and not desc.name:find(only, 1, true) then profile = nil
+    else require("jit.p").start(mode ~= "" and mode or "f", tool_file(dir, ".prof")) end
   end
   local jitlog = os.getenv("FLOWLUA_JIT_LOG")
   if jitlog then

@@ -404,6 +404,11 @@ end
 ---@param o table the general path's pieces (key_of, assigner desc, step, ...)
 function M.fast_path(op, ctx, o)
   local key_of, step, incremental = o.key_of, o.step, o.incremental
+  -- at the head of its chain, every record is fresh from the network and
+  -- ours alone: a key's first record becomes its accumulator (no copy)
+  if incremental and ctx.chain[1] == op and op.spec.fn.kind == "reduce" then
+    step = aggregation.reducer(op.spec.fn, true)
+  end
   local emit_contents, keys, side, late_tag = o.emit_contents, o.keys, op.side, o.late_tag
   local backend, event_timers, wo = o.backend, o.event_timers, o.wo
   local state_key = state.state_key

@@ -1,12 +1,14 @@
 --- Reduce functions of keyed aggregations (Flink's ReduceFunction and the
 --- built-in SumAggregator / ComparableAggregator): shared by the keyed
 --- reduce, the window operator and the batch combiner of a network writer.
+local new_tab = require("table.new")
+
 local M = {}
 
 --- A table's shallow copy; other values as they are.
 function M.shallow_copy(t)
   if type(t) ~= "table" then return t end
-  local c = {}
+  local c = new_tab(#t, 0) -- the tuple's fields go straight to the array part
   for k, v in pairs(t) do c[k] = v end
   return c
 end
@@ -14,11 +16,15 @@ local shallow_copy = M.shallow_copy
 
 --- The accumulate function of a keyed reduce/aggregation:
 --- step(acc_or_nil, v) -> acc. It may mutate and return acc (acc is owned by
---- the operator), never its input v.
+--- the operator), never its input v — unless owns_input says every v is
+--- the operator's own (a record fresh from the network, nobody else holds
+--- it): then the first record of a key becomes its accumulator, no copy.
 ---@param spec { agg: "sum"|"min"|"max"|"min_by"|"max_by"|nil, field: any, fn: function|nil }
+---@param owns_input? boolean
 ---@return fun(acc:any, v:any):any
-function M.reducer(spec)
+function M.reducer(spec, owns_input)
   local agg, field = spec.agg, spec.field
+  local first = owns_input and function(v) return v end or shallow_copy
   if agg == nil then
     local f = spec.fn
     return function(a, v)
@@ -31,7 +37,7 @@ function M.reducer(spec)
     -- Flink's SumAggregator: the other fields are the first record's
     return function(a, v)
       if type(v) ~= "table" then return (a or 0) + v end
-      if a == nil then return shallow_copy(v) end
+      if a == nil then return first(v) end
       a[field] = a[field] + v[field]
       return a
     end
@@ -43,7 +49,7 @@ function M.reducer(spec)
         if less then return v < a and v or a end
         return v > a and v or a
       end
-      if a == nil then return shallow_copy(v) end
+      if a == nil then return first(v) end
       local x = v[field]
       if (less and x < a[field]) or (not less and x > a[field]) then a[field] = x end
       return a
