@@ -74,6 +74,17 @@ describe("sliding event-time windows", function()
     -- ts 4, size 6, slide 3, offset 1: windows [4,10) and [1,7)
     assert.are.same({ "(1,7,1)", "(4,10,1)" }, sorted(out))
   end)
+
+  it("sum keeps one accumulator per window (an element in two windows counts in each once)", function()
+    local out = run([[
+      local s = src{ { {"a", 1}, 3 }, { {"a", 1}, 7 }, { {"b", 1}, 8 }, { {"a", 1}, 12 } }
+      stamped(s:key_by(1):window(flow.windows.sliding_event_time(10, 5)):sum(2)):print()
+      env:execute("sliding-sum")
+    ]])
+    -- a: [-5,5) 1, [0,10) 2, [5,15) 2, [10,20) 1; b: [0,10) 1, [5,15) 1
+    assert.are.same({ "(14,(a,2))", "(14,(b,1))", "(19,(a,1))", "(4,(a,1))", "(9,(a,2))", "(9,(b,1))" },
+      sorted(out))
+  end)
 end)
 
 describe("event-time session windows", function()

@@ -404,17 +404,19 @@ end
 ---@param o table the general path's pieces (key_of, assigner desc, step, ...)
 function M.fast_path(op, ctx, o)
   local key_of, step, incremental = o.key_of, o.step, o.incremental
-  -- at the head of its chain, every record is fresh from the network and
-  -- ours alone: a key's first record becomes its accumulator (no copy)
-  if incremental and ctx.chain[1] == op and op.spec.fn.kind == "reduce" then
-    step = aggregation.reducer(op.spec.fn, true)
-  end
   local emit_contents, keys, side, late_tag = o.emit_contents, o.keys, op.side, o.late_tag
   local backend, event_timers, wo = o.backend, o.event_timers, o.wo
   local state_key = state.state_key
   local d = o.assigner
   local size, offset = d.size, d.offset or 0
   local slide = d.type == "sliding" and d.slide or size
+  -- tumbling, at the head of its chain: every record is fresh from the
+  -- network and ours alone, and goes to one window: a key's first record
+  -- becomes its accumulator (no copy). (A sliding window's record goes to
+  -- several windows: each needs its own accumulator.)
+  if incremental and slide == size and ctx.chain[1] == op and op.spec.fn.kind == "reduce" then
+    step = aggregation.reducer(op.spec.fn, true)
+  end
 
   local panes = {}   -- window start -> pane { w, acc = { [sk] = acc }, order = { sk... }, n }
   local pending = {} -- the panes by window end, oldest first
