@@ -219,19 +219,36 @@ end
 function sources.user(op, ctx, emit)
   local s = op.spec.fn
   local maybe_flush = ctx.maybe_flush
+  -- A user source may be slow or fast: the buffer timeout, cancellation,
+  -- timers and checkpoints are checked after `every` records, a number that
+  -- adapts so that checks come about once per millisecond of emitting (1
+  -- for a source slower than a record per millisecond, up to 1024).
+  local every, pending, last = 1, 0, mono_ms()
+  local function counted()
+    pending = pending + 1
+    if pending < every then return end
+    maybe_flush(nil, pending)
+    pending = 0
+    local now = mono_ms()
+    if now == last then
+      if every < 1024 then every = every * 2 end
+    elseif now - last > 1 and every > 1 then
+      every = every / 2
+    end
+    last = now
+  end
   local sctx
   sctx = {
-    -- a user source may be slow: check the buffer timeout on every record
     collect = function(_, v)
       ctx.ts = nil
       emit(v)
-      maybe_flush(nil, 1)
+      return counted()
     end,
     collect_with_timestamp = function(_, v, ts)
       ctx.ts = ts
       emit(v)
       ctx.ts = nil
-      maybe_flush(nil, 1)
+      return counted()
     end,
     emit_watermark = function(_, wm)
       ctx.ts = nil
@@ -245,8 +262,10 @@ function sources.user(op, ctx, emit)
     --- timeout, timers fire and cancellation is noticed.
     sleep = function(_, ms)
       local deadline = mono_ms() + ms
+      every = 1 -- a source that sleeps is slow
       while true do
-        maybe_flush()
+        maybe_flush(nil, pending)
+        pending = 0
         local left = deadline - mono_ms()
         if left <= 0 then return end
         C.flow_sleep_ms(math.min(left, 20))
