@@ -14,16 +14,16 @@ local max_ts, wm = -math.huge, -math.huge
 
 if kind == "tumbling" or kind == "sliding" then
   local size, slide = 10000, kind == "tumbling" and 10000 or 2000
-  local windows = {} -- window start -> { [key] = record }
-  local starts = {}  -- open window starts, oldest first
+  -- the open windows, oldest first: { start, { [key] = record } } (a short
+  -- list searched in order: integer-keyed sparse tables are not compiled)
+  local open = {}
   local function fire_until(w)
-    while starts[1] and starts[1] + size - 1 <= w do
-      local s = table.remove(starts, 1)
-      for k, r in pairs(windows[s]) do
+    while open[1] and open[1][1] + size - 1 <= w do
+      local o = table.remove(open, 1)
+      for k, r in pairs(o[2]) do
         checksum = checksum + r[2] * (k + 1)
         fired = fired + 1
       end
-      windows[s] = nil
     end
   end
   for i = 1, n do
@@ -31,13 +31,13 @@ if kind == "tumbling" or kind == "sliding" then
     local e = { key, 1, ts }
     local start = ts - ts % slide
     while start > ts - size do
-      local w = windows[start]
+      local w
+      for j = 1, #open do if open[j][1] == start then w = open[j][2] break end end
       if not w then
         w = {}
-        windows[start] = w
-        local j = #starts + 1
-        while j > 1 and starts[j - 1] > start do starts[j] = starts[j - 1]; j = j - 1 end
-        starts[j] = start
+        local j = #open + 1
+        while j > 1 and open[j - 1][1] > start do open[j] = open[j - 1]; j = j - 1 end
+        open[j] = { start, w }
       end
       local r = w[key]
       if r then r[2] = r[2] + e[2] else w[key] = { e[1], e[2], e[3] } end

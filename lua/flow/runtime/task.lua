@@ -105,11 +105,15 @@ local function new_context(task, desc)
     processing_timers = timers.new(),
   }
   --- ctx:counter(name):add(n): an accumulator of this job (Flink's IntCounter)
+  local counters = {} -- name -> its counter, made once
   function ctx:counter(name)
+    local c = counters[name]
+    if c then return c end
     local acc = self.accumulators
     if acc[name] == nil then acc[name] = 0 end
-    return { add = function(_, n) acc[name] = acc[name] + (n or 1) end,
-      get = function() return acc[name] end }
+    c = { add = function(_, n) acc[name] = acc[name] + (n or 1) end, get = function() return acc[name] end }
+    counters[name] = c
+    return c
   end
   function ctx:subtask_index() return self.subtask end
   function ctx:get_parallelism() return self.parallelism end

@@ -418,20 +418,48 @@ function M.fast_path(op, ctx, o)
     step = aggregation.reducer(op.spec.fn, true)
   end
 
-  local panes = {}   -- window start -> pane { w, acc = { [sk] = acc }, order = { sk... }, n }
-  local pending = {} -- the panes by window end, oldest first
+  -- The open panes, oldest first, each { w, start, acc = { [sk] = acc },
+  -- order = { sk... }, n }; found by window start in a ring indexed by
+  -- start / slide (a dense array: LuaJIT compiles no lookup of sparse
+  -- integer keys), which doubles when more panes are open than it holds.
+  local pending = {}
+  local ring_size, ring = 16, {}
+  for i = 1, ring_size do ring[i] = false end
+  local function slot(start) return (start - offset) / slide % ring_size + 1 end
   local function pane_for(start)
-    local p = panes[start]
-    if p then return p end
-    p = { w = windows.window(start, start + size), acc = {}, order = {}, n = 0 }
-    panes[start] = p
+    local p = ring[slot(start)]
+    if p and p.start == start then return p end
+    p = { w = windows.window(start, start + size), start = start, acc = {}, order = {}, n = 0 }
     local i = #pending + 1
-    while i > 1 and pending[i - 1].w.start > start do
+    while i > 1 and pending[i - 1].start > start do
       pending[i] = pending[i - 1]
       i = i - 1
     end
     pending[i] = p
+    while true do -- place every open pane; grow the ring on a collision
+      local fits = true
+      for j = 1, ring_size do ring[j] = false end
+      for j = 1, #pending do
+        local q = pending[j]
+        local k = slot(q.start)
+        if ring[k] then fits = false break end
+        ring[k] = q
+      end
+      if fits then break end
+      ring_size = ring_size * 2
+      for j = 1, ring_size do ring[j] = false end
+    end
     return p
+  end
+  local function find(start)
+    local p = ring[slot(start)]
+    if p and p.start == start then return p end
+    return pane_for(start)
+  end
+  local function close(p)
+    table.remove(pending, 1)
+    local k = slot(p.start)
+    if ring[k] == p then ring[k] = false end
   end
 
   local function late(v, ts)
@@ -473,8 +501,8 @@ function M.fast_path(op, ctx, o)
   op.on_watermark = function(wm)
     op.current_wm = wm
     while pending[1] ~= nil and pending[1].w.max_ts <= wm do
-      local p = table.remove(pending, 1)
-      panes[p.w.start] = nil
+      local p = pending[1]
+      close(p)
       fire(p)
     end
     return op.emit_wm(wm)
@@ -565,7 +593,7 @@ function M.fast_path(op, ctx, o)
     while start > ts - size do
       if start + size - 1 > wm then
         taken = true
-        add(panes[start] or pane_for(start), sk, key, v, ts)
+        add(find(start), sk, key, v, ts)
       end
       start = start - slide
     end
