@@ -106,14 +106,18 @@ local function new_context(task, desc)
   }
   --- ctx:counter(name):add(n): an accumulator of this job (Flink's IntCounter)
   local counters = {} -- name -> its counter, made once
-  function ctx:counter(name)
-    local c = counters[name]
-    if c then return c end
-    local acc = self.accumulators
+  -- (made in a function of its own: a function that creates closures over
+  -- its parameters closes upvalues when it returns, which LuaJIT does not
+  -- compile — the lookup below stays compiled in the caller's trace)
+  local function new_counter(name)
+    local acc = ctx.accumulators
     if acc[name] == nil then acc[name] = 0 end
-    c = { add = function(_, n) acc[name] = acc[name] + (n or 1) end, get = function() return acc[name] end }
+    local c = { add = function(_, n) acc[name] = acc[name] + (n or 1) end, get = function() return acc[name] end }
     counters[name] = c
     return c
+  end
+  function ctx:counter(name)
+    return counters[name] or new_counter(name)
   end
   function ctx:subtask_index() return self.subtask end
   function ctx:get_parallelism() return self.parallelism end

@@ -231,6 +231,20 @@ function M.window(op, ctx)
       late_tag = late_tag,
     })
   end
+  if event_time and merging and not evict and lateness == 0 and
+      (spec.trigger == nil or spec.trigger.type == "event_time") and assigner.desc.type == "session" then
+    return M.session_fast_path(op, ctx, {
+      key_of = key_of, gap = assigner.desc.gap, incremental = incremental, step = step, keys = keys,
+      emit_contents = emit_contents, wo = wo, backend = backend, event_timers = event_timers,
+      late_tag = late_tag, merge_acc = function(a, b)
+        if fn.kind == "aggregate" then
+          if not fn.agg.merge then error("aggregate on session windows needs agg.merge", 0) end
+          return fn.agg.merge(a, b)
+        end
+        return step(a, b)
+      end,
+    })
+  end
 
   local function clear_window(key, w)
     backend:remove(CONTENTS, w.id)
@@ -598,6 +612,273 @@ function M.fast_path(op, ctx, o)
       start = start - slide
     end
     if not taken then return late(v, ts) end
+  end
+end
+
+--- The window operator's fast path for event-time session windows with
+--- the default trigger, no evictor, no allowed lateness. Per key, its live
+--- sessions { start, end_, acc, seq } (usually one); a record extends the
+--- sessions its window [ts, ts + gap) touches and merges them as the
+--- general path does (same order, same accumulators), without window
+--- objects, trigger calls or timers per record. Firing: a heap of (end - 1,
+--- seq, session) entries pushed when a session starts, updated lazily — an
+--- entry that comes due for a session that has grown since is pushed again
+--- with the session's current end — so sessions fire in the order of the
+--- general path's timers (time, then when the window was last changed).
+--- Checkpoints hold what the general path's would: the key's session list
+--- and each session's contents in keyed state, one timer per session.
+---@param op flow.Op
+---@param ctx flow.TaskContext
+---@param o table
+local function by_time(x, y) return (x[2] or 0) < (y[2] or 0) end
+
+function M.session_fast_path(op, ctx, o)
+  local key_of, step, incremental, gap = o.key_of, o.step, o.incremental, o.gap
+  local emit_contents, keys, side, late_tag = o.emit_contents, o.keys, op.side, o.late_tag
+  local backend, event_timers, wo, merge_acc = o.backend, o.event_timers, o.wo, o.merge_acc
+  local state_key = state.state_key
+  local min, max = math.min, math.max
+
+  local sessions = {} -- sk -> { session... } in the general path's SESSIONS order
+  local seq = 0
+  -- the firing heap, as parallel arrays (time, seq, session) so that its
+  -- loops compile: ordered by time, then seq
+  local hts, hseq, hs, hn = {}, {}, {}, 0
+  local function push(t, q, s)
+    hn = hn + 1
+    local j = hn
+    while j > 1 do
+      local p = (j - j % 2) / 2
+      local pt = hts[p]
+      if pt < t or (pt == t and hseq[p] < q) then break end
+      hts[j], hseq[j], hs[j] = pt, hseq[p], hs[p]
+      j = p
+    end
+    hts[j], hseq[j], hs[j] = t, q, s
+  end
+  local function pop() -- removes the top; returns its time, seq, session
+    local t0, q0, s0 = hts[1], hseq[1], hs[1]
+    local t, q, s = hts[hn], hseq[hn], hs[hn]
+    hts[hn], hseq[hn], hs[hn] = nil, nil, nil
+    hn = hn - 1
+    if hn > 0 then
+      local j = 1
+      while true do
+        local l = 2 * j
+        if l > hn then break end
+        local r = l + 1
+        local m, mt, mq = l, hts[l], hseq[l]
+        if r <= hn then
+          local rt, rq = hts[r], hseq[r]
+          if rt < mt or (rt == mt and rq < mq) then m, mt, mq = r, rt, rq end
+        end
+        if t < mt or (t == mt and q < mq) then break end
+        hts[j], hseq[j], hs[j] = mt, mq, hs[m]
+        j = m
+      end
+      hts[j], hseq[j], hs[j] = t, q, s
+    end
+    return t0, q0, s0
+  end
+
+  local function new_session(sk, start, end_, acc)
+    seq = seq + 1
+    local s = { start = start, end_ = end_, acc = acc, seq = seq, sk = sk, dead = false }
+    push(end_ - 1, seq, s)
+    return s
+  end
+
+  local function late(v, ts)
+    if ts <= op.current_wm then
+      if late_tag and side[late_tag] then
+        side[late_tag](v)
+      else
+        ctx:counter("num_late_records_dropped"):add(1)
+      end
+    end
+  end
+
+  -- contents of b merged into a (the general path's merge_contents)
+  local function merge_contents(a, b)
+    if b == nil then return a end
+    if a == nil then return b end
+    if incremental then return merge_acc(a, b) end
+    for i = 1, #b do a[#a + 1] = b[i] end
+    table.sort(a, by_time)
+    return a
+  end
+
+  -- list.newest: the key's session with the largest start (a hint for the
+  -- record path), recomputed whenever the list changes other than by
+  -- appending a newer session
+  local function renew(list)
+    local n
+    for i = 1, #list do
+      local y = list[i]
+      if n == nil or y.start > n.start then n = y end
+    end
+    list.newest = n
+  end
+
+  local function kill(s, list)
+    s.dead = true
+    for i = #list, 1, -1 do if list[i] == s then table.remove(list, i) end end
+    if list.newest == s then renew(list) end
+  end
+
+  local function fire(s)
+    local list = sessions[s.sk]
+    kill(s, list)
+    if #list == 0 then sessions[s.sk] = nil end
+    emit_contents(keys[s.sk], windows.window(s.start, s.end_), s.acc)
+  end
+
+  op.on_watermark = function(wm)
+    op.current_wm = wm
+    while hn > 0 and hts[1] <= wm do
+      local t, q, s = pop()
+      if not s.dead then
+        if s.end_ - 1 == t and s.seq == q then fire(s)
+        else push(s.end_ - 1, s.seq, s) end -- it grew since: due at its end
+      end
+    end
+    return op.emit_wm(wm)
+  end
+
+  -- checkpoints, as the general path's state
+  local snapshot, restore = op.snapshot, op.restore
+  op.snapshot = function(id)
+    for sk, list in pairs(sessions) do
+      local key = keys[sk]
+      backend:set_key(key)
+      local set = {}
+      for i, s in ipairs(list) do
+        local w = windows.window(s.start, s.end_)
+        set[i] = w
+        backend:put(CONTENTS, s.acc, w.id)
+        event_timers:register(wo, sk, w.max_ts, w.id, key, w)
+      end
+      backend:put(SESSIONS, set)
+    end
+    local snap = snapshot(id)
+    backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
+    while event_timers:size() > 0 do event_timers:advance(math.huge, function() end) end
+    return snap
+  end
+  op.restore = function(states, rescaled)
+    restore(states, rescaled)
+    for _, g in pairs(backend.data) do
+      local contents = g[CONTENTS] or {}
+      for sk, by_ns in pairs(g[SESSIONS] or {}) do
+        local set = by_ns[""]
+        local list = {}
+        for i, w in ipairs(set or {}) do
+          list[i] = new_session(sk, w.start, w.end_, (contents[sk] or {})[w.id])
+        end
+        if #list > 0 then
+          renew(list)
+          sessions[sk] = list
+        end
+      end
+    end
+    backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
+    while event_timers:size() > 0 do event_timers:advance(math.huge, function() end) end
+  end
+
+  return function(v)
+    local key = key_of(v)
+    local ts = ctx.ts
+    if ts == nil then
+      error("an event-time window got a record without a timestamp: call " ..
+        "assign_timestamps_and_watermarks(...) before the window", 0)
+    end
+    local sk = key
+    if type(key) ~= "string" and type(key) ~= "number" then
+      if key == nil then error("a key selector returned nil", 0) end
+      sk = state_key(key)
+    end
+    local start, end_ = ts, ts + gap
+    local list = sessions[sk]
+    local s
+    local touching, x = 0, nil
+    if list ~= nil then
+      local newest = list.newest
+      if newest and ts >= newest.start then
+        -- the key's sessions are apart (gap-separated): a window starting
+        -- at or after the newest one's start can touch only that one
+        if newest.start <= end_ and newest.end_ >= start then touching, x = 1, newest end
+      else
+        for i = 1, #list do
+          local y = list[i]
+          if y.start <= end_ and y.end_ >= start then touching, x = touching + 1, y end
+        end
+      end
+    end
+    if touching == 1 then -- the common case: the window extends one session
+      s = x
+      local ns, ne = min(start, x.start), max(end_, x.end_)
+      if ns ~= x.start or ne ~= x.end_ then -- a new window: its timer comes later
+        seq = seq + 1
+        local moved = ns ~= x.start
+        x.start, x.end_, x.seq = ns, ne, seq
+        if moved then renew(list) end
+      end
+      if list[#list] ~= x then -- as the general path: the merged window goes last
+        for i = 1, #list do
+          if list[i] == x then table.remove(list, i) break end
+        end
+        list[#list + 1] = x
+      end
+    elseif touching > 1 then -- merge with every session the window touches
+      local absorbed = {}
+      local changed = true
+      while changed do
+        changed = false
+        for i = #list, 1, -1 do
+          local x = list[i]
+          if x.start <= end_ and x.end_ >= start then
+            start, end_ = min(start, x.start), max(end_, x.end_)
+            absorbed[#absorbed + 1] = x
+            table.remove(list, i)
+            changed = true
+          end
+        end
+      end
+      if #absorbed > 0 then
+        local acc
+        for _, x in ipairs(absorbed) do
+          acc = merge_contents(acc, x.acc)
+          x.dead = true
+        end
+        if #absorbed == 1 and absorbed[1].start == start and absorbed[1].end_ == end_ then
+          s = absorbed[1] -- the same window: its timer stays
+          s.dead = false
+        else
+          s = new_session(sk, start, end_, acc)
+        end
+        s.acc = acc
+        list[#list + 1] = s
+        renew(list)
+      end
+    end
+    if s == nil then
+      if end_ - 1 <= op.current_wm then return late(v, ts) end
+      s = new_session(sk, start, end_, nil)
+      if list == nil then
+        list = {}
+        sessions[sk] = list
+      end
+      list[#list + 1] = s
+      local newest = list.newest
+      if newest == nil or start > newest.start then list.newest = s end
+      keys[sk] = key
+    end
+    if incremental then s.acc = step(s.acc, v)
+    else
+      local c = s.acc
+      if c == nil then c = {}; s.acc = c end
+      c[#c + 1] = { v, ts }
+    end
   end
 end
 
