@@ -137,94 +137,114 @@ function Backend:each_key(f)
 end
 
 -- ------------------------------------------------------------ state handles
+-- A handle reads and writes the backend's current key and namespace when
+-- it is used, so one handle per (name, default) serves every key: made
+-- once and cached, with methods from a metatable (a closure made per call
+-- would keep LuaJIT from compiling the caller: FNEW is not compiled).
+
+local ValueState, ListState, MapState, ReducingState = {}, {}, {}, {}
+ValueState.__index, ListState.__index, MapState.__index, ReducingState.__index =
+  ValueState, ListState, MapState, ReducingState
+
+function ValueState:value()
+  local v = self.b:get(self.name)
+  if v == nil then return self.default end
+  return v
+end
+function ValueState:update(v) self.b:put(self.name, v) end
+function ValueState:clear() self.b:remove(self.name) end
+
+function ListState:get() return self.b:get(self.name) or {} end
+function ListState:add(v)
+  local b, name = self.b, self.name
+  local l = b:get(name)
+  if l == nil then
+    l = {}
+    b:put(name, l)
+  end
+  l[#l + 1] = v
+end
+function ListState:update(list)
+  if list == nil or #list == 0 then return self.b:remove(self.name) end
+  local c = {}
+  for i = 1, #list do c[i] = list[i] end
+  self.b:put(self.name, c)
+end
+function ListState:clear() self.b:remove(self.name) end
+
+local function map_of(self, create)
+  local b, name = self.b, self.name
+  local m = b:get(name)
+  if m == nil and create then
+    m = {}
+    b:put(name, m)
+  end
+  return m
+end
+function MapState:get(k)
+  local m = map_of(self, false)
+  return m and m[k]
+end
+function MapState:put(k, v) map_of(self, true)[k] = v end
+function MapState:remove(k)
+  local m = map_of(self, false)
+  if m then
+    m[k] = nil
+    if next(m) == nil then self.b:remove(self.name) end
+  end
+end
+function MapState:contains(k)
+  local m = map_of(self, false)
+  return m ~= nil and m[k] ~= nil
+end
+function MapState:pairs() return pairs(map_of(self, false) or {}) end
+function MapState:clear() self.b:remove(self.name) end
+
+function ReducingState:get() return self.b:get(self.name) end
+function ReducingState:add(v)
+  local b, name = self.b, self.name
+  local a = b:get(name)
+  if a == nil then b:put(name, v) else b:put(name, self.f(a, v)) end
+end
+function ReducingState:clear() self.b:remove(self.name) end
+
+--- The cached handle of class mt for (name, extra); made on first use.
+local function handle(self, mt, name, extra_key, extra_val)
+  local cache = self.handles
+  if cache == nil then
+    cache = {}
+    self.handles = cache
+  end
+  local by_name = cache[mt]
+  if by_name == nil then
+    by_name = {}
+    cache[mt] = by_name
+  end
+  local h = by_name[name]
+  if h ~= nil and h[extra_key] == extra_val then return h end
+  h = setmetatable({ b = self, name = name, [extra_key] = extra_val }, mt)
+  if h[extra_key] == extra_val then by_name[name] = h end
+  return h
+end
 
 --- ctx:value_state(name [, default]) -> :value() :update(v) :clear()
 function Backend:value_state(name, default)
-  local b = self
-  return {
-    value = function()
-      local v = b:get(name)
-      if v == nil then return default end
-      return v
-    end,
-    update = function(_, v) b:put(name, v) end,
-    clear = function() b:remove(name) end,
-  }
+  return handle(self, ValueState, name, "default", default)
 end
 
 --- ctx:list_state(name) -> :get() :add(v) :update(list) :clear()
 function Backend:list_state(name)
-  local b = self
-  return {
-    get = function()
-      return b:get(name) or {}
-    end,
-    add = function(_, v)
-      local l = b:get(name)
-      if l == nil then
-        l = {}
-        b:put(name, l)
-      end
-      l[#l + 1] = v
-    end,
-    update = function(_, list)
-      if list == nil or #list == 0 then return b:remove(name) end
-      local c = {}
-      for i = 1, #list do c[i] = list[i] end
-      b:put(name, c)
-    end,
-    clear = function() b:remove(name) end,
-  }
+  return handle(self, ListState, name, "default", nil)
 end
 
 --- ctx:map_state(name) -> :get(k) :put(k, v) :remove(k) :contains(k) :pairs() :clear()
 function Backend:map_state(name)
-  local b = self
-  local function map(create)
-    local m = b:get(name)
-    if m == nil and create then
-      m = {}
-      b:put(name, m)
-    end
-    return m
-  end
-  return {
-    get = function(_, k)
-      local m = map(false)
-      return m and m[k]
-    end,
-    put = function(_, k, v)
-      map(true)[k] = v
-    end,
-    remove = function(_, k)
-      local m = map(false)
-      if m then
-        m[k] = nil
-        if next(m) == nil then b:remove(name) end
-      end
-    end,
-    contains = function(_, k)
-      local m = map(false)
-      return m ~= nil and m[k] ~= nil
-    end,
-    pairs = function()
-      return pairs(map(false) or {})
-    end,
-    clear = function() b:remove(name) end,
-  }
+  return handle(self, MapState, name, "default", nil)
 end
 
 --- ctx:reducing_state(name, f) -> :get() :add(v) :clear()
 function Backend:reducing_state(name, f)
-  local b = self
-  return {
-    get = function() return b:get(name) end,
-    add = function(_, v)
-      local a = b:get(name)
-      if a == nil then b:put(name, v) else b:put(name, f(a, v)) end
-    end,
-    clear = function() b:remove(name) end,
-  }
+  return handle(self, ReducingState, name, "f", f)
 end
 
 return M

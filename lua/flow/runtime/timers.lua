@@ -3,6 +3,7 @@
 --- InternalTimerService. It runs inside the task's loop, never concurrently
 --- with record processing. Registering an existing timer costs four table
 --- lookups and allocates nothing (the hot path of every window element).
+--- Equal times fire in registration order (seq).
 ---@class flow.TimerService
 local TimerService = {}
 TimerService.__index = TimerService
@@ -13,11 +14,6 @@ local M = {}
 function M.new()
   -- index[owner][key][ns][ts] = heap entry
   return setmetatable({ heap = {}, n = 0, index = {}, seq = 0 }, TimerService)
-end
-
-local function less(a, b)
-  if a.ts ~= b.ts then return a.ts < b.ts end
-  return a.seq < b.seq -- equal times fire in registration order
 end
 
 local function lookup(self, owner, key, ns, create)
@@ -69,13 +65,15 @@ function TimerService:register(owner, key, ts, ns, d1, d2)
   local h = self.heap
   local i = self.n + 1
   self.n = i
-  h[i] = e
-  while i > 1 do -- sift up
-    local p = math.floor(i / 2)
-    if not less(h[i], h[p]) then break end
-    h[i], h[p] = h[p], h[i]
+  while i > 1 do -- sift up (comparisons inline: the loops compile)
+    local p = (i - i % 2) / 2
+    local q = h[p]
+    local qt = q.ts
+    if qt < ts or (qt == ts and q.seq < seq) then break end
+    h[i] = q
     i = p
   end
+  h[i] = e
 end
 
 --- Deletes a timer (it will not fire); unknown timers are ignored.
@@ -91,19 +89,28 @@ end
 local function pop(self)
   local h, n = self.heap, self.n
   local top = h[1]
-  h[1] = h[n]
+  local e = h[n]
   h[n] = nil
   n = n - 1
   self.n = n
+  if n == 0 then return top end
+  local ts, seq = e.ts, e.seq
   local i = 1
-  while true do -- sift down
-    local l, r, m = 2 * i, 2 * i + 1, i
-    if l <= n and less(h[l], h[m]) then m = l end
-    if r <= n and less(h[r], h[m]) then m = r end
-    if m == i then break end
-    h[i], h[m] = h[m], h[i]
+  while true do -- sift down (comparisons inline: the loops compile)
+    local l = 2 * i
+    if l > n then break end
+    local m, c = l, h[l]
+    local ct, cs = c.ts, c.seq
+    if l < n then
+      local r = h[l + 1]
+      local rt = r.ts
+      if rt < ct or (rt == ct and r.seq < cs) then m, c, ct, cs = l + 1, r, rt, r.seq end
+    end
+    if ts < ct or (ts == ct and seq < cs) then break end
+    h[i] = c
     i = m
   end
+  h[i] = e
   return top
 end
 
