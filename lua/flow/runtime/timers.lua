@@ -39,13 +39,13 @@ local function lookup(self, owner, key, ns, create)
 end
 
 local function unindex(self, e)
-  local c = lookup(self, e.owner, e.key, e.ns, false)
+  local c = lookup(self, e[4], e[3], e[5], false)
   if c then
-    c[e.ts] = nil
+    c[e[1]] = nil
     if next(c) == nil then
-      local b = self.index[e.owner][e.key]
-      b[e.ns] = nil
-      if next(b) == nil then self.index[e.owner][e.key] = nil end
+      local b = self.index[e[4]][e[3]]
+      b[e[5]] = nil
+      if next(b) == nil then self.index[e[4]][e[3]] = nil end
     end
   end
 end
@@ -60,7 +60,7 @@ function TimerService:register(owner, key, ts, ns, d1, d2)
   if c[ts] then return end
   local seq = self.seq + 1
   self.seq = seq
-  local e = { ts = ts, key = key, owner = owner, seq = seq, ns = ns, d1 = d1, d2 = d2 }
+  local e = { ts, seq, key, owner, ns, d1, d2, false } -- TS SEQ KEY OWNER NS D1 D2 DELETED
   c[ts] = e
   local h = self.heap
   local i = self.n + 1
@@ -68,8 +68,8 @@ function TimerService:register(owner, key, ts, ns, d1, d2)
   while i > 1 do -- sift up (comparisons inline: the loops compile)
     local p = (i - i % 2) / 2
     local q = h[p]
-    local qt = q.ts
-    if qt < ts or (qt == ts and q.seq < seq) then break end
+    local qt = q[1]
+    if qt < ts or (qt == ts and q[2] < seq) then break end
     h[i] = q
     i = p
   end
@@ -81,7 +81,7 @@ function TimerService:delete(owner, key, ts, ns)
   local c = lookup(self, owner, key, ns or "", false)
   local e = c and c[ts]
   if e then
-    e.deleted = true
+    e[8] = true
     unindex(self, e)
   end
 end
@@ -94,17 +94,17 @@ local function pop(self)
   n = n - 1
   self.n = n
   if n == 0 then return top end
-  local ts, seq = e.ts, e.seq
+  local ts, seq = e[1], e[2]
   local i = 1
   while true do -- sift down (comparisons inline: the loops compile)
     local l = 2 * i
     if l > n then break end
     local m, c = l, h[l]
-    local ct, cs = c.ts, c.seq
+    local ct, cs = c[1], c[2]
     if l < n then
       local r = h[l + 1]
-      local rt = r.ts
-      if rt < ct or (rt == ct and r.seq < cs) then m, c, ct, cs = l + 1, r, rt, r.seq end
+      local rt = r[1]
+      if rt < ct or (rt == ct and r[2] < cs) then m, c, ct, cs = l + 1, r, rt, r[2] end
     end
     if ts < ct or (ts == ct and seq < cs) then break end
     h[i] = c
@@ -116,8 +116,8 @@ end
 
 --- The time of the next live timer, or nil.
 function TimerService:next_time()
-  while self.n > 0 and self.heap[1].deleted do pop(self) end
-  return self.n > 0 and self.heap[1].ts or nil
+  while self.n > 0 and self.heap[1][8] do pop(self) end
+  return self.n > 0 and self.heap[1][1] or nil
 end
 
 --- Fires, in timestamp order, every timer due at `now`:
@@ -129,8 +129,8 @@ function TimerService:advance(now, fire)
     if t == nil or t > now then return end
     local e = pop(self)
     unindex(self, e)
-    local ns = e.ns
-    fire(e.owner, e.key, e.ts, ns ~= "" and ns or nil, e.d1, e.d2)
+    local ns = e[5]
+    fire(e[4], e[3], e[1], ns ~= "" and ns or nil, e[6], e[7])
   end
 end
 
@@ -141,8 +141,8 @@ function TimerService:snapshot(owner)
   local out = {}
   for i = 1, self.n do
     local e = self.heap[i]
-    if e.owner == owner and not e.deleted then
-      out[#out + 1] = { e.key, e.ts, e.ns ~= "" and e.ns or nil, e.d1, e.d2 }
+    if e[4] == owner and not e[8] then
+      out[#out + 1] = { e[3], e[1], e[5] ~= "" and e[5] or nil, e[6], e[7] }
     end
   end
   return out
