@@ -8,16 +8,7 @@ local M = {}
 --- A table's shallow copy; other values as they are.
 function M.shallow_copy(t)
   if type(t) ~= "table" then return t end
-  local n = #t
-  -- a short tuple (no other keys): copied without a loop, which would split
-  -- the caller's trace
-  if n <= 4 and n > 0 and next(t, n) == nil then
-    if n == 1 then return { t[1] } end
-    if n == 2 then return { t[1], t[2] } end
-    if n == 3 then return { t[1], t[2], t[3] } end
-    return { t[1], t[2], t[3], t[4] }
-  end
-  local c = new_tab(n, 0) -- the tuple's fields go straight to the array part
+  local c = new_tab(#t, 0) -- the tuple's fields go straight to the array part
   for k, v in pairs(t) do c[k] = v end
   return c
 end
