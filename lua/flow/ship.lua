@@ -77,6 +77,18 @@ local opcode = (function()
 end)()
 local GGET, TDUP, TSETB = opcode.GGET, opcode.TDUP, opcode.TSETB
 
+--- Calls f(child, extra) for every prototype nested in prototype `pt`.
+local function each_child(pt, f, extra)
+  if not funcinfo(pt).children then return end
+  local i = -1
+  while true do
+    local k = funck(pt, i)
+    if k == nil then break end
+    if type(k) == "proto" then f(k, extra) end
+    i = i - 1
+  end
+end
+
 --- string.dump trims the nil slots at the end of a table constructor's
 --- template (`{ x, 1, y }` keeps { nil, 1 }), so in a loaded copy every
 --- table the constructor makes puts its last fields in the hash part: a
@@ -111,15 +123,7 @@ local function widen_templates(pt)
       for i = 1, #fill do rawset(t, fill[i], nil) end
     end
   end
-  if funcinfo(pt).children then
-    local i = -1
-    while true do
-      local k = funck(pt, i)
-      if k == nil then break end
-      if type(k) == "proto" then widen_templates(k) end
-      i = i - 1
-    end
-  end
+  each_child(pt, widen_templates)
 end
 M.widen_templates = widen_templates
 
@@ -135,15 +139,7 @@ local function collect_global_reads(pt, out)
     end
     pc = pc + 1
   end
-  if funcinfo(pt).children then
-    local i = -1
-    while true do
-      local k = funck(pt, i)
-      if k == nil then break end
-      if type(k) == "proto" then collect_global_reads(k, out) end
-      i = i - 1
-    end
-  end
+  each_child(pt, collect_global_reads, out)
   return out
 end
 

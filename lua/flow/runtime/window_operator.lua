@@ -403,6 +403,31 @@ function M.window(op, ctx)
   end
 end
 
+--- The fast paths' late records: late data only when the record itself is
+--- late (as the general path: a record no window takes is dropped silently):
+--- to the late side output, else counted.
+local function late_record(op, ctx, late_tag)
+  local side = op.side
+  return function(v, ts)
+    if ts <= op.current_wm then
+      if late_tag and side[late_tag] then
+        side[late_tag](v)
+      else
+        ctx:counter("num_late_records_dropped"):add(1)
+      end
+    end
+  end
+end
+
+local function drop() end
+
+--- After a fast path's snapshot (or restore): its state lives in its own
+--- structures again; the keyed state and timers it went through are emptied.
+local function forget_materialized(backend, event_timers)
+  backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
+  while event_timers:size() > 0 do event_timers:advance(math.huge, drop) end
+end
+
 --- The window operator's fast path: event-time tumbling or sliding windows
 --- with Flink's default EventTimeTrigger, no evictor, no allowed lateness —
 --- what the general path does, without its per-record machinery. Windows
@@ -418,7 +443,7 @@ end
 ---@param o table the general path's pieces (key_of, assigner desc, step, ...)
 function M.fast_path(op, ctx, o)
   local key_of, step, incremental = o.key_of, o.step, o.incremental
-  local emit_contents, keys, side, late_tag = o.emit_contents, o.keys, op.side, o.late_tag
+  local emit_contents, keys, late_tag = o.emit_contents, o.keys, o.late_tag
   local backend, event_timers, wo = o.backend, o.event_timers, o.wo
   local state_key = state.state_key
   local d = o.assigner
@@ -476,17 +501,7 @@ function M.fast_path(op, ctx, o)
     if ring[k] == p then ring[k] = false end
   end
 
-  local function late(v, ts)
-    -- a record is late data only when the record itself is late (as the
-    -- general path: a record no window takes is dropped silently)
-    if ts <= op.current_wm then
-      if late_tag and side[late_tag] then
-        side[late_tag](v)
-      else
-        ctx:counter("num_late_records_dropped"):add(1)
-      end
-    end
-  end
+  local late = late_record(op, ctx, late_tag)
 
   local function add(p, sk, key, v, ts)
     local acc = p.acc
@@ -537,8 +552,7 @@ function M.fast_path(op, ctx, o)
       end
     end
     local s = snapshot(id)
-    backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
-    while event_timers:size() > 0 do event_timers:advance(math.huge, function() end) end
+    forget_materialized(backend, event_timers)
     return s
   end
   op.restore = function(states, rescaled)
@@ -560,8 +574,7 @@ function M.fast_path(op, ctx, o)
       p.order[p.n] = f[2]
       p.acc[f[2]] = f[3]
     end
-    backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
-    while event_timers:size() > 0 do event_timers:advance(math.huge, function() end) end
+    forget_materialized(backend, event_timers)
   end
 
   local function check_ts(ts)
@@ -634,7 +647,7 @@ local function by_time(x, y) return (x[2] or 0) < (y[2] or 0) end
 
 function M.session_fast_path(op, ctx, o)
   local key_of, step, incremental, gap = o.key_of, o.step, o.incremental, o.gap
-  local emit_contents, keys, side, late_tag = o.emit_contents, o.keys, op.side, o.late_tag
+  local emit_contents, keys, late_tag = o.emit_contents, o.keys, o.late_tag
   local backend, event_timers, wo, merge_acc = o.backend, o.event_timers, o.wo, o.merge_acc
   local state_key = state.state_key
   local min, max = math.min, math.max
@@ -688,15 +701,7 @@ function M.session_fast_path(op, ctx, o)
     return s
   end
 
-  local function late(v, ts)
-    if ts <= op.current_wm then
-      if late_tag and side[late_tag] then
-        side[late_tag](v)
-      else
-        ctx:counter("num_late_records_dropped"):add(1)
-      end
-    end
-  end
+  local late = late_record(op, ctx, late_tag)
 
   -- contents of b merged into a (the general path's merge_contents)
   local function merge_contents(a, b)
@@ -761,8 +766,7 @@ function M.session_fast_path(op, ctx, o)
       backend:put(SESSIONS, set)
     end
     local snap = snapshot(id)
-    backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
-    while event_timers:size() > 0 do event_timers:advance(math.huge, function() end) end
+    forget_materialized(backend, event_timers)
     return snap
   end
   op.restore = function(states, rescaled)
@@ -781,8 +785,7 @@ function M.session_fast_path(op, ctx, o)
         end
       end
     end
-    backend.data, backend.key, backend.sk, backend.kg = {}, nil, nil, nil
-    while event_timers:size() > 0 do event_timers:advance(math.huge, function() end) end
+    forget_materialized(backend, event_timers)
   end
 
   return function(v)
