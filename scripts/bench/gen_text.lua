@@ -23,6 +23,11 @@ local punct = { " ", " ", " ", ", ", ". ", "; ", " - ", "! " }
 local f = assert(io.open(out, "wb"))
 local target, written = mib * 1024 * 1024, 0
 local buf = {}
+local function put_line(s)
+  buf[#buf + 1] = s
+  written = written + #s
+  if #buf == 4096 then f:write(table.concat(buf)); buf = {} end
+end
 if shape == "short" then
   local vocab, seen, i = {}, {}, 0
   while #vocab < 50000 do -- 5 to 7 letters, distinct
@@ -49,28 +54,20 @@ if shape == "short" then
     for j = 1, 10 + math.floor(uniform() * 3) do
       line[j] = vocab[math.floor(math.exp(uniform() * logn))] -- log-uniform rank: Zipf s = 1
     end
-    local s = table.concat(line, " ") .. "\n"
-    buf[#buf + 1] = s
-    written = written + #s
-    if #buf == 4096 then f:write(table.concat(buf)); buf = {} end
+    put_line(table.concat(line, " ") .. "\n")
   end
-  f:write(table.concat(buf))
-  f:close()
-  return
-end
-while written < target do
-  local line = {}
-  for j = 1, 8 + rnd(7) do
-    local r = rnd(20000)
-    local idx = math.floor(r * r / 20000) + 1 -- skewed towards small indices
-    local w = vocab[idx]
-    if rnd(10) == 0 then w = w:upper() end
-    line[#line + 1] = w .. punct[rnd(#punct) + 1]
+else
+  while written < target do
+    local line = {}
+    for j = 1, 8 + rnd(7) do
+      local r = rnd(20000)
+      local idx = math.floor(r * r / 20000) + 1 -- skewed towards small indices
+      local w = vocab[idx]
+      if rnd(10) == 0 then w = w:upper() end
+      line[#line + 1] = w .. punct[rnd(#punct) + 1]
+    end
+    put_line(table.concat(line) .. "\n")
   end
-  local s = table.concat(line) .. "\n"
-  buf[#buf + 1] = s
-  written = written + #s
-  if #buf == 4096 then f:write(table.concat(buf)); buf = {} end
 end
 f:write(table.concat(buf))
 f:close()

@@ -15,22 +15,6 @@ trap 'rm -rf "$work"' EXIT
 luajit "$here/gen_text.lua" "$work/text.txt" 5
 luajit "$here/gen_text.lua" "$work/short.txt" 5 short
 cp "$here/events.lua" "$here/windows_job.lua" "$work/"
-cat > "$work/p2.lua" <<'LUA'
-local flow = require("flow")
-local env = flow.env{ parallelism = 2 }
-env:read_text_file(arg[1]):flat_map(flow.ops.words()):key_by(1):sum(2):write_as_text(arg[2])
-env:execute("P2")
-LUA
-cat > "$work/p5.lua" <<'LUA'
-local flow = require("flow")
-local env = flow.env{ parallelism = 2 }
-env:set_runtime_mode("streaming")
-local keys = {}
-for i = 1, 1000 do keys[i] = "key" .. i end
-env:from_sequence(1, tonumber(arg[1])):map(function(x) return { keys[x % 1000 + 1], x } end)
-  :key_by(1):add_sink(function() end)
-env:execute("P5")
-LUA
 count() { # name, command...
   local name=$1; shift
   local n
@@ -40,8 +24,8 @@ count() { # name, command...
 printf "%-28s %14s\n" job instructions
 count "P1 (5 MiB, par. 2)" "$flowlua" "$root/examples/wordcount.lua" --input "$work/text.txt" --output "$work/o1" --parallelism 2
 count "P1 short (5 MiB, par. 2)" "$flowlua" "$root/examples/wordcount.lua" --input "$work/short.txt" --output "$work/o2" --parallelism 2
-count "P2 (5 MiB)" "$flowlua" "$work/p2.lua" "$work/text.txt" "$work/o3"
-count "P5 (1 M records)" "$flowlua" "$work/p5.lua" 1000000
+count "P2 (5 MiB)" "$flowlua" "$here/p2.lua" "$work/text.txt" "$work/o3"
+count "P5 (1 M records)" "$flowlua" "$here/p5.lua" 1000000
 for k in tumbling sliding session timeout; do
   count "W $k (200 000 events)" "$flowlua" "$work/windows_job.lua" "$k" 200000 1
 done

@@ -66,14 +66,8 @@ sort "$work/loop.out" > "$work/loop.sorted"
 cat "$work/p1.out"/* | sort | cmp -s - "$work/loop.sorted" || { echo "P1: counts differ" >&2; exit 1; }
 
 # P2: WordCount with flow.ops.words() and the C keyed sum, parallelism 2, vs hand-written C
-cat > "$work/p2.lua" <<'LUA'
-local flow = require("flow")
-local env = flow.env{ parallelism = 2 }
-env:read_text_file(arg[1]):flat_map(flow.ops.words()):key_by(1):sum(2):write_as_text(arg[2])
-env:execute("P2")
-LUA
 read -r t_ref _ < <(secs "$work/wcref" "$work/text.txt" "$work/ref.out")
-read -r t_p2 _ < <(secs "$flowlua" "$work/p2.lua" "$work/text.txt" "$work/p2.out")
+read -r t_p2 _ < <(secs "$flowlua" "$here/p2.lua" "$work/text.txt" "$work/p2.out")
 cat "$work/p2.out"/* | sort | cmp -s - "$work/loop.sorted" || { echo "P2: counts differ" >&2; exit 1; }
 
 # P3: from_sequence -> map -> filter -> discarding sink, parallelism 1, vs the same plain loop
@@ -106,17 +100,7 @@ LUA
 read -r t_p4 _ < <(secs "$flowlua" "$work/p4.lua" "$SEQ")
 
 # P5: a key_by exchange of (string, integer) tuples, parallelism 2
-cat > "$work/p5.lua" <<'LUA'
-local flow = require("flow")
-local env = flow.env{ parallelism = 2 }
-env:set_runtime_mode("streaming")
-local keys = {}
-for i = 1, 1000 do keys[i] = "key" .. i end
-env:from_sequence(1, tonumber(arg[1])):map(function(x) return { keys[x % 1000 + 1], x } end)
-  :key_by(1):add_sink(function() end)
-env:execute("P5")
-LUA
-read -r t_p5 _ < <(secs "$flowlua" "$work/p5.lua" "$KEYS")
+read -r t_p5 _ < <(secs "$flowlua" "$here/p5.lua" "$KEYS")
 
 # P6: cold start of a 3-element job, vs luajit -e '' (mean of 20 runs)
 cat > "$work/p6.lua" <<'LUA'
@@ -153,7 +137,7 @@ for o in p1a s1 s2; do
     { echo "$o: counts differ" >&2; exit 1; }
 done
 read -r t_sref _ < <(secs "$work/wcref" "$work/short.txt" "$work/sref.out")
-read -r t_sp2 _ < <(secs "$flowlua" "$work/p2.lua" "$work/short.txt" "$work/sp2.out")
+read -r t_sp2 _ < <(secs "$flowlua" "$here/p2.lua" "$work/short.txt" "$work/sp2.out")
 cat "$work/sp2.out"/* | sort | cmp -s - "$work/sloop.sorted" || { echo "P2 short: counts differ" >&2; exit 1; }
 
 # --- issue 14: the stateful benchmarks (windows_job.lua vs windows_loop.lua) -

@@ -421,6 +421,15 @@ end
 
 local function drop() end
 
+--- For a fast path's snapshot: window w's contents c of key (state key sk)
+--- as the general path keeps them — in keyed state, namespace w.id, with
+--- the window's event-time timer.
+local function materialize(o, key, sk, w, c)
+  o.backend:set_key(key)
+  o.backend:put(CONTENTS, c, w.id)
+  o.event_timers:register(o.wo, sk, w.max_ts, w.id, key, w)
+end
+
 --- After a fast path's snapshot (or restore): its state lives in its own
 --- structures again; the keyed state and timers it went through are emptied.
 local function forget_materialized(backend, event_timers)
@@ -444,7 +453,7 @@ end
 function M.fast_path(op, ctx, o)
   local key_of, step, incremental = o.key_of, o.step, o.incremental
   local emit_contents, keys, late_tag = o.emit_contents, o.keys, o.late_tag
-  local backend, event_timers, wo = o.backend, o.event_timers, o.wo
+  local backend, event_timers = o.backend, o.event_timers
   local state_key = state.state_key
   local d = o.assigner
   local size, offset = d.size, d.offset or 0
@@ -545,10 +554,7 @@ function M.fast_path(op, ctx, o)
       local w = p.w
       for i = 1, p.n do
         local sk = p.order[i]
-        local key = keys[sk]
-        backend:set_key(key)
-        backend:put(CONTENTS, p.acc[sk], w.id)
-        event_timers:register(wo, sk, w.max_ts, w.id, key, w)
+        materialize(o, keys[sk], sk, w, p.acc[sk])
       end
     end
     local s = snapshot(id)
@@ -648,7 +654,7 @@ local function by_time(x, y) return (x[2] or 0) < (y[2] or 0) end
 function M.session_fast_path(op, ctx, o)
   local key_of, step, incremental, gap = o.key_of, o.step, o.incremental, o.gap
   local emit_contents, keys, late_tag = o.emit_contents, o.keys, o.late_tag
-  local backend, event_timers, wo, merge_acc = o.backend, o.event_timers, o.wo, o.merge_acc
+  local backend, event_timers, merge_acc = o.backend, o.event_timers, o.merge_acc
   local state_key = state.state_key
   local min, max = math.min, math.max
 
@@ -755,15 +761,13 @@ function M.session_fast_path(op, ctx, o)
   op.snapshot = function(id)
     for sk, list in pairs(sessions) do
       local key = keys[sk]
-      backend:set_key(key)
       local set = {}
       for i, s in ipairs(list) do
         local w = windows.window(s.start, s.end_)
         set[i] = w
-        backend:put(CONTENTS, s.acc, w.id)
-        event_timers:register(wo, sk, w.max_ts, w.id, key, w)
+        materialize(o, key, sk, w, s.acc)
       end
-      backend:put(SESSIONS, set)
+      backend:put(SESSIONS, set) -- (materialize made key current)
     end
     local snap = snapshot(id)
     forget_materialized(backend, event_timers)
