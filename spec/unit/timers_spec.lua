@@ -78,6 +78,32 @@ describe("timer service", function()
     assert.are.equal(50, svc:next_time())
   end)
 
+  it("lets a timer be registered again while it fires, and keeps false data", function()
+    local svc = timers.new()
+    svc:register(a, "k", 5, nil, false)
+    svc:register(a, "j", 5, nil, false)
+    local seen = {}
+    svc:advance(5, function(_, key, ts, _, d1)
+      seen[#seen + 1] = key .. ":" .. tostring(d1)
+      -- the firing timer is no longer pending: this is a new one (once)
+      if #seen == 1 then
+        svc:register(a, "k", ts, nil, "again")
+        svc:register(a, "j", ts, nil, "dup") -- "j" is still pending: ignored
+      end
+    end)
+    assert.are.same({ "k:false", "j:false", "k:again" }, seen)
+    assert.are.equal(0, svc:size())
+    svc:register(b, 0, 7, "w", false, false)
+    svc:register(b, 1, 7, "w") -- a bucket shared by owners and namespaces
+    svc:register(a, 0, 7, "w")
+    svc:register(b, 0, 7, "v")
+    svc:register(b, 0, 7, "w") -- pending: ignored
+    assert.are.same({ { 0, 7, "w", false, false }, { 1, 7, "w" }, { 0, 7, "v" } }, svc:snapshot(b))
+    svc:delete(b, 0, 7, "v")
+    svc:delete(a, 0, 7, "w")
+    assert.are.equal(2, #fired_by(svc, 7))
+  end)
+
   it("orders many timers as a heap", function()
     local svc = timers.new()
     local times = {}

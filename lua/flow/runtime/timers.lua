@@ -3,13 +3,21 @@
 --- fire in registration order. It runs inside the task's loop, never
 --- concurrently with record processing.
 ---
---- Timers of one timestamp share a bucket (their entries in registration
---- order), and a binary min-heap orders the buckets' timestamps: jobs
---- register many timers for few distinct times (every key of a window, or
---- `ts + timeout` for the keys of one event time), so the heap stays small
---- while a lagging watermark leaves millions of timers pending.
---- Registering an existing timer costs four table lookups and allocates
---- nothing (the hot path of every window element).
+--- Timers of one timestamp share a bucket, and a binary min-heap orders the
+--- buckets' timestamps: jobs register many timers for few distinct times
+--- (every key of a window, or `ts + timeout` for the keys of one event
+--- time), so the heap stays small while a lagging watermark leaves millions
+--- of timers pending.
+---
+--- A bucket holds its entries flat, FIELDS slots each (key, owner, ns, d1,
+--- d2: no table per timer), and its own dedup index: seen[owner][ns][key] =
+--- the entry's number. Invariants: an entry numbered below `b.next` has
+--- fired (or is firing); a deleted entry's owner slot is false and its key
+--- is gone from the index; a bucket leaves `buckets` and the heap together,
+--- when its last entry has fired, taking its index with it (firing never
+--- walks an index). The last (owner, ns) looked up is cached in the bucket:
+--- a bucket nearly always serves one owner and one namespace, so
+--- registering an existing timer costs two lookups and allocates nothing.
 ---@class flow.TimerService
 ---@field n integer timers pending (deleted ones included until they are dropped)
 local TimerService = {}
@@ -17,49 +25,13 @@ TimerService.__index = TimerService
 
 local M = {}
 
--- an entry: { ts, key, owner, ns, d1, d2, deleted }
-local TS, KEY, OWNER, NS, D1, D2, DELETED = 1, 2, 3, 4, 5, 6, 7
+local FIELDS = 5 -- per entry: key, owner, ns, d1, d2 at base + 1 .. base + 5
+local NIL = {} -- stands for a nil d1/d2 (keeps the entries an array)
 
 ---@return flow.TimerService
 function M.new()
-  -- index[owner][key][ns][ts] = entry; buckets[ts] = { next = i, entry... };
-  -- heap[1..hn] = the buckets' timestamps
-  return setmetatable({ n = 0, index = {}, buckets = {}, heap = {}, hn = 0 }, TimerService)
-end
-
-local function lookup(self, owner, key, ns, create)
-  local a = self.index[owner]
-  if not a then
-    if not create then return nil end
-    a = {}
-    self.index[owner] = a
-  end
-  local b = a[key]
-  if not b then
-    if not create then return nil end
-    b = {}
-    a[key] = b
-  end
-  local c = b[ns]
-  if not c then
-    if not create then return nil end
-    c = {}
-    b[ns] = c
-  end
-  return c
-end
-
-local function unindex(self, e)
-  local owner, key, ns = e[OWNER], e[KEY], e[NS]
-  local c = lookup(self, owner, key, ns, false)
-  if c then
-    c[e[TS]] = nil
-    if next(c) == nil then
-      local b = self.index[owner][key]
-      b[ns] = nil
-      if next(b) == nil then self.index[owner][key] = nil end
-    end
-  end
+  -- buckets[ts] = bucket; heap[1..hn] = the buckets' timestamps
+  return setmetatable({ n = 0, buckets = {}, heap = {}, hn = 0 }, TimerService)
 end
 
 local function heap_push(self, ts)
@@ -96,51 +68,83 @@ local function heap_pop(self)
   h[i] = x
 end
 
+-- the bucket's dedup table of (owner, ns), created when `create`
+local function dedup(b, owner, ns, create)
+  if b.o == owner and b.ns == ns then return b.d end
+  local seen = b.seen
+  local so = seen[owner]
+  if so == nil then
+    if not create then return nil end
+    so = {}
+    seen[owner] = so
+  end
+  local d = so[ns]
+  if d == nil then
+    if not create then return nil end
+    d = {}
+    so[ns] = d
+  end
+  b.o, b.ns, b.d = owner, ns, d
+  return d
+end
+
 --- Registers a timer; a second one for the same owner, key, namespace and
---- time is ignored. `key` is the state key (a string, number or boolean),
---- `ns` an optional namespace (a window id); `d1`, `d2` come back when it
---- fires.
+--- time is ignored while the first is pending. `key` is the state key (a
+--- string, number or boolean), `ns` an optional namespace (a window id);
+--- `d1`, `d2` come back when it fires.
 function TimerService:register(owner, key, ts, ns, d1, d2)
-  ns = ns or ""
-  local c = lookup(self, owner, key, ns, true)
-  if c[ts] then return end
-  local e = { ts, key, owner, ns, d1, d2, false }
-  c[ts] = e
+  if ns == nil then ns = "" end
   local buckets = self.buckets
   local b = buckets[ts]
   if b == nil then
-    b = { next = 1 }
+    b = { ts = ts, next = 1, n = 0, seen = {}, o = false, ns = false, d = false }
     buckets[ts] = b
     heap_push(self, ts)
   end
-  b[#b + 1] = e
+  local d
+  if b.o == owner and b.ns == ns then d = b.d else d = dedup(b, owner, ns, true) end
+  local i = d[key]
+  if i ~= nil and i >= b.next then return end
+  i = b.n + 1
+  b.n = i
+  d[key] = i
+  local base = i * FIELDS - FIELDS
+  b[base + 1] = key
+  b[base + 2] = owner
+  b[base + 3] = ns
+  if d1 == nil then d1 = NIL end
+  if d2 == nil then d2 = NIL end
+  b[base + 4] = d1
+  b[base + 5] = d2
   self.n = self.n + 1
 end
 
 --- Deletes a timer (it will not fire); unknown timers are ignored.
 function TimerService:delete(owner, key, ts, ns)
-  local c = lookup(self, owner, key, ns or "", false)
-  local e = c and c[ts]
-  if e then
-    e[DELETED] = true
-    unindex(self, e)
+  local b = self.buckets[ts]
+  if b == nil then return end
+  local d = dedup(b, owner, ns or "", false)
+  local i = d and d[key]
+  if i ~= nil and i >= b.next then
+    b[i * FIELDS - FIELDS + 2] = false
+    d[key] = nil
   end
 end
 
---- The earliest pending entry (deleted ones dropped on the way), or nil.
+--- The bucket and number of the earliest pending entry (deleted ones
+--- dropped on the way), or nil.
 local function peek(self)
   local buckets, heap = self.buckets, self.heap
   while self.hn > 0 do
     local ts = heap[1]
     local b = buckets[ts]
-    local i = b.next
-    while i <= #b and b[i][DELETED] do
-      b[i] = false
+    local i, n = b.next, b.n
+    while i <= n and b[i * FIELDS - FIELDS + 2] == false do
       i = i + 1
       self.n = self.n - 1
     end
     b.next = i
-    if i <= #b then return b[i], b end
+    if i <= n then return b, i end
     buckets[ts] = nil
     heap_pop(self)
   end
@@ -149,8 +153,8 @@ end
 
 --- The time of the next live timer, or nil.
 function TimerService:next_time()
-  local e = peek(self)
-  return e and e[TS]
+  local b = peek(self)
+  return b and b.ts
 end
 
 --- Fires, in timestamp order, every timer due at `now`:
@@ -158,14 +162,15 @@ end
 --- if they are due.
 function TimerService:advance(now, fire)
   while true do
-    local e, b = peek(self)
-    if e == nil or e[TS] > now then return end
-    b[b.next] = false -- (the bucket may grow while e fires: it stays in the heap)
-    b.next = b.next + 1
+    local b, i = peek(self)
+    if b == nil or b.ts > now then return end
+    b.next = i + 1 -- (the bucket may grow while the entry fires: it stays in the heap)
     self.n = self.n - 1
-    unindex(self, e)
-    local ns = e[NS]
-    fire(e[OWNER], e[KEY], e[TS], ns ~= "" and ns or nil, e[D1], e[D2])
+    local base = i * FIELDS - FIELDS
+    local ns, d1, d2 = b[base + 3], b[base + 4], b[base + 5]
+    if d1 == NIL then d1 = nil end
+    if d2 == NIL then d2 = nil end
+    fire(b[base + 2], b[base + 1], b.ts, ns ~= "" and ns or nil, d1, d2)
   end
 end
 
@@ -179,10 +184,14 @@ function TimerService:snapshot(owner)
   table.sort(times)
   for _, ts in ipairs(times) do
     local b = self.buckets[ts]
-    for i = b.next, #b do
-      local e = b[i]
-      if e and e[OWNER] == owner and not e[DELETED] then
-        out[#out + 1] = { e[KEY], e[TS], e[NS] ~= "" and e[NS] or nil, e[D1], e[D2] }
+    for i = b.next, b.n do
+      local base = i * FIELDS - FIELDS
+      if b[base + 2] == owner then
+        local ns, d1, d2 = b[base + 3], b[base + 4], b[base + 5]
+        if d1 == NIL then d1 = nil end
+        if d2 == NIL then d2 = nil end
+        if ns == "" then ns = nil end
+        out[#out + 1] = { b[base + 1], ts, ns, d1, d2 }
       end
     end
   end
