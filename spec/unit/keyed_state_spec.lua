@@ -144,6 +144,48 @@ describe("keyed state backend", function()
     for _, w in ipairs(words) do assert.is_not_nil(owner[w], w .. " lost") end
   end)
 
+  it("snapshots state outside and inside windows in one layout, by the key's group", function()
+    u.native()
+    local keys = require("flow.runtime.keys")
+    local maxp = 128
+    local b = state.new(keys.assigner(maxp))
+    local s = b:value_state("v")
+    local tkey = { "user", 7 } -- a table key: its group is its encoding's
+    for _, k in ipairs { "a", 5, tkey } do
+      b:set_key(k)
+      s:update("plain")
+      b:set_namespace("w1")
+      s:update("in w1")
+      b:set_namespace(nil)
+    end
+    local snap = b:snapshot()
+    for _, k in ipairs { "a", 5, tkey } do
+      local g = snap[keys.key_group(k, maxp)]
+      assert.are.same({ [""] = "plain", w1 = "in w1" }, g.v[state.state_key(k)])
+    end
+    -- taking the snapshot changed nothing live
+    b:set_key(5)
+    s:clear()
+    assert.are.equal("plain", snap[keys.key_group(5, maxp)].v[5][""])
+    b:set_namespace("w1")
+    assert.are.equal("in w1", s:value())
+    -- restored by group ranges, both namespaces come back to their owner
+    for i = 0, 1 do
+      local first, last = keys.key_group_range(i, 2, maxp)
+      local part = state.new(keys.assigner(maxp))
+      part:restore({ snap }, first, last)
+      for _, k in ipairs { "a", 5, tkey } do
+        local kg = keys.key_group(k, maxp)
+        part:set_key(k)
+        local want = kg >= first and kg <= last
+        assert.are.equal(want and "plain" or nil, part:value_state("v"):value())
+        part:set_namespace("w1")
+        assert.are.equal(want and "in w1" or nil, part:value_state("v"):value())
+        part:set_namespace(nil)
+      end
+    end
+  end)
+
   it("lists the state keys it holds", function()
     local b = state.new(by_mod8)
     for _, k in ipairs { 1, 9, 4 } do

@@ -3,10 +3,14 @@
 --- by the keyed operator before it calls user code) and a namespace (the
 --- window, or "" outside windows).
 ---
---- Layout: data[key_group][state name][state key][namespace] = value, where
---- the state key is the key itself for strings, numbers and booleans and
---- the key's encoded bytes for tables. Grouping by key group lets a
---- snapshot be split and restored at another parallelism.
+--- Layout: plain[state name][state key] = value for the namespace "" (state
+--- outside windows: one lookup per access, the hot path of process
+--- functions), and data[key_group][state name][state key][namespace] =
+--- value for windows' namespaces, where the state key is the key itself for
+--- strings, numbers and booleans and the key's encoded bytes for tables. A
+--- snapshot has the second layout for both (so it can be split by key group
+--- and restored at another parallelism): a key's group is a function of its
+--- state key (hashing a table key hashes its encoding).
 local codec = require("flow.codec")
 
 local encode_string = codec.encode_string
@@ -19,7 +23,8 @@ Backend.__index = Backend
 
 --- key_group(key) -> integer in 0..max_parallelism-1
 function M.new(key_group)
-  return setmetatable({ data = {}, key_group = key_group, key = nil, sk = nil, kg = nil, ns = "" }, Backend)
+  return setmetatable({ data = {}, plain = {}, key_group = key_group, key = nil, sk = nil, kg = nil, ns = "" },
+    Backend)
 end
 
 --- The state key of a key: tables become their encoding.
@@ -63,7 +68,21 @@ local function slot(self, name, create)
   return e
 end
 
+-- plain[name], created on first use (never replaced: handles keep it)
+local function plain_of(self, name)
+  local t = self.plain[name]
+  if t == nil then
+    t = {}
+    self.plain[name] = t
+  end
+  return t
+end
+
 function Backend:get(name, ns)
+  if (ns or self.ns) == "" then
+    local t = self.plain[name]
+    return t and t[self.sk]
+  end
   local e = slot(self, name, false)
   if e == nil then return nil end
   return e[ns or self.ns]
@@ -71,10 +90,19 @@ end
 
 function Backend:put(name, v, ns)
   if v == nil then return self:remove(name, ns) end
+  if (ns or self.ns) == "" then
+    plain_of(self, name)[self.sk] = v
+    return
+  end
   slot(self, name, true)[ns or self.ns] = v
 end
 
 function Backend:remove(name, ns)
+  if (ns or self.ns) == "" then
+    local t = self.plain[name]
+    if t then t[self.sk] = nil end
+    return
+  end
   local e = slot(self, name, false)
   if e == nil then return end
   e[ns or self.ns] = nil
@@ -84,6 +112,7 @@ end
 --- Number of (key, namespace) entries of a state (for tests and metrics).
 function Backend:count(name)
   local n = 0
+  for _ in pairs(self.plain[name] or {}) do n = n + 1 end
   for _, g in pairs(self.data) do
     local t = g[name]
     if t then for _, e in pairs(t) do for _ in pairs(e) do n = n + 1 end end end
@@ -93,11 +122,6 @@ end
 
 -- ------------------------------------------------------------ snapshots
 
---- The backend's data, by key group (shared, not copied: encode it at once).
-function Backend:snapshot()
-  return self.data
-end
-
 -- t[k], created empty when missing
 local function sub(t, k)
   local s = t[k]
@@ -106,6 +130,46 @@ local function sub(t, k)
     t[k] = s
   end
   return s
+end
+
+--- The backend's state by key group: data[kg][name][sk][ns] = value
+--- (shares the live tables: encode it at once).
+function Backend:snapshot()
+  if next(self.plain) == nil then return self.data end
+  -- the windows' state as it is, copied only down to where a key's
+  -- namespace "" joins it
+  local out = {}
+  for kg, g in pairs(self.data) do
+    local og = {}
+    for name, t in pairs(g) do og[name] = t end
+    out[kg] = og
+  end
+  local kg_of = self.key_group
+  for name, t in pairs(self.plain) do
+    for sk, v in pairs(t) do
+      local kg = kg_of(sk)
+      local og = sub(out, kg)
+      local ot = og[name]
+      local g = self.data[kg]
+      if ot ~= nil and g ~= nil and ot == g[name] then -- shared: copy before adding
+        local c = {}
+        for k, e in pairs(ot) do c[k] = e end
+        ot = c
+        og[name] = c
+      elseif ot == nil then
+        ot = {}
+        og[name] = ot
+      end
+      local e = ot[sk]
+      if e == nil then ot[sk] = { [""] = v }
+      else
+        local c = { [""] = v }
+        for ns, x in pairs(e) do c[ns] = x end
+        ot[sk] = c
+      end
+    end
+  end
+  return out
 end
 
 --- Merges snapshots, keeping the key groups in [first, last] (all when nil).
@@ -118,8 +182,11 @@ function Backend:restore(snapshots, first, last, fix)
         for name, t in pairs(g) do
           local mt = sub(mine, name)
           for sk, e in pairs(t) do
-            local me = sub(mt, sk)
-            for ns, v in pairs(e) do me[ns] = fix and fix(name, v) or v end
+            for ns, v in pairs(e) do
+              if fix then v = fix(name, v) or v end
+              if ns == "" then plain_of(self, name)[sk] = v
+              else sub(mt, sk)[ns] = v end
+            end
           end
         end
       end
@@ -129,6 +196,9 @@ end
 
 --- Calls f(sk) for every state key held (e.g. to rebuild key maps).
 function Backend:each_key(f)
+  for _, t in pairs(self.plain) do
+    for sk in pairs(t) do f(sk) end
+  end
   for _, g in pairs(self.data) do
     for _, t in pairs(g) do
       for sk in pairs(t) do f(sk) end
@@ -147,11 +217,16 @@ ValueState.__index, ListState.__index, MapState.__index, ReducingState.__index =
   ValueState, ListState, MapState, ReducingState
 
 function ValueState:value()
-  local v = self.b:get(self.name)
+  local b = self.b
+  local v
+  if b.ns == "" then v = self.t[b.sk] else v = b:get(self.name) end
   if v == nil then return self.default end
   return v
 end
-function ValueState:update(v) self.b:put(self.name, v) end
+function ValueState:update(v)
+  local b = self.b
+  if b.ns == "" and v ~= nil then self.t[b.sk] = v else b:put(self.name, v) end
+end
 function ValueState:clear() self.b:remove(self.name) end
 
 function ListState:get() return self.b:get(self.name) or {} end
@@ -222,7 +297,7 @@ local function handle(self, mt, name, extra_key, extra_val)
   end
   local h = by_name[name]
   if h ~= nil and h[extra_key] == extra_val then return h end
-  h = setmetatable({ b = self, name = name, [extra_key] = extra_val }, mt)
+  h = setmetatable({ b = self, name = name, t = plain_of(self, name), [extra_key] = extra_val }, mt)
   if h[extra_key] == extra_val then by_name[name] = h end
   return h
 end

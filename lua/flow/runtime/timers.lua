@@ -3,21 +3,26 @@
 --- fire in registration order. It runs inside the task's loop, never
 --- concurrently with record processing.
 ---
---- Timers of one timestamp share a bucket, and a binary min-heap orders the
---- buckets' timestamps: jobs register many timers for few distinct times
---- (every key of a window, or `ts + timeout` for the keys of one event
---- time), so the heap stays small while a lagging watermark leaves millions
---- of timers pending.
----
---- A bucket holds its entries flat, FIELDS slots each (key, owner, ns, d1,
---- d2: no table per timer), and its own dedup index: seen[owner][ns][key] =
---- the entry's number. Invariants: an entry numbered below `b.next` has
---- fired (or is firing); a deleted entry's owner slot is false and its key
---- is gone from the index; a bucket leaves `buckets` and the heap together,
---- when its last entry has fired, taking its index with it (firing never
---- walks an index). The last (owner, ns) looked up is cached in the bucket:
---- a bucket nearly always serves one owner and one namespace, so
---- registering an existing timer costs two lookups and allocates nothing.
+--- Layout: no table per timer (a lagging watermark may leave hundreds of
+--- thousands pending; a table each made every GC cycle walk them all). A
+--- timer is FIELDS consecutive slots (key, owner, ns, d1, d2) of an array:
+--- - time is cut into chunks of CHUNK units; chunk.at[ts] is the lone
+---   timer at that time as an id into the slab (the service's flat array,
+---   ids of fired timers reused), or, once a second timer shares the time
+---   (every key of a window, `ts + timeout` for the keys of one event
+---   time), a bucket: its timers inline in registration order, positions
+---   b.next to b.n, and its dedup index seen[owner][ns][key] = position;
+--- - a chunk's array part is a min-heap of its distinct times, and a
+---   min-heap of chunk numbers orders the chunks: every lookup and heap
+---   step stays inside a small chunk (one big hash of times and one big
+---   heap were a cache miss per timer).
+--- Invariants: a time is in its chunk's heap iff it is in chunk.at; a
+--- chunk number is in the chunk heap iff the chunk is in `chunks` (an
+--- emptied chunk is dropped when it reaches the top); a bucket's positions
+--- below b.next have fired (or are firing); a deleted timer's owner slot is
+--- false and its key is gone from the dedup index. The last (owner, ns)
+--- looked up is cached in the bucket: buckets nearly always serve one owner
+--- and namespace, so registering an existing timer costs a few lookups.
 ---@class flow.TimerService
 ---@field n integer timers pending (deleted ones included until they are dropped)
 local TimerService = {}
@@ -25,36 +30,36 @@ TimerService.__index = TimerService
 
 local M = {}
 
-local FIELDS = 5 -- per entry: key, owner, ns, d1, d2 at base + 1 .. base + 5
-local NIL = {} -- stands for a nil d1/d2 (keeps the entries an array)
+local FIELDS = 5 -- key, owner, ns, d1, d2 at base + 1 .. base + 5
+local NIL = {} -- stands for a nil d1/d2 (keeps the arrays arrays)
+local CHUNK = 1024 -- time units (ms) per chunk
+local floor = math.floor
 
 ---@return flow.TimerService
 function M.new()
-  -- buckets[ts] = bucket; heap[1..hn] = the buckets' timestamps
-  return setmetatable({ n = 0, buckets = {}, heap = {}, hn = 0 }, TimerService)
+  return setmetatable({ n = 0, chunks = {}, cheap = {}, cn = 0, slab = {}, free = {}, nfree = 0, top = 0 },
+    TimerService)
 end
 
-local function heap_push(self, ts)
-  local h = self.heap
-  local i = self.hn + 1
-  self.hn = i
+-- binary min-heap on h[1..n]: push returns the new size, pop drops h[1]
+local function heap_push(h, n, x)
+  local i = n + 1
   while i > 1 do
     local p = (i - i % 2) / 2
-    local pt = h[p]
-    if pt <= ts then break end
-    h[i] = pt
+    local pv = h[p]
+    if pv <= x then break end
+    h[i] = pv
     i = p
   end
-  h[i] = ts
+  h[i] = x
+  return n + 1
 end
 
-local function heap_pop(self)
-  local h, n = self.heap, self.hn
+local function heap_pop(h, n)
   local x = h[n]
   h[n] = nil
   n = n - 1
-  self.hn = n
-  if n == 0 then return end
+  if n == 0 then return 0 end
   local i = 1
   while true do
     local l = 2 * i
@@ -66,6 +71,41 @@ local function heap_pop(self)
     i = m
   end
   h[i] = x
+  return n
+end
+
+-- writes a timer at a[base + 1 .. base + FIELDS]
+local function put(a, base, owner, key, ns, d1, d2)
+  if d1 == nil then d1 = NIL end
+  if d2 == nil then d2 = NIL end
+  a[base + 1] = key
+  a[base + 2] = owner
+  a[base + 3] = ns
+  a[base + 4] = d1
+  a[base + 5] = d2
+end
+
+-- a slab id for a lone timer
+local function new_id(self, owner, key, ns, d1, d2)
+  local id
+  local nf = self.nfree
+  if nf > 0 then
+    id = self.free[nf]
+    self.nfree = nf - 1
+  else
+    id = self.top + 1
+    self.top = id
+  end
+  put(self.slab, id * FIELDS - FIELDS, owner, key, ns, d1, d2)
+  return id
+end
+
+local function free_id(self, id)
+  local slab, base = self.slab, id * FIELDS - FIELDS
+  slab[base + 1], slab[base + 2], slab[base + 3], slab[base + 4], slab[base + 5] = NIL, false, NIL, NIL, NIL
+  local nf = self.nfree + 1
+  self.nfree = nf
+  self.free[nf] = id
 end
 
 -- the bucket's dedup table of (owner, ns), created when `create`
@@ -88,18 +128,48 @@ local function dedup(b, owner, ns, create)
   return d
 end
 
+-- the chunk of time `ts` falls in, created when `create`
+local function chunk_of(self, ts, create)
+  local ck = floor(ts / CHUNK)
+  local c = self.chunks[ck]
+  if c == nil and create then
+    c = { hn = 0, at = {} }
+    self.chunks[ck] = c
+    self.cn = heap_push(self.cheap, self.cn, ck)
+  end
+  return c
+end
+
 --- Registers a timer; a second one for the same owner, key, namespace and
 --- time is ignored while the first is pending. `key` is the state key (a
 --- string, number or boolean), `ns` an optional namespace (a window id);
 --- `d1`, `d2` come back when it fires.
 function TimerService:register(owner, key, ts, ns, d1, d2)
   if ns == nil then ns = "" end
-  local buckets = self.buckets
-  local b = buckets[ts]
+  local c = chunk_of(self, ts, true)
+  local at = c.at
+  local b = at[ts]
   if b == nil then
-    b = { ts = ts, next = 1, n = 0, seen = {}, o = false, ns = false, d = false }
-    buckets[ts] = b
-    heap_push(self, ts)
+    at[ts] = new_id(self, owner, key, ns, d1, d2)
+    c.hn = heap_push(c, c.hn, ts)
+    self.n = self.n + 1
+    return
+  end
+  if type(b) == "number" then -- a second timer at this time: a bucket
+    local slab, id = self.slab, b
+    local base = id * FIELDS - FIELDS
+    local o0, k0, ns0 = slab[base + 2], slab[base + 1], slab[base + 3]
+    if o0 == owner and k0 == key and ns0 == ns then return end
+    b = { next = 1, n = 0, seen = {}, o = false, ns = false, d = false }
+    if o0 then
+      b.n = 1
+      for j = 1, FIELDS do b[j] = slab[base + j] end
+      dedup(b, o0, ns0, true)[k0] = 1
+    else
+      self.n = self.n - 1 -- (deleted: dropped here)
+    end
+    free_id(self, id)
+    at[ts] = b
   end
   local d
   if b.o == owner and b.ns == ns then d = b.d else d = dedup(b, owner, ns, true) end
@@ -108,22 +178,22 @@ function TimerService:register(owner, key, ts, ns, d1, d2)
   i = b.n + 1
   b.n = i
   d[key] = i
-  local base = i * FIELDS - FIELDS
-  b[base + 1] = key
-  b[base + 2] = owner
-  b[base + 3] = ns
-  if d1 == nil then d1 = NIL end
-  if d2 == nil then d2 = NIL end
-  b[base + 4] = d1
-  b[base + 5] = d2
+  put(b, i * FIELDS - FIELDS, owner, key, ns, d1, d2)
   self.n = self.n + 1
 end
 
 --- Deletes a timer (it will not fire); unknown timers are ignored.
 function TimerService:delete(owner, key, ts, ns)
-  local b = self.buckets[ts]
+  if ns == nil then ns = "" end
+  local c = chunk_of(self, ts, false)
+  local b = c and c.at[ts]
   if b == nil then return end
-  local d = dedup(b, owner, ns or "", false)
+  if type(b) == "number" then
+    local slab, base = self.slab, b * FIELDS - FIELDS
+    if slab[base + 2] == owner and slab[base + 1] == key and slab[base + 3] == ns then slab[base + 2] = false end
+    return
+  end
+  local d = dedup(b, owner, ns, false)
   local i = d and d[key]
   if i ~= nil and i >= b.next then
     b[i * FIELDS - FIELDS + 2] = false
@@ -131,30 +201,46 @@ function TimerService:delete(owner, key, ts, ns)
   end
 end
 
---- The bucket and number of the earliest pending entry (deleted ones
---- dropped on the way), or nil.
+--- The earliest pending timer: its time, the array and base of its slots,
+--- its bucket (nil for a lone timer, whose slab id is returned last; a
+--- bucket's position is b.next) and chunk, dropping deleted timers and
+--- emptied chunks on the way; nil when none is pending.
 local function peek(self)
-  local buckets, heap = self.buckets, self.heap
-  while self.hn > 0 do
-    local ts = heap[1]
-    local b = buckets[ts]
-    local i, n = b.next, b.n
-    while i <= n and b[i * FIELDS - FIELDS + 2] == false do
-      i = i + 1
-      self.n = self.n - 1
+  local chunks, cheap, slab = self.chunks, self.cheap, self.slab
+  while self.cn > 0 do
+    local ck = cheap[1]
+    local c = chunks[ck]
+    if c.hn == 0 then
+      chunks[ck] = nil
+      self.cn = heap_pop(cheap, self.cn)
+    else
+      local ts = c[1]
+      local at = c.at
+      local b = at[ts]
+      if type(b) == "number" then
+        local base = b * FIELDS - FIELDS
+        if slab[base + 2] then return ts, slab, base, nil, c, b end
+        self.n = self.n - 1
+        free_id(self, b)
+      else
+        local i, n = b.next, b.n
+        while i <= n and not b[i * FIELDS - FIELDS + 2] do
+          i = i + 1
+          self.n = self.n - 1
+        end
+        b.next = i
+        if i <= n then return ts, b, i * FIELDS - FIELDS, b, c end
+      end
+      at[ts] = nil
+      c.hn = heap_pop(c, c.hn)
     end
-    b.next = i
-    if i <= n then return b, i end
-    buckets[ts] = nil
-    heap_pop(self)
   end
   return nil
 end
 
 --- The time of the next live timer, or nil.
 function TimerService:next_time()
-  local b = peek(self)
-  return b and b.ts
+  return (peek(self))
 end
 
 --- Fires, in timestamp order, every timer due at `now`:
@@ -162,15 +248,21 @@ end
 --- if they are due.
 function TimerService:advance(now, fire)
   while true do
-    local b, i = peek(self)
-    if b == nil or b.ts > now then return end
-    b.next = i + 1 -- (the bucket may grow while the entry fires: it stays in the heap)
+    local ts, a, base, b, c, id = peek(self)
+    if ts == nil or ts > now then return end
+    local key, owner, ns, d1, d2 = a[base + 1], a[base + 2], a[base + 3], a[base + 4], a[base + 5]
+    if b then -- (the bucket may grow while the timer fires: it stays in its chunk)
+      b.next = b.next + 1
+    else
+      c.at[ts] = nil
+      c.hn = heap_pop(c, c.hn)
+      free_id(self, id)
+    end
     self.n = self.n - 1
-    local base = i * FIELDS - FIELDS
-    local ns, d1, d2 = b[base + 3], b[base + 4], b[base + 5]
+    if ns == "" then ns = nil end
     if d1 == NIL then d1 = nil end
     if d2 == NIL then d2 = nil end
-    fire(b[base + 2], b[base + 1], b.ts, ns ~= "" and ns or nil, d1, d2)
+    fire(owner, key, ts, ns, d1, d2)
   end
 end
 
@@ -180,20 +272,23 @@ function TimerService:size() return self.n end
 --- in firing order.
 function TimerService:snapshot(owner)
   local out, times = {}, {}
-  for i = 1, self.hn do times[i] = self.heap[i] end
+  for _, c in pairs(self.chunks) do
+    for i = 1, c.hn do times[#times + 1] = c[i] end
+  end
   table.sort(times)
-  for _, ts in ipairs(times) do
-    local b = self.buckets[ts]
-    for i = b.next, b.n do
-      local base = i * FIELDS - FIELDS
-      if b[base + 2] == owner then
-        local ns, d1, d2 = b[base + 3], b[base + 4], b[base + 5]
-        if d1 == NIL then d1 = nil end
-        if d2 == NIL then d2 = nil end
-        if ns == "" then ns = nil end
-        out[#out + 1] = { b[base + 1], ts, ns, d1, d2 }
-      end
+  local function add(a, base, ts)
+    if a[base + 2] == owner then
+      local ns, d1, d2 = a[base + 3], a[base + 4], a[base + 5]
+      if ns == "" then ns = nil end
+      if d1 == NIL then d1 = nil end
+      if d2 == NIL then d2 = nil end
+      out[#out + 1] = { a[base + 1], ts, ns, d1, d2 }
     end
+  end
+  for _, ts in ipairs(times) do
+    local b = chunk_of(self, ts, false).at[ts]
+    if type(b) == "number" then add(self.slab, b * FIELDS - FIELDS, ts)
+    else for i = b.next, b.n do add(b, i * FIELDS - FIELDS, ts) end end
   end
   return out
 end
