@@ -49,6 +49,29 @@ describe("tumbling event-time windows", function()
   end)
 end)
 
+describe("periodic watermarks", function()
+  it("come every 32768 records too, whatever the interval (the backlog is bounded)", function()
+    -- an hour's interval: without the record count, every window would wait
+    -- for the final watermark; with it, each fires while records still flow
+    local out = run([[
+      env:set_auto_watermark_interval(3600 * 1000)
+      env:from_sequence(1, 100000)
+        :assign_timestamps_and_watermarks(flow.watermarks.for_monotonous_timestamps()
+          :with_timestamp_assigner(function(x) return x end))
+        :key_by(function() return 0 end)
+        :window(flow.windows.tumbling_event_time(40000))
+        :process(function(key, ctx, elements, out)
+          out:collect({ ctx.window.start, #elements, ctx:current_watermark() })
+        end):print()
+      env:execute("record-count watermarks")
+    ]])
+    -- [0,40000) fires at the watermark after record 65536 (65535), [40000,80000)
+    -- at the one after 98304; [80000,120000) only at the end of input
+    assert.are.same({ "(0,39999,65535)", "(40000,40000,98303)", "(80000,20001,Infinity)" },
+      ordered(out))
+  end)
+end)
+
 describe("sliding event-time windows", function()
   it("put each element into size/slide windows", function()
     local out = run([[

@@ -1,10 +1,17 @@
 --- assign_timestamps_and_watermarks: sets each record's timestamp and
 --- emits watermarks periodically, on a processing-time timer (Flink's
---- pipeline.auto-watermark-interval, 200 ms), not per record. Watermarks
---- from upstream are dropped except the final one (end of input).
+--- pipeline.auto-watermark-interval, 200 ms), not per record, and also
+--- after every WATERMARK_RECORDS records: at millions of records a second,
+--- 200 ms is a backlog of hundreds of thousands of records whose windows
+--- and timers wait for the next watermark, and that backlog is memory;
+--- counting records bounds it whatever the throughput (the watermark only
+--- comes sooner, results are the same). Watermarks from upstream are
+--- dropped except the final one (end of input).
 local now_ms = require("flow.ffi").now_ms
 
 local M = {}
+
+local WATERMARK_RECORDS = 32768
 
 ---@param op flow.Op
 ---@param ctx flow.TaskContext
@@ -18,8 +25,10 @@ function M.timestamps(op, ctx)
   local last_wm = -math.huge
   local last_record = now_ms()
   local idle = false
+  local since = 0 -- records since the last periodic check
   local gen = {}
   local function emit_periodic()
+    since = 0
     local wm = max_ts - delay - 1
     if wm > last_wm then
       last_wm = wm
@@ -52,6 +61,8 @@ function M.timestamps(op, ctx)
     end
     ctx.ts = ts
     if ts > max_ts then max_ts = ts end
+    since = since + 1
+    if since >= WATERMARK_RECORDS then emit_periodic() end
     if idleness then
       last_record = now_ms()
       if idle then
