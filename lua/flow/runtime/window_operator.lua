@@ -657,6 +657,13 @@ function M.session_fast_path(op, ctx, o)
   local backend, event_timers, merge_acc = o.backend, o.event_timers, o.merge_acc
   local state_key = state.state_key
   local min, max = math.min, math.max
+  -- a session is an array (a table with a template: no hash part to fill)
+  local S_START, S_END, S_ACC, S_SEQ, S_SK, S_DEAD = 1, 2, 3, 4, 5, 6
+  if incremental and ctx.chain[1] == op and op.spec.fn.kind == "reduce" then
+    -- at the head of its chain every record is fresh from the network and
+    -- ours alone: a session's first record becomes its accumulator
+    step = aggregation.reducer(op.spec.fn, true)
+  end
 
   local sessions = {} -- sk -> { session... } in the general path's SESSIONS order
   local seq = 0
@@ -702,7 +709,7 @@ function M.session_fast_path(op, ctx, o)
 
   local function new_session(sk, start, end_, acc)
     seq = seq + 1
-    local s = { start = start, end_ = end_, acc = acc, seq = seq, sk = sk, dead = false }
+    local s = { start, end_, acc, seq, sk, false }
     push(end_ - 1, seq, s)
     return s
   end
@@ -726,31 +733,31 @@ function M.session_fast_path(op, ctx, o)
     local n
     for i = 1, #list do
       local y = list[i]
-      if n == nil or y.start > n.start then n = y end
+      if n == nil or y[S_START] > n[S_START] then n = y end
     end
     list.newest = n
   end
 
   local function kill(s, list)
-    s.dead = true
+    s[S_DEAD] = true
     for i = #list, 1, -1 do if list[i] == s then table.remove(list, i) end end
     if list.newest == s then renew(list) end
   end
 
   local function fire(s)
-    local list = sessions[s.sk]
+    local list = sessions[s[S_SK]]
     kill(s, list)
-    if #list == 0 then sessions[s.sk] = nil end
-    emit_contents(keys[s.sk], windows.window(s.start, s.end_), s.acc)
+    if #list == 0 then sessions[s[S_SK]] = nil end
+    emit_contents(keys[s[S_SK]], windows.window(s[S_START], s[S_END]), s[S_ACC])
   end
 
   op.on_watermark = function(wm)
     op.current_wm = wm
     while hn > 0 and hts[1] <= wm do
       local t, q, s = pop()
-      if not s.dead then
-        if s.end_ - 1 == t and s.seq == q then fire(s)
-        else push(s.end_ - 1, s.seq, s) end -- it grew since: due at its end
+      if not s[S_DEAD] then
+        if s[S_END] - 1 == t and s[S_SEQ] == q then fire(s)
+        else push(s[S_END] - 1, s[S_SEQ], s) end -- it grew since: due at its end
       end
     end
     return op.emit_wm(wm)
@@ -763,9 +770,9 @@ function M.session_fast_path(op, ctx, o)
       local key = keys[sk]
       local set = {}
       for i, s in ipairs(list) do
-        local w = windows.window(s.start, s.end_)
+        local w = windows.window(s[S_START], s[S_END])
         set[i] = w
-        materialize(o, key, sk, w, s.acc)
+        materialize(o, key, sk, w, s[S_ACC])
       end
       backend:put(SESSIONS, set) -- (materialize made key current)
     end
@@ -810,24 +817,24 @@ function M.session_fast_path(op, ctx, o)
     local touching, x = 0, nil
     if list ~= nil then
       local newest = list.newest
-      if newest and ts >= newest.start then
+      if newest and ts >= newest[S_START] then
         -- the key's sessions are apart (gap-separated): a window starting
         -- at or after the newest one's start can touch only that one
-        if newest.start <= end_ and newest.end_ >= start then touching, x = 1, newest end
+        if newest[S_START] <= end_ and newest[S_END] >= start then touching, x = 1, newest end
       else
         for i = 1, #list do
           local y = list[i]
-          if y.start <= end_ and y.end_ >= start then touching, x = touching + 1, y end
+          if y[S_START] <= end_ and y[S_END] >= start then touching, x = touching + 1, y end
         end
       end
     end
     if touching == 1 then -- the common case: the window extends one session
       s = x
-      local ns, ne = min(start, x.start), max(end_, x.end_)
-      if ns ~= x.start or ne ~= x.end_ then -- a new window: its timer comes later
+      local ns, ne = min(start, x[S_START]), max(end_, x[S_END])
+      if ns ~= x[S_START] or ne ~= x[S_END] then -- a new window: its timer comes later
         seq = seq + 1
-        local moved = ns ~= x.start
-        x.start, x.end_, x.seq = ns, ne, seq
+        local moved = ns ~= x[S_START]
+        x[S_START], x[S_END], x[S_SEQ] = ns, ne, seq
         if moved then renew(list) end
       end
       if list[#list] ~= x then -- as the general path: the merged window goes last
@@ -843,8 +850,8 @@ function M.session_fast_path(op, ctx, o)
         changed = false
         for i = #list, 1, -1 do
           local x = list[i]
-          if x.start <= end_ and x.end_ >= start then
-            start, end_ = min(start, x.start), max(end_, x.end_)
+          if x[S_START] <= end_ and x[S_END] >= start then
+            start, end_ = min(start, x[S_START]), max(end_, x[S_END])
             absorbed[#absorbed + 1] = x
             table.remove(list, i)
             changed = true
@@ -854,16 +861,16 @@ function M.session_fast_path(op, ctx, o)
       if #absorbed > 0 then
         local acc
         for _, x in ipairs(absorbed) do
-          acc = merge_contents(acc, x.acc)
-          x.dead = true
+          acc = merge_contents(acc, x[S_ACC])
+          x[S_DEAD] = true
         end
-        if #absorbed == 1 and absorbed[1].start == start and absorbed[1].end_ == end_ then
+        if #absorbed == 1 and absorbed[1][S_START] == start and absorbed[1][S_END] == end_ then
           s = absorbed[1] -- the same window: its timer stays
-          s.dead = false
+          s[S_DEAD] = false
         else
           s = new_session(sk, start, end_, acc)
         end
-        s.acc = acc
+        s[S_ACC] = acc
         list[#list + 1] = s
         renew(list)
       end
@@ -877,13 +884,13 @@ function M.session_fast_path(op, ctx, o)
       end
       list[#list + 1] = s
       local newest = list.newest
-      if newest == nil or start > newest.start then list.newest = s end
+      if newest == nil or start > newest[S_START] then list.newest = s end
       keys[sk] = key
     end
-    if incremental then s.acc = step(s.acc, v)
+    if incremental then s[S_ACC] = step(s[S_ACC], v)
     else
-      local c = s.acc
-      if c == nil then c = {}; s.acc = c end
+      local c = s[S_ACC]
+      if c == nil then c = {}; s[S_ACC] = c end
       c[#c + 1] = { v, ts }
     end
   end
