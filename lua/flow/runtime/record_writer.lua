@@ -257,6 +257,9 @@ function M.new(ctx, k, out, key, comb)
     end
     local maxp = out.target.max_parallelism
     local function by_key(v) return write(channel_of_key(key_of(v), maxp, n), v) end
+    if n == 1 then -- one channel: no hashing (the keyed operator checks the key)
+      by_key = function(v) return write(1, v) end
+    end
     if comb then
       -- batch mode: one record per distinct key and subtask crosses the
       -- network, written at the end of input
