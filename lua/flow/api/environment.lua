@@ -318,7 +318,9 @@ end
 -- ------------------------------------------------------------ event time
 
 --- pipeline.auto-watermark-interval (ms, default 200)
---- Sets the interval of periodic watermarks.
+--- Sets the interval of periodic watermarks. A subtask also emits one after
+--- every 32768 records, so that at high rates the records waiting for the
+--- next watermark (their windows, their timers) stay bounded.
 ---@param ms integer milliseconds between periodic watermarks
 ---@return flow.Env self
 --- Example:
