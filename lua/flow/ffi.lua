@@ -87,6 +87,20 @@ typedef struct flowlua_operator {
   int (*finish)(void *, flowlua_out_t *, char *, size_t);
   void (*close)(void *);
 } flowlua_operator_t;
+
+/* stdlib/nexmark.h (the Nexmark generator) */
+enum flow_nexmark_type {
+  FLOW_NEXMARK_PERSON = 0,
+  FLOW_NEXMARK_AUCTION = 1,
+  FLOW_NEXMARK_BID = 2,
+};
+typedef struct flow_nexmark_event {
+  double id; double ref; double price; double reserve; double date_time; double expires;
+  int32_t type; int32_t category;
+  int32_t str_off[5]; int32_t str_len[5];
+  int32_t extra_off; int32_t extra_len;
+} flow_nexmark_event_t;
+typedef struct flow_nexmark flow_nexmark_t;
 ]]
 
 --- Functions, one prototype per line (types only: the parameters' names and
@@ -137,6 +151,12 @@ uint32_t flow_hash_number(double);
 int64_t flow_now_ms(void);
 int64_t flow_mono_ms(void);
 void flow_sleep_ms(int64_t);
+/* stdlib/nexmark.h */
+flow_nexmark_t *flow_nexmark_new(double, double, double);
+void flow_nexmark_free(flow_nexmark_t *);
+int flow_nexmark_generate(flow_nexmark_t *, double, double, int, flow_nexmark_event_t *);
+const char *flow_nexmark_arena(const flow_nexmark_t *);
+const char *flow_nexmark_pool(const flow_nexmark_t *);
 /* util/fs.h */
 int flow_file_write_atomic(const char *, const void *, size_t, char *, size_t);
 int flow_mkdir_p(const char *);
@@ -170,7 +190,7 @@ for name in TYPES:gmatch("(FLOW_[%w_]+)%s*=") do
 end
 
 --- The structs declared here (their layout is checked against C).
-M.STRUCTS = { "flow_buffer_t", "flowlua_out_t", "flowlua_operator_t" }
+M.STRUCTS = { "flow_buffer_t", "flowlua_out_t", "flowlua_operator_t", "flow_nexmark_event_t" }
 
 -- ---------------------------------------------------------- int64 results
 

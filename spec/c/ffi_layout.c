@@ -28,6 +28,8 @@
 #include "util/fs.h"
 #include "util/hash.h"
 
+#include "nexmark.h" /* stdlib/ */
+
 #include "ffi_prototypes.h" /* generated: must come after the headers */
 
 #define ENUM(name) printf("%s %lld\n", #name, (long long)(name));
@@ -69,6 +71,10 @@ int main(void) {
   /* enum flow_buffer_kind (runtime/buffer.h) */
   ENUM(FLOW_BUF_DATA)
   ENUM(FLOW_BUF_END_OF_PARTITION)
+  /* enum flow_nexmark_type (stdlib/nexmark.h) */
+  ENUM(FLOW_NEXMARK_PERSON)
+  ENUM(FLOW_NEXMARK_AUCTION)
+  ENUM(FLOW_NEXMARK_BID)
 
   SIZE(enum flow_error)
   SIZE(enum flow_record_tag)
@@ -97,6 +103,20 @@ int main(void) {
   FIELD(flowlua_operator_t, process)
   FIELD(flowlua_operator_t, finish)
   FIELD(flowlua_operator_t, close)
+
+  SIZE(flow_nexmark_event_t)
+  FIELD(flow_nexmark_event_t, id)
+  FIELD(flow_nexmark_event_t, ref)
+  FIELD(flow_nexmark_event_t, price)
+  FIELD(flow_nexmark_event_t, reserve)
+  FIELD(flow_nexmark_event_t, date_time)
+  FIELD(flow_nexmark_event_t, expires)
+  FIELD(flow_nexmark_event_t, type)
+  FIELD(flow_nexmark_event_t, category)
+  FIELD(flow_nexmark_event_t, str_off)
+  FIELD(flow_nexmark_event_t, str_len)
+  FIELD(flow_nexmark_event_t, extra_off)
+  FIELD(flow_nexmark_event_t, extra_len)
 
   /* every function Lua declares exists (the array keeps them linked) */
   size_t missing = 0;

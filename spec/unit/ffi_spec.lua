@@ -152,6 +152,7 @@ describe("the FFI door (lua/flow/ffi.lua)", function()
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/hash.h"
+#include "nexmark.h"
 ]]
     local function compiles(prototypes)
       assert(cc and cflags, "FLOWLUA_CC / FLOWLUA_FFI_CFLAGS are not set (ctest sets them)")
@@ -159,8 +160,8 @@ describe("the FFI door (lua/flow/ffi.lua)", function()
       local f = assert(io.open(src, "w"))
       f:write(headers, prototypes, "\n")
       f:close()
-      local out, ok = sh(string.format("env -u LD_PRELOAD '%s' %s -I'%s/src' -I'%s/include' -fsyntax-only -x c '%s'", cc, cflags,
-        source_dir, source_dir, src))
+      local out, ok = sh(string.format("env -u LD_PRELOAD '%s' %s -I'%s/src' -I'%s/include' -I'%s/stdlib' -fsyntax-only -x c '%s'", cc, cflags,
+        source_dir, source_dir, source_dir, src))
       os.remove(src)
       return ok, out
     end

@@ -290,6 +290,38 @@ function Env:stdin()
     { parallelism = 1, non_parallel = true, bounded = false })
 end
 
+--- Nexmark's events from the built-in generator (C, stdlib/nexmark.c):
+--- `events` events of the Nexmark benchmark (1 person, 3 auctions and 46 bids
+--- in every 50; person and auction ids from 1000; hot auctions, bidders and
+--- sellers; event time from `base` (epoch ms) at `rate` events a second,
+--- by default Nexmark's 10 M; one event in ten up to 3 s late). The same seed gives the same events at any parallelism. Each
+--- record is one flat table: `event_type` (0 person, 1 auction, 2 bid) and
+--- the event's fields with Nexmark's names (person: id, name, emailAddress,
+--- creditCard, city, state, dateTime, extra; auction: id, itemName,
+--- description, initialBid, reserve, dateTime, expires, seller, category,
+--- extra; bid: auction, bidder, price, channel, url, dateTime, extra);
+--- dateTime and expires are epoch milliseconds. Bounded.
+---@param opts? {events?: integer, seed?: integer, base?: integer, rate?: integer, parallelism?: integer}
+---@return flow.DataStream stream of events
+--- Example:
+---   env:from_nexmark{ events = 1000000, seed = 1 }
+---     :filter(function(e) return e.event_type == 2 end):print()
+function Env:from_nexmark(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("from_nexmark expects a table of options", 2) end
+  local events, seed, base = opts.events or 100000000, opts.seed or 0, opts.base or 1700000000000
+  local rate = opts.rate or 10000000
+  for name, v in pairs { events = events, seed = seed, base = base, rate = rate } do
+    if type(v) ~= "number" or v < 0 or v % 1 ~= 0 or v >= 2 ^ 53 then
+      error("from_nexmark: " .. name .. " must be a non-negative integer", 2)
+    end
+  end
+  if rate < 1 or rate > 1e12 then error("from_nexmark: rate must be in [1, 1e12] events a second", 2) end
+  return source(self, "Source: Nexmark",
+    { kind = "nexmark", events = events, seed = seed, base = base, rate = rate },
+    { parallelism = opts.parallelism })
+end
+
 --- A user source (Flink's addSource). `fn(ctx)` emits with
 --- `ctx:collect(v)`, `ctx:collect_with_timestamp(v, ts)` and
 --- `ctx:emit_watermark(ts)`; `ctx:is_running()`, `ctx:sleep(ms)`,

@@ -51,6 +51,75 @@ function sources.sequence(op, ctx, emit)
   end
 end
 
+--- from_nexmark{ events = N, seed = S, base = MS, rate = R }: the Nexmark generator
+--- (stdlib/nexmark.c). Subtask i of p makes events i, i + p, i + 2p, ...
+--- of the N (so event time advances alike in every subtask); each event is
+--- one flat table: the person's, auction's or bid's fields (Nexmark's names)
+--- and event_type 0, 1 or 2. Its position is the next event number.
+local NEXMARK_BATCH = 256
+local NEXMARK_EXTRA_SLOTS, NEXMARK_POOL = 32, 1024 * 1024 -- as stdlib/nexmark.c
+function sources.nexmark(op, ctx, emit)
+  local spec = op.spec
+  local n, p = spec.events, ctx.parallelism
+  local g = C.flow_nexmark_new(spec.seed, spec.base, spec.rate)
+  if g == nil then error("from_nexmark: out of memory", 0) end
+  g = ffi.gc(g, C.flow_nexmark_free)
+  local batch = ffi.new("flow_nexmark_event_t[?]", NEXMARK_BATCH)
+  local arena, pool = C.flow_nexmark_arena(g), C.flow_nexmark_pool(g)
+  local ffi_string = ffi.string
+  local maybe_flush = ctx.maybe_flush
+  local PERSON, BID = fi.NEXMARK_PERSON, fi.NEXMARK_BID
+  local function str(ev, i) return ffi_string(arena + ev.str_off[i], ev.str_len[i]) end
+  -- strings that repeat are made once: the padding (`extra`) by (pool slot,
+  -- length), bids' channel and url by channel (dense arrays, prefilled:
+  -- sparse integer keys are not compiled)
+  local stride = NEXMARK_POOL / 2 / NEXMARK_EXTRA_SLOTS
+  local extras, channels, urls = {}, {}, {}
+  for i = 0, NEXMARK_EXTRA_SLOTS - 1 do
+    local t = {}
+    for j = 0, 1023 do t[j] = false end
+    extras[i] = t
+  end
+  for i = 0, 10003 do channels[i], urls[i] = false, false end
+  local pos = op.restored_position or ctx.subtask
+  while pos < n do
+    local count = math.min(NEXMARK_BATCH, math.ceil((n - pos) / p))
+    C.flow_nexmark_generate(g, pos, p, count, batch)
+    for i = 0, count - 1 do
+      local ev = batch[i]
+      local t = ev.type
+      local es, len = extras[ev.extra_off / stride], ev.extra_len
+      local extra = es[len]
+      if not extra then
+        extra = ffi_string(pool + ev.extra_off, len)
+        es[len] = extra
+      end
+      if t == BID then
+        local ch = ev.category
+        local channel = channels[ch]
+        if not channel then
+          channel = str(ev, 0)
+          channels[ch], urls[ch] = channel, str(ev, 1)
+        end
+        emit({ event_type = 2, auction = ev.id, bidder = ev.ref, price = ev.price, channel = channel,
+          url = urls[ch], dateTime = ev.date_time, extra = extra })
+      elseif t == PERSON then
+        emit({ event_type = 0, id = ev.id, name = str(ev, 0), emailAddress = str(ev, 1),
+          creditCard = str(ev, 2), city = str(ev, 3), state = str(ev, 4), dateTime = ev.date_time,
+          extra = extra })
+      else
+        emit({ event_type = 1, id = ev.id, itemName = str(ev, 0), description = str(ev, 1),
+          initialBid = ev.price, reserve = ev.reserve, dateTime = ev.date_time, expires = ev.expires,
+          seller = ev.ref, category = ev.category, extra = extra })
+      end
+    end
+    pos = pos + count * p
+    maybe_flush(pos, count)
+  end
+  ffi.gc(g, nil)
+  C.flow_nexmark_free(g)
+end
+
 --- read_text_file: subtask i reads the byte range [i*size/p, (i+1)*size/p);
 --- a line belongs to the split in which it starts (as Flink's
 --- DelimitedInputFormat), so every line is read exactly once. In the

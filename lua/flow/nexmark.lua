@@ -1,0 +1,160 @@
+--- Nexmark for the example queries (examples/nexmark/qN.lua): their events
+--- (an events file or the built-in generator), event time, and their rows.
+---
+--- An event is one flat table: `event_type` (0 person, 1 auction, 2 bid) and
+--- the event's fields with Nexmark's names, as `env:from_nexmark` makes them
+--- and as `--events FILE` reads them from Nexmark's JSON lines
+--- (`{"event_type":2,"bid":{"auction":1000,...}}`).
+local M = {}
+
+M.PERSON, M.AUCTION, M.BID = 0, 1, 2
+
+--- Every field of each kind and its Lua type (what an events file must hold).
+M.FIELDS = {
+  [0] = { id = "number", name = "string", emailAddress = "string", creditCard = "string", city = "string",
+    state = "string", dateTime = "number", extra = "string" },
+  [1] = { id = "number", itemName = "string", description = "string", initialBid = "number",
+    reserve = "number", dateTime = "number", expires = "number", seller = "number", category = "number",
+    extra = "string" },
+  [2] = { auction = "number", bidder = "number", price = "number", channel = "string", url = "string",
+    dateTime = "number", extra = "string" },
+}
+local KIND_NAMES = { [0] = "person", [1] = "auction", [2] = "bid" }
+
+--- Parses one line of an events file into a flat event.
+---@param line string
+---@return table|nil event
+---@return string|nil err what is wrong with the line
+function M.parse(line)
+  local json = require("flow.json")
+  local v, err = json.decode(line)
+  if v == nil then return nil, err end
+  if type(v) ~= "table" then return nil, "not a JSON object" end
+  local t = v.event_type
+  local fields = M.FIELDS[t]
+  if fields == nil then return nil, "event_type must be 0, 1 or 2" end
+  local name = KIND_NAMES[t]
+  local body = v[name]
+  if type(body) ~= "table" then return nil, "event_type " .. t .. " needs an object \"" .. name .. "\"" end
+  local e = { event_type = t }
+  for f, ty in pairs(fields) do
+    local x = body[f]
+    if type(x) ~= ty then return nil, name .. "." .. f .. " must be a " .. ty end
+    if ty == "number" and x % 1 ~= 0 then return nil, name .. "." .. f .. " must be an integer" end
+    e[f] = x
+  end
+  return e
+end
+
+--- One line of Nexmark's JSON for a flat event (the inverse of parse).
+---@param e table
+---@return string
+function M.format(e)
+  local json = require("flow.json")
+  local body = {}
+  for f in pairs(M.FIELDS[e.event_type]) do body[f] = e[f] end
+  return json.encode({ event_type = e.event_type, [KIND_NAMES[e.event_type]] = body })
+end
+
+--- The events of a query's command line, with event time dateTime and
+--- watermarks 4 s behind (Nexmark's DDL):
+--- - `--events FILE`: one JSON event a line, read by one subtask; a
+---   malformed line fails the job with FILE:LINE, or with
+---   `--skip-malformed` is skipped and counted (accumulator "malformed");
+--- - else the built-in generator: `--events-count N` (default 1 000 000),
+---   `--seed S` (default 0), `--rate R` events a second of event time
+---   (default Nexmark's 10 000 000).
+---@param env flow.Env
+---@param params flow.Params
+---@return flow.DataStream events
+function M.events(env, params)
+  local flow = require("flow") -- (client side only: tasks load this module without the API)
+  local stream
+  if params:has("events") then
+    local path, skip = params:get("events"), params:has("skip-malformed")
+    stream = env:add_source(function(ctx)
+      local nexmark = require("flow.nexmark")
+      local f, err = io.open(path, "rb")
+      if f == nil then error("nexmark: cannot open the events file: " .. tostring(err), 0) end
+      local n = 0
+      for line in f:lines() do
+        n = n + 1
+        local e, why = nexmark.parse(line)
+        if e then ctx:collect(e)
+        elseif skip then ctx:counter("malformed"):add(1)
+        else
+          f:close()
+          error(path .. ":" .. n .. ": malformed event: " .. why, 0)
+        end
+      end
+      f:close()
+    end, { name = "Nexmark events file" })
+  else
+    stream = env:from_nexmark{ events = params:get_number("events-count", 1000000),
+      seed = params:get_number("seed", 0), rate = params:get_number("rate", 10000000) }
+  end
+  return stream:assign_timestamps_and_watermarks(flow.watermarks.for_bounded_out_of_orderness(4000)
+    :with_timestamp_assigner(function(e) return e.dateTime end))
+end
+
+--- A row as one CSV line: values joined by ",", integers without a
+--- fraction or exponent.
+---@param row any[]
+---@return string
+function M.csv(row)
+  local out = {}
+  for i = 1, #row do
+    local v = row[i]
+    if type(v) == "number" and v % 1 == 0 and v > -2 ^ 53 and v < 2 ^ 53 then
+      out[i] = string.format("%d", v)
+    else
+      out[i] = tostring(v)
+    end
+  end
+  return table.concat(out, ",")
+end
+
+--- Where a query's rows go: with `--output PATH`, one CSV line per row in
+--- the file PATH (one writer); else a discarding sink. With `opts.key`, the
+--- rows are upserts: only the last row of each key counts, and the rows are
+--- written when the input ends.
+---@param rows flow.DataStream rows (tables of values)
+---@param params flow.Params
+---@param opts? { key: fun(row: any[]): any }
+function M.sink(rows, params, opts)
+  if opts and opts.key then
+    rows = rows:key_by(opts.key):process{
+      process_element = function(self, row, ctx)
+        ctx:value_state("last"):update(row)
+        ctx:register_event_time_timer(math.huge) -- (the end of input)
+      end,
+      on_timer = function(self, ts, ctx, out)
+        out:collect(ctx:value_state("last"):value())
+      end,
+    }:name("final rows")
+  end
+  if params:has("output") then
+    local csv = M.csv
+    rows:map(function(row) return csv(row) end):name("csv"):set_parallelism(1)
+      :write_as_text(params:get("output")):name("csv file"):set_parallelism(1)
+  else
+    rows:add_sink(function() end):name("discard")
+  end
+end
+
+--- Runs the query; with `--skip-malformed`, reports on stderr how many
+--- lines of the events file were skipped (the accumulator "malformed").
+---@param env flow.Env
+---@param name string the job's name
+---@param params flow.Params
+---@return table result as env:execute
+function M.execute(env, name, params)
+  local result = env:execute(name)
+  if params:has("skip-malformed") then
+    io.stderr:write(string.format("%s: %d malformed event line(s) skipped\n", name,
+      (result.accumulators or {}).malformed or 0))
+  end
+  return result
+end
+
+return M

@@ -1,0 +1,318 @@
+--- A plain-Lua reference of the Nexmark queries, written for clarity, not
+--- speed: the whole (finite) input is in memory and every query is a few
+--- loops over it. Specs run the real flowlua query scripts and compare their
+--- CSV rows with `M.run(query, events)` (compare sorted: row order is free).
+--- Not a spec itself.
+---
+--- Events are decoded JSON lines:
+---   { event_type = 0, person  = { id, name, emailAddress, creditCard, city, state, dateTime, extra } }
+---   { event_type = 1, auction = { id, itemName, description, initialBid, reserve, dateTime, expires, seller, category, extra } }
+---   { event_type = 2, bid     = { auction, bidder, price, channel, url, dateTime, extra } }
+---
+--- Shared rules:
+---   * event time is `dateTime` (epoch milliseconds);
+---   * windows align to epoch 0: the tumbling window of size S holding t
+---     starts at t - t % S; a window [start, end) excludes its end;
+---   * the input is finite and a final watermark fires every window, so every
+---     event counts (nothing is late for the reference).
+
+local M = {}
+
+M.QUERIES = { "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q11" }
+
+local TEN_SECONDS = 10000 -- tumbling window size (q7, q8) and session gap (q11)
+local SLIDE_SIZE, SLIDE_STEP = 10000, 2000 -- q5's sliding windows
+
+-- ---------------------------------------------------------------------------
+-- helpers
+
+-- Integer floor division (no `//` in LuaJIT / Lua 5.1).
+local function idiv(a, b)
+  return math.floor(a / b)
+end
+
+-- One value as CSV text: integers without ".0", strings as they are.
+local function field(v)
+  local t = type(v)
+  if t == "number" then
+    if v == math.floor(v) and v > -2 ^ 63 and v < 2 ^ 63 then
+      return string.format("%d", v)
+    end
+    return string.format("%.17g", v)
+  elseif t == "string" then
+    return v
+  elseif t == "cdata" then -- a LuaJIT int64 (5LL, 5ULL)
+    return (tostring(v):gsub("[UuLl]+$", ""))
+  elseif t == "boolean" then
+    return tostring(v)
+  end
+  error("nexmark_ref.csv: cannot print a " .. t .. " value", 3)
+end
+
+--- Joins values with "," (no quoting, no spaces). A nil value is an error
+--- (a missing field in the input is a bug worth hearing about).
+function M.csv(...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do
+    local v = select(i, ...)
+    if v == nil then
+      error("nexmark_ref.csv: value " .. i .. " of " .. n .. " is nil", 2)
+    end
+    parts[i] = field(v)
+  end
+  return table.concat(parts, ",")
+end
+local csv = M.csv
+
+-- The start of the tumbling window of `size` holding t (aligned to epoch 0).
+local function tumble_start(t, size)
+  return t - t % size
+end
+
+-- The persons, auctions and bids of the input, each list in input order.
+local function split(events)
+  local persons, auctions, bids = {}, {}, {}
+  for _, e in ipairs(events) do
+    if e.event_type == 0 then
+      persons[#persons + 1] = e.person
+    elseif e.event_type == 1 then
+      auctions[#auctions + 1] = e.auction
+    elseif e.event_type == 2 then
+      bids[#bids + 1] = e.bid
+    else
+      error("nexmark_ref: unknown event_type " .. tostring(e.event_type))
+    end
+  end
+  return persons, auctions, bids
+end
+
+-- Groups list items by key(item) (a string or number); returns the groups
+-- (key -> items in input order) and the keys in first-seen order.
+local function group_by(list, key)
+  local groups, keys = {}, {}
+  for _, item in ipairs(list) do
+    local k = key(item)
+    if groups[k] == nil then
+      groups[k] = {}
+      keys[#keys + 1] = k
+    end
+    local g = groups[k]
+    g[#g + 1] = item
+  end
+  return groups, keys
+end
+
+-- ---------------------------------------------------------------------------
+-- the queries: each takes (persons, auctions, bids) and returns CSV rows
+
+local Q = {}
+
+-- q0 (pass-through): every bid as auction,bidder,price,dateTime.
+function Q.q0(_, _, bids)
+  local rows = {}
+  for _, b in ipairs(bids) do
+    rows[#rows + 1] = csv(b.auction, b.bidder, b.price, b.dateTime)
+  end
+  return rows
+end
+
+-- q1 (currency conversion): every bid with its price in euros,
+-- price_eur = price * 908 // 1000 (integer floor division).
+function Q.q1(_, _, bids)
+  local rows = {}
+  for _, b in ipairs(bids) do
+    rows[#rows + 1] = csv(b.auction, b.bidder, idiv(b.price * 908, 1000), b.dateTime)
+  end
+  return rows
+end
+
+-- q2 (selection): bids on auctions whose id is a multiple of 123:
+-- auction,price.
+function Q.q2(_, _, bids)
+  local rows = {}
+  for _, b in ipairs(bids) do
+    if b.auction % 123 == 0 then
+      rows[#rows + 1] = csv(b.auction, b.price)
+    end
+  end
+  return rows
+end
+
+-- q3 (local item suggestion): auctions of category 10 joined with their
+-- seller (auction.seller == person.id) when the person's state is OR, ID or
+-- CA: name,city,state,auction_id. The join sees the whole input, whatever
+-- the order of arrival; several persons with one id give one row each.
+local Q3_STATES = { OR = true, ID = true, CA = true }
+
+function Q.q3(persons, auctions)
+  local sellers = group_by(persons, function(p) return p.id end)
+  local rows = {}
+  for _, a in ipairs(auctions) do
+    if a.category == 10 then
+      for _, p in ipairs(sellers[a.seller] or {}) do
+        if Q3_STATES[p.state] then
+          rows[#rows + 1] = csv(p.name, p.city, p.state, a.id)
+        end
+      end
+    end
+  end
+  return rows
+end
+
+-- q4 (average price per category): an auction's winning price is the highest
+-- price of its bids (bid.auction == auction.id) placed while it was open,
+-- auction.dateTime <= bid.dateTime <= auction.expires (both ends included;
+-- bids may come before their auction in the input). Auctions without such a
+-- bid are left out. Per category with a winning auction:
+-- category,avg with avg = sum of winning prices // number of such auctions.
+function Q.q4(_, auctions, bids)
+  local bids_of = group_by(bids, function(b) return b.auction end)
+  local sum, count = {}, {}
+  local categories = {}
+  for _, a in ipairs(auctions) do
+    local best
+    for _, b in ipairs(bids_of[a.id] or {}) do
+      if a.dateTime <= b.dateTime and b.dateTime <= a.expires then
+        if best == nil or b.price > best then best = b.price end
+      end
+    end
+    if best ~= nil then
+      local c = a.category
+      if sum[c] == nil then
+        sum[c], count[c] = 0, 0
+        categories[#categories + 1] = c
+      end
+      sum[c] = sum[c] + best
+      count[c] = count[c] + 1
+    end
+  end
+  local rows = {}
+  for _, c in ipairs(categories) do
+    rows[#rows + 1] = csv(c, idiv(sum[c], count[c]))
+  end
+  return rows
+end
+
+-- q5 (hot items): sliding windows of 10 s every 2 s; a bid at t belongs to
+-- the 5 windows [s, s + 10000) with s a multiple of 2000 and
+-- s <= t < s + 10000. Bids are counted per (window, auction); per window,
+-- every auction whose count is the window's maximum:
+-- window_start,window_end,auction,num (ties give several rows).
+function Q.q5(_, _, bids)
+  local counts = {} -- window start -> auction -> count
+  local starts = {}
+  for _, b in ipairs(bids) do
+    local last = tumble_start(b.dateTime, SLIDE_STEP)
+    for s = last - SLIDE_SIZE + SLIDE_STEP, last, SLIDE_STEP do
+      -- s <= t < s + SLIDE_SIZE holds for exactly these s
+      if counts[s] == nil then
+        counts[s] = {}
+        starts[#starts + 1] = s
+      end
+      counts[s][b.auction] = (counts[s][b.auction] or 0) + 1
+    end
+  end
+  local rows = {}
+  for _, s in ipairs(starts) do
+    local max = 0
+    for _, n in pairs(counts[s]) do
+      if n > max then max = n end
+    end
+    for auction, n in pairs(counts[s]) do
+      if n == max then
+        rows[#rows + 1] = csv(s, s + SLIDE_SIZE, auction, n)
+      end
+    end
+  end
+  return rows
+end
+
+-- q7 (highest bid): tumbling windows of 10 s; per window, every bid whose
+-- price equals the window's highest price:
+-- window_start,window_end,auction,bidder,price,dateTime (one row per such
+-- bid, identical bids included).
+function Q.q7(_, _, bids)
+  local windows, starts = group_by(bids, function(b)
+    return tumble_start(b.dateTime, TEN_SECONDS)
+  end)
+  local rows = {}
+  for _, s in ipairs(starts) do
+    local max
+    for _, b in ipairs(windows[s]) do
+      if max == nil or b.price > max then max = b.price end
+    end
+    for _, b in ipairs(windows[s]) do
+      if b.price == max then
+        rows[#rows + 1] = csv(s, s + TEN_SECONDS, b.auction, b.bidder, b.price, b.dateTime)
+      end
+    end
+  end
+  return rows
+end
+
+-- q8 (monitor new users): tumbling windows of 10 s; a person (in the window
+-- of the person's dateTime) who is the seller of at least one auction in the
+-- same window (the auction's dateTime): distinct rows id,name,window_start.
+function Q.q8(persons, auctions)
+  local sells = {} -- "window/seller" -> true
+  for _, a in ipairs(auctions) do
+    sells[tumble_start(a.dateTime, TEN_SECONDS) .. "/" .. field(a.seller)] = true
+  end
+  local rows, seen = {}, {}
+  for _, p in ipairs(persons) do
+    local s = tumble_start(p.dateTime, TEN_SECONDS)
+    if sells[s .. "/" .. field(p.id)] then
+      local row = csv(p.id, p.name, s)
+      if not seen[row] then
+        seen[row] = true
+        rows[#rows + 1] = row
+      end
+    end
+  end
+  return rows
+end
+
+-- q11 (user sessions): per bidder, event-time session windows with a 10 s
+-- gap: each bid is a window [dateTime, dateTime + 10000) and windows that
+-- overlap or touch merge (bids exactly 10000 ms apart share a session,
+-- 10001 ms apart do not). One row per session:
+-- bidder,bid_count,session_start,session_end with session_start the first
+-- bid's dateTime and session_end the last bid's dateTime + 10000.
+function Q.q11(_, _, bids)
+  local by_bidder, bidders = group_by(bids, function(b) return b.bidder end)
+  local rows = {}
+  for _, bidder in ipairs(bidders) do
+    local times = {}
+    for i, b in ipairs(by_bidder[bidder]) do times[i] = b.dateTime end
+    table.sort(times)
+    local start, last, n = times[1], times[1], 1
+    for i = 2, #times do
+      local t = times[i]
+      if t <= last + TEN_SECONDS then -- overlaps or touches [.., last + gap)
+        last, n = t, n + 1
+      else
+        rows[#rows + 1] = csv(bidder, n, start, last + TEN_SECONDS)
+        start, last, n = t, t, 1
+      end
+    end
+    rows[#rows + 1] = csv(bidder, n, start, last + TEN_SECONDS)
+  end
+  return rows
+end
+
+-- ---------------------------------------------------------------------------
+
+--- The rows of `query` (one of M.QUERIES) over `events`, as CSV lines
+--- (sorted, for repeatable output; callers should not rely on the order).
+function M.run(query, events)
+  local fn = Q[query]
+  if fn == nil then
+    error("nexmark_ref: unknown query " .. tostring(query), 2)
+  end
+  local rows = fn(split(events))
+  table.sort(rows)
+  return rows
+end
+
+return M

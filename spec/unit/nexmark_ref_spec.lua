@@ -1,0 +1,200 @@
+-- The plain-Lua Nexmark reference (spec/helpers/nexmark_ref.lua), loaded
+-- directly: tiny hand-made event lists pin each query's rules (window
+-- alignment to epoch 0 with exclusive ends, sliding membership, ties, join
+-- order independence, q4's inclusive bounds and truncating average, q8's
+-- distinct rows, q11's touching sessions) so that the specs comparing the
+-- real query scripts against it compare against the intended contract.
+-- Event times are >= 10000 wherever windows matter, so no sliding window
+-- (q5) starts before epoch 0.
+local ref = require("helpers.nexmark_ref")
+
+local function person(id, name, city, state, t)
+  return { event_type = 0, person = {
+    id = id, name = name, emailAddress = name .. "@x.com", creditCard = "1234",
+    city = city, state = state, dateTime = t, extra = "" } }
+end
+
+local function auction(id, seller, category, t, expires)
+  return { event_type = 1, auction = {
+    id = id, itemName = "item" .. id, description = "d", initialBid = 1, reserve = 2,
+    dateTime = t, expires = expires or t + 100000, seller = seller,
+    category = category, extra = "" } }
+end
+
+local function bid(auction_id, bidder, price, t)
+  return { event_type = 2, bid = {
+    auction = auction_id, bidder = bidder, price = price, channel = "web",
+    url = "http://x", dateTime = t, extra = "" } }
+end
+
+-- rows sorted, whatever order the reference gives them in
+local function run(query, events)
+  local rows = ref.run(query, events)
+  table.sort(rows)
+  return rows
+end
+
+describe("nexmark reference", function()
+  it("lists its queries and formats CSV values", function()
+    assert.are.same({ "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q11" }, ref.QUERIES)
+    assert.are.equal("5,a b,0,-3,1700000000000", ref.csv(5, "a b", 0.0, -3, 1700000000000))
+    assert.are.equal("2", ref.csv(10 / 5))
+    assert.has_error(function() ref.csv(1, nil, 2) end)
+    assert.has_error(function() ref.run("q6", {}) end)
+  end)
+
+  it("q0 passes every bid through", function()
+    local ev = { bid(1, 2, 3, 10000), person(9, "p", "c", "OR", 1), bid(4, 5, 6, 7) }
+    assert.are.same({ "1,2,3,10000", "4,5,6,7" }, run("q0", ev))
+    assert.are.same({}, run("q0", {}))
+  end)
+
+  it("q1 converts prices with integer floor division", function()
+    -- 1 * 908 // 1000 = 0; 1000 -> 908; 1101 * 908 = 999708 -> 999; 0 -> 0
+    local ev = { bid(1, 2, 1, 10), bid(1, 2, 1000, 11), bid(1, 2, 1101, 12), bid(1, 2, 0, 13) }
+    assert.are.same({ "1,2,0,10", "1,2,0,13", "1,2,908,11", "1,2,999,12" }, run("q1", ev))
+  end)
+
+  it("q2 keeps bids on auctions that are multiples of 123", function()
+    local ev = { bid(0, 1, 5, 1), bid(122, 1, 6, 1), bid(123, 1, 7, 1),
+                 bid(124, 1, 8, 1), bid(246, 1, 9, 1) }
+    assert.are.same({ "0,5", "123,7", "246,9" }, run("q2", ev))
+  end)
+
+  it("q3 joins category-10 auctions with OR/ID/CA sellers in any order", function()
+    local ev = {
+      auction(100, 1, 10, 5), -- before its seller
+      person(1, "ann", "portland", "OR", 10),
+      person(2, "bob", "boise", "ID", 10),
+      person(3, "cy", "sf", "CA", 10),
+      person(4, "dee", "nyc", "NY", 10), -- state not kept
+      auction(101, 2, 10, 20),
+      auction(102, 3, 11, 20), -- category not kept
+      auction(103, 4, 10, 20),
+      auction(104, 3, 10, 20),
+      auction(105, 1, 10, 30), -- a second auction of ann
+      auction(106, 99, 10, 30), -- unknown seller
+    }
+    assert.are.same({
+      "ann,portland,OR,100", "ann,portland,OR,105",
+      "bob,boise,ID,101", "cy,sf,CA,104",
+    }, run("q3", ev))
+  end)
+
+  it("q3 pairs an auction with every person of the seller's id", function()
+    local ev = { person(1, "a1", "x", "CA", 1), auction(7, 1, 10, 2), person(1, "a2", "y", "OR", 3) }
+    assert.are.same({ "a1,x,CA,7", "a2,y,OR,7" }, run("q3", ev))
+  end)
+
+  it("q4 averages the winning prices per category, bounds included, truncated", function()
+    local ev = {
+      bid(1, 9, 10, 1000), -- exactly at open (inclusive), arrives before its auction
+      bid(1, 9, 98, 999), -- before open: ignored
+      auction(1, 5, 7, 1000, 2000),
+      bid(1, 9, 99, 2001), -- after expiry: ignored; winner of 1 is 10
+      auction(2, 5, 7, 1000, 2000),
+      bid(2, 9, 5, 2000), -- exactly at expiry (inclusive)
+      bid(2, 9, 97, 2001), -- after expiry: ignored; winner of 2 is 5
+      auction(3, 5, 7, 1000, 2000), -- no bid at all: left out; (10 + 5) // 2 = 7
+      auction(4, 5, 8, 1000, 2000),
+      bid(4, 9, 30, 3000), -- only a late bid: auction 4 left out, category 8 too
+      auction(5, 5, 9, 1000, 2000),
+      bid(5, 9, 3, 1200), bid(5, 9, 3, 1300), -- winner 3
+      bid(6, 9, 1, 1200), -- unknown auction: ignored
+      auction(7, 5, 9, 1000, 2000),
+      bid(7, 9, 2, 1200), -- winner 2; (3 + 2) // 2 = 2, not 2.5
+    }
+    assert.are.same({ "7,7", "9,2" }, run("q4", ev))
+  end)
+
+  it("q5 counts bids in 5 sliding windows and keeps the per-window top auctions", function()
+    -- one bid at 10000 is in the windows starting 2000, 4000, 6000, 8000, 10000
+    assert.are.same({
+      "10000,20000,1,1", "2000,12000,1,1", "4000,14000,1,1",
+      "6000,16000,1,1", "8000,18000,1,1",
+    }, run("q5", { bid(1, 1, 1, 10000) }))
+    -- 11999 is in the windows starting 2000 .. 10000 too (not 12000)
+    assert.are.equal(5, #run("q5", { bid(1, 1, 1, 11999) }))
+    -- 12000 is in the windows starting 4000 .. 12000 (no longer 2000)
+    assert.are.same({
+      "10000,20000,1,1", "12000,22000,1,1", "4000,14000,1,1",
+      "6000,16000,1,1", "8000,18000,1,1",
+    }, run("q5", { bid(1, 1, 1, 12000) }))
+  end)
+
+  it("q5 keeps every auction tied for a window's maximum count", function()
+    local ev = {
+      bid(1, 1, 1, 20000), bid(1, 2, 1, 20500),
+      bid(2, 1, 1, 21000), bid(2, 2, 1, 21999),
+      bid(3, 1, 1, 21500),
+      bid(3, 1, 1, 22000), bid(3, 1, 1, 29999), -- auction 3: 3 bids in the windows starting 14000 .. 20000
+    }
+    local rows = run("q5", ev)
+    local by_window = {}
+    for _, r in ipairs(rows) do
+      local s = r:match("^(%d+),")
+      by_window[s] = by_window[s] or {}
+      table.insert(by_window[s], r)
+    end
+    -- [12000, 22000): auctions 1 and 2 tie with 2 bids, 3 has 1
+    assert.are.same({ "12000,22000,1,2", "12000,22000,2,2" }, by_window["12000"])
+    assert.are.same({ "20000,30000,3,3" }, by_window["20000"])
+    -- [22000, 32000): only auction 3 (22000, 29999)
+    assert.are.same({ "22000,32000,3,2" }, by_window["22000"])
+    -- [28000, 38000): 29999 alone
+    assert.are.same({ "28000,38000,3,1" }, by_window["28000"])
+    assert.is_nil(by_window["30000"])
+  end)
+
+  it("q7 keeps every bid at the window's highest price, windows aligned and end-exclusive", function()
+    local ev = {
+      bid(1, 1, 5, 10000), bid(2, 2, 7, 15000), bid(3, 3, 7, 19999),
+      bid(3, 3, 7, 19999), -- an identical bid: its own row
+      bid(4, 4, 6, 12000),
+      bid(5, 5, 1, 20000), -- exactly 20000: the next window
+      bid(6, 6, 100, 9999), -- the window before
+    }
+    assert.are.same({
+      "0,10000,6,6,100,9999",
+      "10000,20000,2,2,7,15000",
+      "10000,20000,3,3,7,19999",
+      "10000,20000,3,3,7,19999",
+      "20000,30000,5,5,1,20000",
+    }, run("q7", ev))
+  end)
+
+  it("q8 reports sellers who joined in the same window, once each", function()
+    local ev = {
+      auction(100, 1, 10, 15000), -- before the person, same window
+      person(1, "ann", "c", "OR", 12000),
+      auction(101, 1, 10, 19999), -- a second auction: still one row
+      person(2, "bob", "c", "OR", 19999),
+      auction(102, 2, 10, 20000), -- next window: no match for bob
+      person(3, "cy", "c", "OR", 20000),
+      auction(103, 3, 10, 29999), -- same window as cy
+      person(4, "dee", "c", "OR", 25000), -- no auction at all
+      person(3, "cy", "c", "OR", 21000), -- the same person again: one row
+      person(5, "eve", "c", "OR", 30000),
+      auction(104, 5, 10, 45000), -- later window: no match
+    }
+    assert.are.same({ "1,ann,10000", "3,cy,20000" }, run("q8", ev))
+  end)
+
+  it("q11 merges bids exactly 10000 apart into one session, not 10001", function()
+    local ev = {
+      bid(1, 7, 1, 20000), bid(1, 8, 1, 10000),
+      bid(2, 7, 1, 10000), -- out of order: sessions see event time
+      bid(3, 7, 1, 30000), -- 10000 after 20000: same session
+      bid(1, 7, 1, 40001), -- 10001 after 30000: a new session
+      bid(1, 7, 1, 40001), -- the same time twice: both count
+      bid(1, 8, 1, 20001), -- 10001 after 10000: a new session
+      bid(1, 8, 1, 25000),
+    }
+    assert.are.same({
+      "7,2,40001,50001",
+      "7,3,10000,40000",
+      "8,1,10000,20000",
+      "8,2,20001,35000",
+    }, run("q11", ev))
+  end)
+end)
