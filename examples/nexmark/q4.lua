@@ -11,37 +11,42 @@ local params = flow.params()
 local env = flow.env{ parallelism = params:get_number("parallelism", 1) }
 env:set_runtime_mode("streaming")
 
+-- only what the join needs crosses to it: auctions (id, category,
+-- dateTime, expires), bids (auction, price, dateTime)
 local events = nexmark.events(env, params)
 local auctions = events:filter(function(e) return e.event_type == 1 end):name("auctions")
+  :map(function(a) return { a.id, a.category, a.dateTime, a.expires } end)
 local bids = events:filter(function(e) return e.event_type == 2 end):name("bids")
+  :map(function(b) return { b.auction, b.price, b.dateTime } end)
 
 -- per auction: its winning price when the watermark passes its expiry
 local winners = auctions:connect(bids)
-  :key_by(function(a) return a.id end, function(b) return b.auction end)
+  :key_by(1, 1)
   :process{
     process_element1 = function(self, a, ctx)
       local best
       -- bids that came first (event time may run backwards up to 4 s)
       for _, b in ipairs(ctx:list_state("early"):get()) do
-        if b[1] >= a.dateTime and b[1] <= a.expires and (best == nil or b[2] > best) then best = b[2] end
+        if b[1] >= a[3] and b[1] <= a[4] and (best == nil or b[2] > best) then best = b[2] end
       end
       ctx:list_state("early"):clear()
-      ctx:value_state("auction"):update({ a.category, a.dateTime, a.expires, best })
-      ctx:register_event_time_timer(a.expires)
+      ctx:value_state("auction"):update({ a[2], a[3], a[4], best })
+      ctx:register_event_time_timer(a[4])
     end,
     process_element2 = function(self, b, ctx)
       local st = ctx:value_state("auction")
       local a = st:value()
       if a then
-        if b.dateTime >= a[2] and b.dateTime <= a[3] and (a[4] == nil or b.price > a[4]) then
-          a[4] = b.price
+        local t, price = b[3], b[2]
+        if t >= a[2] and t <= a[3] and (a[4] == nil or price > a[4]) then
+          a[4] = price
           st:update(a)
         end
-      elseif b.dateTime > (ctx:current_watermark() or -math.huge) then
+      elseif b[3] > (ctx:current_watermark() or -math.huge) then
         -- its auction may still come (with dateTime <= the bid's, so before
         -- the watermark passes the bid); after that the bid cannot win
-        ctx:list_state("early"):add({ b.dateTime, b.price })
-        ctx:register_event_time_timer(b.dateTime)
+        ctx:list_state("early"):add({ b[3], b[2] })
+        ctx:register_event_time_timer(b[3])
       end
     end,
     on_timer = function(self, ts, ctx, out)

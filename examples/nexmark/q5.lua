@@ -9,9 +9,11 @@ local params = flow.params()
 local env = flow.env{ parallelism = params:get_number("parallelism", 1) }
 env:set_runtime_mode("streaming")
 
+-- only the auction crosses to the windows (the record keeps its time)
 local bids = nexmark.events(env, params):filter(function(e) return e.event_type == 2 end):name("bids")
+  :map(function(b) return { b.auction } end):name("auction")
 -- bids per auction and window
-local counts = bids:key_by(function(b) return b.auction end)
+local counts = bids:key_by(1)
   :window(flow.windows.sliding_event_time(10000, 2000))
   :aggregate({
     create = function() return 0 end,

@@ -9,7 +9,9 @@ local params = flow.params()
 local env = flow.env{ parallelism = params:get_number("parallelism", 1) }
 env:set_runtime_mode("streaming")
 
+-- only (auction, bidder, price, dateTime) crosses to the windows
 local bids = nexmark.events(env, params):filter(function(e) return e.event_type == 2 end):name("bids")
+  :map(function(b) return { b.auction, b.bidder, b.price, b.dateTime } end):name("auction, bidder, price, dateTime")
 -- per window and subtask (keyed by auction): the local maximum bids; then
 -- per window the global ones
 local function best(a, b)
@@ -21,13 +23,16 @@ local function best(a, b)
   l.price = a.price
   return l
 end
-local local_max = bids:key_by(function(b) return b.auction end)
+local local_max = bids:key_by(1)
   :window(flow.windows.tumbling_event_time(10000))
   :aggregate({
     create = function() return { price = -1 } end,
-    add = function(b, acc)
-      local one = { { b.auction, b.bidder, b.price, b.dateTime }, price = b.price }
-      return best(acc, one)
+    add = function(b, acc) -- (acc is ours: it may grow)
+      local price = b[3]
+      if price < acc.price then return acc end
+      if price > acc.price then return { b, price = price } end
+      acc[#acc + 1] = b
+      return acc
     end,
     result = function(acc) return acc end,
     merge = best,

@@ -97,6 +97,24 @@ function M.events(env, params)
     :with_timestamp_assigner(function(e) return e.dateTime end))
 end
 
+--- The UTC date of epoch milliseconds as "YYYY-MM-DD" (days to civil
+--- date, Howard Hinnant's algorithm; no time zone involved).
+---@param ms number
+---@return string
+function M.date(ms)
+  local floor = math.floor
+  local z = floor(ms / 86400000) + 719468
+  local era = floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
+  local mp = floor((5 * doy + 2) / 153)
+  local d = doy - floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format("%04d-%02d-%02d", y, m, d)
+end
+
 --- A row as one CSV line: values joined by ",", integers without a
 --- fraction or exponent.
 ---@param row any[]

@@ -18,10 +18,14 @@
 
 local M = {}
 
-M.QUERIES = { "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q11" }
+M.QUERIES = {
+  "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q11",
+  "q14", "q17", "q18", "q20", "q21", "q22",
+}
 
 local TEN_SECONDS = 10000 -- tumbling window size (q7, q8) and session gap (q11)
 local SLIDE_SIZE, SLIDE_STEP = 10000, 2000 -- q5's sliding windows
+local HOUR, DAY = 3600000, 86400000 -- milliseconds (q14, q17)
 
 -- ---------------------------------------------------------------------------
 -- helpers
@@ -68,6 +72,24 @@ local csv = M.csv
 -- The start of the tumbling window of `size` holding t (aligned to epoch 0).
 local function tumble_start(t, size)
   return t - t % size
+end
+
+-- The UTC date "YYYY-MM-DD" of t (epoch milliseconds), from the epoch day
+-- number floor(t / DAY) by the civil-from-days algorithm (proleptic
+-- Gregorian calendar; H. Hinnant). Plain arithmetic: no os.date, whose
+-- result would depend on the local time zone.
+local function utc_date(t)
+  local z = idiv(t, DAY) + 719468 -- days since 0000-03-01
+  local era = idiv(z, 146097) -- 400-year eras
+  local doe = z - era * 146097 -- [0, 146096]
+  local yoe = idiv(doe - idiv(doe, 1460) + idiv(doe, 36524) - idiv(doe, 146096), 365) -- [0, 399]
+  local doy = doe - (365 * yoe + idiv(yoe, 4) - idiv(yoe, 100)) -- [0, 365], from March 1st
+  local mp = idiv(5 * doy + 2, 153) -- [0, 11], March = 0
+  local d = doy - idiv(153 * mp + 2, 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return string.format("%04d-%02d-%02d", y, m, d)
 end
 
 -- The persons, auctions and bids of the input, each list in input order.
@@ -297,6 +319,159 @@ function Q.q11(_, _, bids)
       end
     end
     rows[#rows + 1] = csv(bidder, n, start, last + TEN_SECONDS)
+  end
+  return rows
+end
+
+-- q14 (calculation): bids with 1 000 000 < 0.908 * price < 50 000 000,
+-- tested exactly in integers (price * 908 > 10^9 and price * 908 < 5 * 10^10):
+-- auction,bidder,price_eur,bidTimeType,dateTime,c_count with
+-- price_eur = price * 908 // 1000; bidTimeType from the UTC hour
+-- h = floor(dateTime / 3600000) % 24: "dayTime" if 8 <= h <= 18, "nightTime"
+-- if h <= 6 or h >= 20, else (7, 19) "otherTime"; c_count = the number of
+-- bytes "c" in extra (lower case only).
+local function bid_time_type(t)
+  local h = idiv(t, HOUR) % 24
+  if h >= 8 and h <= 18 then
+    return "dayTime"
+  elseif h <= 6 or h >= 20 then
+    return "nightTime"
+  end
+  return "otherTime"
+end
+
+function Q.q14(_, _, bids)
+  local rows = {}
+  for _, b in ipairs(bids) do
+    local p908 = b.price * 908
+    if p908 > 1000000000 and p908 < 50000000000 then
+      local _, c_count = string.gsub(b.extra, "c", "")
+      rows[#rows + 1] = csv(b.auction, b.bidder, idiv(p908, 1000),
+        bid_time_type(b.dateTime), b.dateTime, c_count)
+    end
+  end
+  return rows
+end
+
+-- q17 (auction statistics per day): per (auction, day) with day the UTC date
+-- "YYYY-MM-DD" of the bid's dateTime (days start at multiples of 86400000),
+-- over all its bids: auction,day,total_bids,rank1_bids,rank2_bids,rank3_bids,
+-- min_price,max_price,avg_price,sum_price with rank1 = price < 10000,
+-- rank2 = 10000 <= price < 1000000, rank3 = price >= 1000000 and
+-- avg_price = sum_price // total_bids.
+function Q.q17(_, _, bids)
+  local groups, keys = group_by(bids, function(b)
+    return field(b.auction) .. "/" .. utc_date(b.dateTime)
+  end)
+  local rows = {}
+  for _, k in ipairs(keys) do
+    local g = groups[k]
+    local n, r1, r2, r3, min, max, sum = #g, 0, 0, 0, nil, nil, 0
+    for _, b in ipairs(g) do
+      local p = b.price
+      if p < 10000 then
+        r1 = r1 + 1
+      elseif p < 1000000 then
+        r2 = r2 + 1
+      else
+        r3 = r3 + 1
+      end
+      if min == nil or p < min then min = p end
+      if max == nil or p > max then max = p end
+      sum = sum + p
+    end
+    rows[#rows + 1] = csv(g[1].auction, utc_date(g[1].dateTime), n, r1, r2, r3,
+      min, max, idiv(sum, n), sum)
+  end
+  return rows
+end
+
+-- q18 (last bid per bidder and auction): per (bidder, auction), the bid with
+-- the largest dateTime, and among those the largest price:
+-- auction,bidder,price,dateTime (one row per pair, even when bids tie fully).
+function Q.q18(_, _, bids)
+  local groups, keys = group_by(bids, function(b)
+    return field(b.bidder) .. "/" .. field(b.auction)
+  end)
+  local rows = {}
+  for _, k in ipairs(keys) do
+    local best
+    for _, b in ipairs(groups[k]) do
+      if best == nil or b.dateTime > best.dateTime
+          or (b.dateTime == best.dateTime and b.price > best.price) then
+        best = b
+      end
+    end
+    rows[#rows + 1] = csv(best.auction, best.bidder, best.price, best.dateTime)
+  end
+  return rows
+end
+
+-- q20 (expand bids with auction info): every pair (bid, auction) with
+-- bid.auction == auction.id and auction.category == 10, whatever their order
+-- in the input (several auctions with one id give one row each):
+-- auction,bidder,price,dateTime,itemName,seller,category (dateTime the bid's).
+function Q.q20(_, auctions, bids)
+  local by_id = group_by(auctions, function(a) return a.id end)
+  local rows = {}
+  for _, b in ipairs(bids) do
+    for _, a in ipairs(by_id[b.auction] or {}) do
+      if a.category == 10 then
+        rows[#rows + 1] = csv(b.auction, b.bidder, b.price, b.dateTime,
+          a.itemName, a.seller, a.category)
+      end
+    end
+  end
+  return rows
+end
+
+-- q21 (channel id): per bid, channel_id = "0", "1", "2", "3" when
+-- lower(channel) is "apple", "google", "facebook", "baidu"; otherwise the
+-- url's parameter: regex (&|^)channel_id=([^&]*), group 2 of the first match
+-- (so "channel_id=" at the start of the url or right after "&", never after
+-- "?" or another character; an empty value is found and is ""). Bids without
+-- a channel_id are left out: auction,bidder,price,channel,channel_id.
+local HOT_CHANNELS = { apple = "0", google = "1", facebook = "2", baidu = "3" }
+
+local function url_channel_id(url)
+  -- the leftmost match: at the start, else after the first "&channel_id="
+  return url:match("^channel_id=([^&]*)") or url:match("&channel_id=([^&]*)")
+end
+
+function Q.q21(_, _, bids)
+  local rows = {}
+  for _, b in ipairs(bids) do
+    local id = HOT_CHANNELS[string.lower(b.channel)] or url_channel_id(b.url)
+    if id ~= nil then
+      rows[#rows + 1] = csv(b.auction, b.bidder, b.price, b.channel, id)
+    end
+  end
+  return rows
+end
+
+-- q22 (url directories): per bid, the url split at every "/" (empty pieces
+-- kept; 0-based: "https://www.nexmark.com/a/b/c" -> "https:", "",
+-- "www.nexmark.com", "a", "b", "c"); dir1, dir2, dir3 = pieces 3, 4, 5, ""
+-- past the end: auction,bidder,price,channel,dir1,dir2,dir3.
+local function split_slash(s)
+  local pieces, from = {}, 1
+  while true do
+    local at = string.find(s, "/", from, true)
+    if at == nil then
+      pieces[#pieces + 1] = string.sub(s, from)
+      return pieces
+    end
+    pieces[#pieces + 1] = string.sub(s, from, at - 1)
+    from = at + 1
+  end
+end
+
+function Q.q22(_, _, bids)
+  local rows = {}
+  for _, b in ipairs(bids) do
+    local p = split_slash(b.url) -- p[i + 1] is piece i
+    rows[#rows + 1] = csv(b.auction, b.bidder, b.price, b.channel,
+      p[4] or "", p[5] or "", p[6] or "")
   end
   return rows
 end

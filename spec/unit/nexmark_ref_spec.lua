@@ -2,7 +2,9 @@
 -- directly: tiny hand-made event lists pin each query's rules (window
 -- alignment to epoch 0 with exclusive ends, sliding membership, ties, join
 -- order independence, q4's inclusive bounds and truncating average, q8's
--- distinct rows, q11's touching sessions) so that the specs comparing the
+-- distinct rows, q11's touching sessions, q14's strict integer bounds and
+-- hour bands, q17's UTC days and price bands, q18's ties, q20's join, q21's
+-- channel ids, q22's url pieces) so that the specs comparing the
 -- real query scripts against it compare against the intended contract.
 -- Event times are >= 10000 wherever windows matter, so no sliding window
 -- (q5) starts before epoch 0.
@@ -21,10 +23,13 @@ local function auction(id, seller, category, t, expires)
     category = category, extra = "" } }
 end
 
-local function bid(auction_id, bidder, price, t)
+-- `more` (optional) overrides fields: channel, url, extra
+local function bid(auction_id, bidder, price, t, more)
+  more = more or {}
   return { event_type = 2, bid = {
-    auction = auction_id, bidder = bidder, price = price, channel = "web",
-    url = "http://x", dateTime = t, extra = "" } }
+    auction = auction_id, bidder = bidder, price = price,
+    channel = more.channel or "web", url = more.url or "http://x",
+    dateTime = t, extra = more.extra or "" } }
 end
 
 -- rows sorted, whatever order the reference gives them in
@@ -36,7 +41,10 @@ end
 
 describe("nexmark reference", function()
   it("lists its queries and formats CSV values", function()
-    assert.are.same({ "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q11" }, ref.QUERIES)
+    assert.are.same({
+      "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q11",
+      "q14", "q17", "q18", "q20", "q21", "q22",
+    }, ref.QUERIES)
     assert.are.equal("5,a b,0,-3,1700000000000", ref.csv(5, "a b", 0.0, -3, 1700000000000))
     assert.are.equal("2", ref.csv(10 / 5))
     assert.has_error(function() ref.csv(1, nil, 2) end)
@@ -196,5 +204,182 @@ describe("nexmark reference", function()
       "8,1,10000,20000",
       "8,2,20001,35000",
     }, run("q11", ev))
+  end)
+
+  it("q14 keeps prices strictly inside its integer bounds and converts them", function()
+    -- 908 * price is never exactly 10^9 or 5 * 10^10 for an integer price
+    -- (908 = 4 * 227), so the closest prices on each side pin the bounds:
+    -- 1101321 * 908 = 999999468 (out), 1101322 * 908 = 1000000376 (in),
+    -- 55066079 * 908 = 49999999732 (in), 55066080 * 908 = 50000000640 (out)
+    local t = 10 * 3600000 -- 10:00 UTC: dayTime
+    local ev = {
+      bid(1, 1, 1101321, t), bid(2, 2, 1101322, t),
+      bid(3, 3, 55066079, t), bid(4, 4, 55066080, t),
+      bid(5, 5, 0, t), bid(6, 6, 1000000, t), -- 908000000: out
+    }
+    assert.are.same({
+      "2,2,1000000,dayTime,36000000,0",
+      "3,3,49999999,dayTime,36000000,0",
+    }, run("q14", ev))
+  end)
+
+  it("q14 classifies the UTC hour at each band boundary and counts c's", function()
+    local H, D = 3600000, 86400000
+    local p = 2000000 -- 908 * p = 1816000000: in; price_eur 1816000
+    local function one(t, extra)
+      local rows = run("q14", { bid(1, 2, p, t, { extra = extra }) })
+      assert.are.equal(1, #rows)
+      local kind, count = rows[1]:match("^1,2,1816000,(%a+),%d+,(%d+)$")
+      return kind, tonumber(count)
+    end
+    assert.are.equal("nightTime", one(0))
+    assert.are.equal("nightTime", one(6 * H))
+    assert.are.equal("nightTime", one(7 * H - 1)) -- still hour 6
+    assert.are.equal("otherTime", one(7 * H))
+    assert.are.equal("otherTime", one(8 * H - 1))
+    assert.are.equal("dayTime", one(8 * H))
+    assert.are.equal("dayTime", one(18 * H))
+    assert.are.equal("dayTime", one(19 * H - 1)) -- still hour 18
+    assert.are.equal("otherTime", one(19 * H))
+    assert.are.equal("otherTime", one(20 * H - 1))
+    assert.are.equal("nightTime", one(20 * H))
+    assert.are.equal("nightTime", one(D - 1)) -- hour 23
+    assert.are.equal("dayTime", one(19675 * D + 8 * H)) -- hours wrap per UTC day
+    assert.are.equal("nightTime", one(1700000000000)) -- 2023-11-14T22:13:20Z: hour 22
+    local _, n = one(10 * H, "")
+    assert.are.equal(0, n)
+    _, n = one(10 * H, "abcCcc c")
+    assert.are.equal(4, n) -- upper-case C is not counted
+    assert.are.same({ "1,2,1816000,dayTime,36000000,3" },
+      run("q14", { bid(1, 2, p, 10 * H, { extra = "ccc" }) }))
+  end)
+
+  it("q17 groups bids per auction and UTC day, with price bands and a floor average", function()
+    local D = 86400000
+    local k = 19676 -- 19676 * D = 1700006400000 = 2023-11-15T00:00:00Z
+    local ev = {
+      bid(1, 1, 9999, 1700000000000), -- 2023-11-14T22:13:20Z: rank1
+      bid(1, 2, 10000, k * D - 1), -- last ms of 2023-11-14: rank2
+      bid(1, 3, 999999, 1700000000001), -- rank2
+      bid(1, 4, 1000000, 1699999999999), -- rank3; sum 2019998 // 4 = 504999
+      bid(1, 5, 7, k * D), -- first ms of 2023-11-15: a new day
+      bid(2, 1, 5, k * D + 1), -- another auction, same day
+      bid(2, 1, 6, k * D + D - 1), -- same day, last ms
+    }
+    assert.are.same({
+      "1,2023-11-14,4,1,2,1,9999,1000000,504999,2019998",
+      "1,2023-11-15,1,1,0,0,7,7,7,7",
+      "2,2023-11-15,2,2,0,0,5,6,5,11",
+    }, run("q17", ev))
+  end)
+
+  it("q17 names UTC days by the calendar (epoch, leap days, before epoch)", function()
+    local D = 86400000
+    local function day(t)
+      return run("q17", { bid(1, 1, 1, t) })[1]:match("^1,([^,]+),")
+    end
+    assert.are.equal("1970-01-01", day(0))
+    assert.are.equal("1970-01-01", day(D - 1))
+    assert.are.equal("1970-01-02", day(D))
+    assert.are.equal("1969-12-31", day(-1))
+    assert.are.equal("2023-11-14", day(1700000000000))
+    assert.are.equal("2000-02-29", day(11016 * D))
+    assert.are.equal("2000-03-01", day(11017 * D))
+    assert.are.equal("2024-02-29", day(19782 * D))
+    assert.are.equal("2024-03-01", day(19783 * D))
+    assert.are.equal("2023-02-28", day(19416 * D))
+    assert.are.equal("2023-03-01", day(19417 * D))
+    assert.are.equal("2100-03-01", day(47541 * D)) -- 2100 is not a leap year
+  end)
+
+  it("q18 keeps each pair's latest bid, the highest price among ties", function()
+    local ev = {
+      bid(1, 7, 5, 30), -- latest of (7, 1) together with the next two
+      bid(1, 7, 9, 10), -- higher price, but earlier
+      bid(1, 7, 6, 30), -- same latest time, higher price: the one kept
+      bid(1, 7, 4, 30),
+      bid(1, 8, 1, 5), -- another bidder on auction 1
+      bid(2, 7, 3, 40), bid(2, 7, 3, 40), -- a full tie: one row
+      bid(3, 7, 2, 50), bid(3, 7, 8, 49), -- later time wins over price
+    }
+    assert.are.same({ "1,7,6,30", "1,8,1,5", "2,7,3,40", "3,7,2,50" }, run("q18", ev))
+  end)
+
+  it("q20 joins bids with category-10 auctions in any order", function()
+    local ev = {
+      bid(100, 1, 11, 1000), -- before its auction
+      auction(100, 5, 10, 500),
+      bid(100, 2, 12, 2000), -- after its auction
+      auction(101, 6, 11, 500), -- category not kept
+      bid(101, 3, 13, 1500),
+      bid(999, 4, 14, 1500), -- no such auction
+      auction(102, 7, 10, 500), -- no bids
+    }
+    assert.are.same({
+      "100,1,11,1000,item100,5,10",
+      "100,2,12,2000,item100,5,10",
+    }, run("q20", ev))
+  end)
+
+  it("q21 maps hot channels in any case, else reads channel_id from the url", function()
+    local function b(n, channel, url)
+      return bid(n, 1, 5, 10, { channel = channel, url = url })
+    end
+    local ev = {
+      b(1, "Apple", "channel_id=9"), -- a hot channel wins over the url
+      b(2, "GOOGLE", "http://x"),
+      b(3, "facebook", "http://x"),
+      b(4, "BaiDu", "http://x"),
+      b(5, "applex", "http://x"), -- not a hot channel, no parameter: out
+      b(6, "web", "channel_id=abc&x=1"), -- at the start
+      b(7, "web", "https://x/a?x=1&channel_id=42&y=2"), -- after &
+      b(8, "web", "https://x/a?x=1&channel_id=7"), -- after &, to the end
+      b(9, "web", "https://x/a?xchannel_id=5"), -- not after &: out
+      b(10, "web", "https://x/a?channel_id=5"), -- after ?: out
+      b(11, "web", "https://x/a?x=1&channel_id=&y=2"), -- empty value: ""
+      b(12, "web", "a=1&channel_id="), -- empty value at the end: ""
+      b(13, "web", "xchannel_id=1&channel_id=2&channel_id=3"), -- the first match
+      b(14, "web", ""),
+    }
+    assert.are.same({
+      "1,1,5,Apple,0",
+      "11,1,5,web,",
+      "12,1,5,web,",
+      "13,1,5,web,2",
+      "2,1,5,GOOGLE,1",
+      "3,1,5,facebook,2",
+      "4,1,5,BaiDu,3",
+      "6,1,5,web,abc",
+      "7,1,5,web,42",
+      "8,1,5,web,7",
+    }, run("q21", ev))
+  end)
+
+  it("q22 takes url pieces 3, 4 and 5, empty pieces kept, short urls padded", function()
+    local function b(n, url)
+      return bid(n, 1, 5, 10, { channel = "ch", url = url })
+    end
+    local ev = {
+      b(1, "https://www.nexmark.com/a/b/c/x"),
+      b(2, "https://www.nexmark.com/a/b/c"),
+      b(3, "https://www.nexmark.com/a"),
+      b(4, "https://www.nexmark.com/"), -- piece 3 is "" (after the last /)
+      b(5, "http://x"),
+      b(6, "a//b/c//d"), -- a, "", b, c, "", d
+      b(7, "https://h//b//"), -- https:, "", h, "", b, "", ""
+      b(8, "noslash"),
+      b(9, ""),
+    }
+    assert.are.same({
+      "1,1,5,ch,a,b,c",
+      "2,1,5,ch,a,b,c",
+      "3,1,5,ch,a,,",
+      "4,1,5,ch,,,",
+      "5,1,5,ch,,,",
+      "6,1,5,ch,c,,d",
+      "7,1,5,ch,,b,",
+      "8,1,5,ch,,,",
+      "9,1,5,ch,,,",
+    }, run("q22", ev))
   end)
 end)
