@@ -37,6 +37,6 @@ run() {
 
 printf "%-10s %2s %12s %14s %8s\n" query p "events/s" "events/s/core" "RSS MB"
 for p in 1 2; do run generator "$work/generator.lua" "$p"; done
-for q in q0 q1 q2 q3 q4 q5 q7 q8 q11; do
+for q in q0 q1 q2 q3 q4 q5 q7 q8 q11 q14 q17 q18 q20 q21 q22; do
   for p in 1 2; do run "$q" "$root/examples/nexmark/$q.lua" "$p"; done
 done
