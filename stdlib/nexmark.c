@@ -34,6 +34,7 @@ struct flow_nexmark {
   char pool[POOL_SIZE]; /* 'a'..'z' padding, substrings are the `extra` fields */
   uint32_t url_off[CHANNELS]; /* channel URLs, made on first use */
   uint16_t url_len[CHANNELS];
+  uint8_t delivered[4 + CHANNELS]; /* a bid's channel strings went out once (see nexmark.h) */
   size_t url_used;
   char url_text[CHANNELS * 96];
 };
@@ -280,6 +281,8 @@ static void bid(str_out_t *o, rng_t *r, int64_t n, flow_nexmark_event_t *ev) {
   if (rnd_int(r, 2) > 0) {
     uint32_t j = rnd_int(r, COUNT(HOT_CHANNELS));
     ev->category = (int32_t)j;
+    if (o->g->delivered[j]) goto done;
+    o->g->delivered[j] = 1;
     begin(o, ev, 0);
     puts_(o, HOT_CHANNELS[j]);
     end(o);
@@ -291,6 +294,8 @@ static void bid(str_out_t *o, rng_t *r, int64_t n, flow_nexmark_event_t *ev) {
   } else {
     uint32_t k = rnd_int(r, CHANNELS);
     ev->category = (int32_t)(COUNT(HOT_CHANNELS) + k);
+    if (o->g->delivered[ev->category]) goto done;
+    o->g->delivered[ev->category] = 1;
     begin(o, ev, 0);
     puts_(o, "channel-");
     put_uint(o, k, 1);
@@ -299,6 +304,7 @@ static void bid(str_out_t *o, rng_t *r, int64_t n, flow_nexmark_event_t *ev) {
     cached_url(o, k);
     end(o);
   }
+done:
   extra(r, ev, 32, 100);
 }
 
@@ -319,6 +325,7 @@ flow_nexmark_t *flow_nexmark_new(double seed, double base_ms, double rate) {
   g->used = 0;
   g->url_used = 0;
   memset(g->url_len, 0, sizeof(g->url_len));
+  memset(g->delivered, 0, sizeof(g->delivered));
   rng_t r = stream(g->seed, 1, 0);
   for (size_t i = 0; i < POOL_SIZE; i++) g->pool[i] = (char)('a' + rnd_int(&r, 26));
   return g;

@@ -28,7 +28,9 @@ typedef struct flow_nexmark_event {
   double date_time; /* epoch ms */
   double expires;   /* auction: epoch ms */
   int32_t type;     /* enum flow_nexmark_type */
-  int32_t category; /* auction: 10..14; bid: its channel, 0..3 hot, 4 + k channel-k (same strings) */
+  int32_t category; /* auction: 10..14; bid: its channel, 0..3 hot, 4 + k channel-k (same strings);
+                     * a bid carries its channel and url strings only the first time its channel
+                     * comes from this generator (str_len 0 after: the reader keeps them) */
   int32_t str_off[5];
   int32_t str_len[5];
   int32_t extra_off; /* into flow_nexmark_pool(): one of few offsets, so (off, len) may key a cache */

@@ -43,6 +43,7 @@
 --- Flink's AggregateFunction for WindowedStream:aggregate.
 ---@alias flow.AggregateFunction {create: fun(): any, add: fun(v: any, acc: any): any, result: fun(acc: any): any, merge?: fun(a: any, b: any): any}
 
+require("flow.jit_guard") -- first: before any trace is compiled
 local core = require("flow.core")
 local environment = require("flow.api.environment")
 local c_operators = require("flow.api.c_operators")

@@ -11,6 +11,7 @@ local dir = h.source_dir .. "/examples/nexmark/"
 -- 20 000 events at 1000 a second: 20 s of event time, so windows, sessions
 -- and auctions (which last a random horizon) all have something to do
 local events_file = h.tmpname(".json")
+local side_input = h.tmpname(".csv") -- q13's
 local events
 
 local function lines(path)
@@ -22,24 +23,27 @@ end
 describe("nexmark", function()
   setup(function()
     local _, err, code = h.run({ dir .. "generate.lua", "--output", events_file, "--events-count", "20000",
-      "--seed", "7", "--rate", "1000" })
+      "--seed", "7", "--rate", "1000", "--side-input", side_input })
     assert.are.equal(0, code, err)
     events = {}
     for i, l in ipairs(lines(events_file)) do events[i] = assert(json.decode(l)) end
     assert.are.equal(20000, #events)
   end)
-  teardown(function() os.remove(events_file) end)
+  teardown(function()
+    os.remove(events_file)
+    os.remove(side_input)
+  end)
 
   for _, q in ipairs(ref.QUERIES) do
     for _, p in ipairs { 1, 2 } do
       it(q .. " at parallelism " .. p .. " gives the reference's rows", function()
         local out = h.tmpname(".csv")
         local _, err, code = h.run({ dir .. q .. ".lua", "--events", events_file, "--output", out,
-          "--parallelism", tostring(p) }, { timeout = 120 })
+          "--parallelism", tostring(p), "--side-input", side_input }, { timeout = 120 })
         assert.are.equal(0, code, err)
         local got = lines(out)
         os.remove(out)
-        local want = ref.run(q, events)
+        local want = ref.run(q, events, { side_input = side_input })
         table.sort(got)
         table.sort(want)
         assert.is_true(#want > 0, q .. ": the reference has no rows: the events do not exercise it")

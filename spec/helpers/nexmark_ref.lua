@@ -1,7 +1,8 @@
 --- A plain-Lua reference of the Nexmark queries, written for clarity, not
 --- speed: the whole (finite) input is in memory and every query is a few
 --- loops over it. Specs run the real flowlua query scripts and compare their
---- CSV rows with `M.run(query, events)` (compare sorted: row order is free).
+--- CSV rows with `M.run(query, events [, opts])` (compare sorted: row order
+--- is free; q13 needs opts.side_input, the path of its side input file).
 --- Not a spec itself.
 ---
 --- Events are decoded JSON lines:
@@ -21,11 +22,14 @@ local M = {}
 M.QUERIES = {
   "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q11",
   "q14", "q17", "q18", "q20", "q21", "q22",
+  "q13", "q15", "q16", "q19",
 }
 
 local TEN_SECONDS = 10000 -- tumbling window size (q7, q8) and session gap (q11)
 local SLIDE_SIZE, SLIDE_STEP = 10000, 2000 -- q5's sliding windows
-local HOUR, DAY = 3600000, 86400000 -- milliseconds (q14, q17)
+local MINUTE, HOUR, DAY = 60000, 3600000, 86400000 -- milliseconds (q14, q15, q16, q17)
+local Q13_MODULUS = 10000 -- q13's side input key is bid.auction % 10000
+local Q19_TOP = 10 -- q19 keeps this many bids per auction
 
 -- ---------------------------------------------------------------------------
 -- helpers
@@ -68,6 +72,7 @@ function M.csv(...)
   return table.concat(parts, ",")
 end
 local csv = M.csv
+local unpack = unpack or table.unpack
 
 -- The start of the tumbling window of `size` holding t (aligned to epoch 0).
 local function tumble_start(t, size)
@@ -90,6 +95,12 @@ local function utc_date(t)
   local y = yoe + era * 400
   if m <= 2 then y = y + 1 end
   return string.format("%04d-%02d-%02d", y, m, d)
+end
+
+-- The UTC "HH:MM" of t (epoch milliseconds), zero-padded: within one day,
+-- string order is time order.
+local function utc_minute(t)
+  return string.format("%02d:%02d", idiv(t, HOUR) % 24, idiv(t, MINUTE) % 60)
 end
 
 -- The persons, auctions and bids of the input, each list in input order.
@@ -126,7 +137,7 @@ local function group_by(list, key)
 end
 
 -- ---------------------------------------------------------------------------
--- the queries: each takes (persons, auctions, bids) and returns CSV rows
+-- the queries: each takes (persons, auctions, bids, opts) and returns CSV rows
 
 local Q = {}
 
@@ -323,6 +334,51 @@ function Q.q11(_, _, bids)
   return rows
 end
 
+-- q13 (bounded side input join): the side input file opts.side_input holds
+-- lines key,value (key an integer, value a string without commas; empty
+-- lines skipped; a key repeated in the file: its last line wins). Each bid
+-- whose key = auction % 10000 is in the side input gives
+-- auction,bidder,price,dateTime,value; bids without a match are left out.
+local function read_side_input(path)
+  local f, err = io.open(path, "rb")
+  if f == nil then
+    error("nexmark_ref: q13 cannot read its side input: " .. tostring(err), 0)
+  end
+  local values, n = {}, 0
+  for line in f:lines() do
+    n = n + 1
+    line = line:gsub("\r$", "")
+    if line ~= "" then
+      local key, value = line:match("^([^,]*),([^,]*)$")
+      local k = tonumber(key)
+      if k == nil or k ~= math.floor(k) then
+        f:close()
+        error("nexmark_ref: q13 side input " .. path .. ":" .. n
+          .. ": not key,value with an integer key: " .. line, 0)
+      end
+      values[k] = value -- a later line replaces an earlier one
+    end
+  end
+  f:close()
+  return values
+end
+
+function Q.q13(_, _, bids, opts)
+  local path = opts and opts.side_input
+  if path == nil then -- level 3: the caller of M.run
+    error("nexmark_ref: q13 needs opts.side_input, the path of its side input file", 3)
+  end
+  local values = read_side_input(path)
+  local rows = {}
+  for _, b in ipairs(bids) do
+    local value = values[tonumber(b.auction % Q13_MODULUS)]
+    if value ~= nil then
+      rows[#rows + 1] = csv(b.auction, b.bidder, b.price, b.dateTime, value)
+    end
+  end
+  return rows
+end
+
 -- q14 (calculation): bids with 1 000 000 < 0.908 * price < 50 000 000,
 -- tested exactly in integers (price * 908 > 10^9 and price * 908 < 5 * 10^10):
 -- auction,bidder,price_eur,bidTimeType,dateTime,c_count with
@@ -349,6 +405,72 @@ function Q.q14(_, _, bids)
       rows[#rows + 1] = csv(b.auction, b.bidder, idiv(p908, 1000),
         bid_time_type(b.dateTime), b.dateTime, c_count)
     end
+  end
+  return rows
+end
+
+-- q15 (bidding statistics per day): per UTC day "YYYY-MM-DD" (as q17):
+-- day,total_bids,rank1_bids,rank2_bids,rank3_bids,total_bidders,
+-- rank1_bidders,rank2_bidders,rank3_bidders,total_auctions,rank1_auctions,
+-- rank2_auctions,rank3_auctions with rank1 = price < 10000,
+-- rank2 = 10000 <= price < 1000000, rank3 = price >= 1000000; *_bids count
+-- bids, *_bidders the DISTINCT bidders of those bids, *_auctions the DISTINCT
+-- auctions of those bids.
+
+-- The 12 counts of q15 (and q16) over a group of bids, in column order.
+local function band_counts(g)
+  local bids = { 0, 0, 0, 0 } -- total, rank1, rank2, rank3
+  local bidders, auctions = { {}, {}, {}, {} }, { {}, {}, {}, {} } -- sets
+  local n_bidders, n_auctions = { 0, 0, 0, 0 }, { 0, 0, 0, 0 }
+  for _, b in ipairs(g) do
+    local p = b.price
+    local band = p < 10000 and 2 or p < 1000000 and 3 or 4
+    local bidder, auction = field(b.bidder), field(b.auction)
+    for _, i in ipairs { 1, band } do
+      bids[i] = bids[i] + 1
+      if not bidders[i][bidder] then
+        bidders[i][bidder] = true
+        n_bidders[i] = n_bidders[i] + 1
+      end
+      if not auctions[i][auction] then
+        auctions[i][auction] = true
+        n_auctions[i] = n_auctions[i] + 1
+      end
+    end
+  end
+  local counts = {}
+  for _, column in ipairs { bids, n_bidders, n_auctions } do
+    for i = 1, 4 do counts[#counts + 1] = column[i] end
+  end
+  return counts
+end
+
+function Q.q15(_, _, bids)
+  local groups, days = group_by(bids, function(b) return utc_date(b.dateTime) end)
+  local rows = {}
+  for _, day in ipairs(days) do
+    rows[#rows + 1] = csv(day, unpack(band_counts(groups[day])))
+  end
+  return rows
+end
+
+-- q16 (channel statistics per day): as q15 per (channel, UTC day), with the
+-- group's latest minute: channel,day,minute, then q15's 12 counts, where
+-- minute = the largest UTC "HH:MM" (zero-padded) of the group's bids.
+function Q.q16(_, _, bids)
+  local groups, keys = group_by(bids, function(b)
+    return b.channel .. "\0" .. utc_date(b.dateTime)
+  end)
+  local rows = {}
+  for _, k in ipairs(keys) do
+    local g = groups[k]
+    local minute
+    for _, b in ipairs(g) do
+      local m = utc_minute(b.dateTime)
+      if minute == nil or m > minute then minute = m end
+    end
+    rows[#rows + 1] = csv(g[1].channel, utc_date(g[1].dateTime), minute,
+      unpack(band_counts(g)))
   end
   return rows
 end
@@ -403,6 +525,31 @@ function Q.q18(_, _, bids)
       end
     end
     rows[#rows + 1] = csv(best.auction, best.bidder, best.price, best.dateTime)
+  end
+  return rows
+end
+
+-- q19 (top 10 bids per auction): per auction, its bids ordered by price
+-- descending, then dateTime ascending, then bidder ascending; the first 10
+-- (or fewer): auction,bidder,price,dateTime,rank with rank 1..10 in order
+-- (identical bids take consecutive ranks).
+local function q19_before(a, b)
+  if a.price ~= b.price then return a.price > b.price end
+  if a.dateTime ~= b.dateTime then return a.dateTime < b.dateTime end
+  return a.bidder < b.bidder
+end
+
+function Q.q19(_, _, bids)
+  local groups, keys = group_by(bids, function(b) return field(b.auction) end)
+  local rows = {}
+  for _, k in ipairs(keys) do
+    local g = {}
+    for i, b in ipairs(groups[k]) do g[i] = b end
+    table.sort(g, q19_before)
+    for rank = 1, math.min(#g, Q19_TOP) do
+      local b = g[rank]
+      rows[#rows + 1] = csv(b.auction, b.bidder, b.price, b.dateTime, rank)
+    end
   end
   return rows
 end
@@ -480,12 +627,15 @@ end
 
 --- The rows of `query` (one of M.QUERIES) over `events`, as CSV lines
 --- (sorted, for repeatable output; callers should not rely on the order).
-function M.run(query, events)
+--- `opts` (optional) holds a query's inputs besides the events:
+--- side_input (q13: the path of the key,value side input file).
+function M.run(query, events, opts)
   local fn = Q[query]
   if fn == nil then
     error("nexmark_ref: unknown query " .. tostring(query), 2)
   end
-  local rows = fn(split(events))
+  local persons, auctions, bids = split(events)
+  local rows = fn(persons, auctions, bids, opts)
   table.sort(rows)
   return rows
 end

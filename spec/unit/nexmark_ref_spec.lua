@@ -33,17 +33,28 @@ local function bid(auction_id, bidder, price, t, more)
 end
 
 -- rows sorted, whatever order the reference gives them in
-local function run(query, events)
-  local rows = ref.run(query, events)
+local function run(query, events, opts)
+  local rows = ref.run(query, events, opts)
   table.sort(rows)
   return rows
 end
+
+-- a copy of t, sorted (expected rows written in a readable order)
+local function sorted(t)
+  local c = {}
+  for i, v in ipairs(t) do c[i] = v end
+  table.sort(c)
+  return c
+end
+
+local D, H, MIN = 86400000, 3600000, 60000
 
 describe("nexmark reference", function()
   it("lists its queries and formats CSV values", function()
     assert.are.same({
       "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q11",
       "q14", "q17", "q18", "q20", "q21", "q22",
+      "q13", "q15", "q16", "q19",
     }, ref.QUERIES)
     assert.are.equal("5,a b,0,-3,1700000000000", ref.csv(5, "a b", 0.0, -3, 1700000000000))
     assert.are.equal("2", ref.csv(10 / 5))
@@ -381,5 +392,120 @@ describe("nexmark reference", function()
       "8,1,5,ch,,,",
       "9,1,5,ch,,,",
     }, run("q22", ev))
+  end)
+
+  it("q13 joins bids with the side input on auction % 10000, the last line of a key winning", function()
+    local path = os.tmpname()
+    finally(function() os.remove(path) end)
+    local f = assert(io.open(path, "wb"))
+    f:write("1,one\n7,seven\n\n42,old\n2345,big\n42,new\n")
+    f:close()
+    local ev = {
+      bid(1, 10, 100, 1000), -- key 1
+      bid(3, 11, 101, 1001), -- no key 3: out
+      bid(42, 12, 102, 1002), -- key 42 twice in the file: the last line
+      bid(10042, 13, 103, 1003), -- 10042 % 10000 = 42
+      bid(9000000000042, 14, 104, 1004), -- a large id: 42 too
+      bid(1234562345, 15, 105, 1005), -- 2345
+      bid(10000, 16, 106, 1006), -- key 0: out
+      bid(10007, 17, 107, 1007), -- 7
+      person(1, "p", "c", "OR", 1), auction(1, 1, 10, 1), -- not bids: ignored
+    }
+    assert.are.same({
+      "1,10,100,1000,one",
+      "10007,17,107,1007,seven",
+      "10042,13,103,1003,new",
+      "1234562345,15,105,1005,big",
+      "42,12,102,1002,new",
+      "9000000000042,14,104,1004,new",
+    }, run("q13", ev, { side_input = path }))
+    assert.are.same({}, run("q13", { bid(5, 1, 1, 1) }, { side_input = path }))
+  end)
+
+  it("q13 needs its side input", function()
+    assert.has_error(function() ref.run("q13", { bid(1, 1, 1, 1) }) end,
+      "nexmark_ref: q13 needs opts.side_input, the path of its side input file")
+    assert.has_error(function() ref.run("q13", {}, {}) end,
+      "nexmark_ref: q13 needs opts.side_input, the path of its side input file")
+  end)
+
+  it("q15 counts bids, distinct bidders and distinct auctions per UTC day and price band", function()
+    local k = 19676 -- k * D = 2023-11-15T00:00:00Z
+    local t = 1700000000000 -- 2023-11-14T22:13:20Z
+    local ev = {
+      bid(1, 1, 9999, t), -- rank1
+      bid(1, 1, 5, k * D - 1), -- rank1, same bidder and auction: one each; last ms of the day
+      bid(2, 1, 10000, t + 1), -- rank2: bidder 1 again, counted once in the total
+      bid(2, 2, 999999, t + 2), -- rank2: 2 bidders, 1 auction
+      bid(3, 3, 1000000, t + 3), -- rank3
+      bid(1, 3, 2000000, t + 4), -- rank3: 1 bidder, 2 auctions
+      bid(1, 1, 7, k * D), -- first ms of 2023-11-15: a new day
+    }
+    -- day,bids(total,r1,r2,r3),bidders(total,r1,r2,r3),auctions(total,r1,r2,r3)
+    assert.are.same({
+      "2023-11-14,6,2,2,2,3,1,2,1,3,1,1,2",
+      "2023-11-15,1,1,0,0,1,1,0,0,1,1,0,0",
+    }, run("q15", ev))
+    assert.are.same({}, run("q15", {}))
+  end)
+
+  it("q16 counts per channel and UTC day with the latest zero-padded HH:MM", function()
+    local k = 19676 -- k * D = 2023-11-15T00:00:00Z
+    local t0 = (k - 1) * D -- 2023-11-14T00:00:00Z
+    local function b(auction_id, bidder, price, t, channel)
+      return bid(auction_id, bidder, price, t, { channel = channel })
+    end
+    local ev = {
+      b(1, 1, 5, t0 + 9 * H + 5 * MIN, "apple"), -- 09:05, rank1
+      b(1, 2, 5, t0 + D - 1, "apple"), -- 23:59 (last ms of the day), rank1: the latest
+      b(2, 1, 20000, t0 + 10 * H, "apple"), -- 10:00, rank2
+      b(3, 4, 1000000, t0 + 10 * H, "web"), -- 10:00, rank3
+      b(3, 4, 3000000, t0 + 9 * H + 59 * MIN + 59999, "web"), -- 09:59: "10:00" is later, not "9:59"
+      b(1, 1, 5, k * D + 5 * MIN + 1, "apple"), -- next day, 00:05
+      b(1, 1, 5, k * D, "apple"), -- next day, 00:00
+      b(1, 1, 5, t0 + H, "Apple"), -- another channel (as it is, case kept)
+    }
+    assert.are.same({
+      "Apple,2023-11-14,01:00,1,1,0,0,1,1,0,0,1,1,0,0",
+      "apple,2023-11-14,23:59,3,2,1,0,2,2,1,0,2,1,1,0",
+      "apple,2023-11-15,00:05,2,2,0,0,1,1,0,0,1,1,0,0",
+      "web,2023-11-14,10:00,2,0,0,2,1,0,0,1,1,0,0,1",
+    }, run("q16", ev))
+  end)
+
+  it("q19 ranks each auction's bids by price, then time, then bidder, and keeps 10", function()
+    local ev = {
+      bid(1, 1, 100, 50),
+      bid(1, 12, 70, 3),
+      bid(1, 3, 100, 40), -- ties 2's price and time: bidder 2 first
+      bid(1, 4, 40, 61), -- ties the 10th's price, later: out
+      bid(1, 2, 100, 40),
+      bid(1, 10, 90, 1),
+      bid(1, 6, 40, 60), -- ties the 10th's price and time, larger bidder: out
+      bid(1, 11, 80, 2),
+      bid(1, 13, 60, 4),
+      bid(1, 99, 30, 0), -- lowest price: out
+      bid(1, 14, 50, 5),
+      bid(1, 5, 40, 60), -- the 10th
+      bid(1, 9, 200, 90), -- the highest price: first, however late
+      bid(2, 1, 5, 10), bid(2, 2, 6, 20), -- fewer than 10 bids: all kept
+      bid(3, 1, 5, 10), bid(3, 1, 5, 10), -- identical bids: consecutive ranks
+    }
+    assert.are.same(sorted {
+      "1,9,200,90,1",
+      "1,2,100,40,2",
+      "1,3,100,40,3",
+      "1,1,100,50,4",
+      "1,10,90,1,5",
+      "1,11,80,2,6",
+      "1,12,70,3,7",
+      "1,13,60,4,8",
+      "1,14,50,5,9",
+      "1,5,40,60,10",
+      "2,2,6,20,1",
+      "2,1,5,10,2",
+      "3,1,5,10,1",
+      "3,1,5,10,2",
+    }, run("q19", ev))
   end)
 end)

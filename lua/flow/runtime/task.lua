@@ -10,6 +10,7 @@
 --- one loop); record writers (flow.runtime.record_writer) encode output
 --- records straight into network buffers. C is entered once per buffer,
 --- never per record.
+require("flow.jit_guard") -- first: before any trace is compiled
 local ffi = require("ffi")
 local fi = require("flow.ffi")
 local keys = require("flow.runtime.keys")
