@@ -8,7 +8,8 @@
 --- run in twenty, never with the fusion off (`luajit -O-fuse`). On such
 --- versions every Lua state flowlua runs (client, task, REPL) turns load
 --- fusion off; rolling releases from the fix on (LuaJIT 2.1.<timestamp>)
---- keep it.
+--- keep it. FLOWLUA_JIT_FUSE=1 keeps fusion on anyway (to measure what
+--- the workaround costs).
 local M = {}
 
 local FIXED = 1700092800 -- 2023-11-16: rolling releases from then on have the fix
@@ -20,6 +21,7 @@ function M.apply()
   if jit.arch ~= "x64" and jit.arch ~= "x86" then return false end
   local stamp = tonumber(jit.version:match("^LuaJIT 2%.1%.(%d+)$"))
   if stamp and stamp >= FIXED then return false end
+  if os.getenv("FLOWLUA_JIT_FUSE") == "1" then return false end
   jit.opt.start("-fuse")
   return true
 end
