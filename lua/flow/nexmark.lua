@@ -133,13 +133,18 @@ function M.csv(row)
 end
 
 --- Where a query's rows go: with `--output PATH`, one CSV line per row in
---- the file PATH (one writer); else a discarding sink. With `opts.key`, the
---- rows are upserts: only the last row of each key counts, and the rows are
---- written when the input ends.
+--- the file PATH (one writer); else a discarding sink (as Nexmark's
+--- blackhole sink: it takes the rows, updates included, and keeps
+--- nothing). With `opts.key`, the rows are upserts: in the file only the
+--- last row of each key counts, written when the input ends.
 ---@param rows flow.DataStream rows (tables of values)
 ---@param params flow.Params
 ---@param opts? { key: fun(row: any[]): any }
 function M.sink(rows, params, opts)
+  if not params:has("output") then
+    rows:add_sink(function() end):name("discard")
+    return
+  end
   if opts and opts.key then
     rows = rows:key_by(opts.key):process{
       process_element = function(self, row, ctx)
@@ -151,13 +156,9 @@ function M.sink(rows, params, opts)
       end,
     }:name("final rows")
   end
-  if params:has("output") then
-    local csv = M.csv
-    rows:map(function(row) return csv(row) end):name("csv"):set_parallelism(1)
-      :write_as_text(params:get("output")):name("csv file"):set_parallelism(1)
-  else
-    rows:add_sink(function() end):name("discard")
-  end
+  local csv = M.csv
+  rows:map(function(row) return csv(row) end):name("csv"):set_parallelism(1)
+    :write_as_text(params:get("output")):name("csv file"):set_parallelism(1)
 end
 
 --- Runs the query; with `--skip-malformed`, reports on stderr how many
