@@ -165,6 +165,30 @@ env:execute("modules")
     assert.truthy(cjson.decode(body).errors[1])
   end)
 
+  it("answers Flink's /config, and tells a malformed job id (400) from an unknown one (404)", function()
+    local body, status = c:curl("/jobs/" .. string.rep("0", 32))
+    assert.are.equal(404, status)
+    assert.truthy(cjson.decode(body).errors[1])
+    -- an id that does not parse (not 32 hex digits) is a bad request, as in Flink
+    for _, bad in ipairs { "nope", string.rep("0", 31), string.rep("g", 32), string.rep("0", 33) } do
+      local b, st = c:curl("/jobs/" .. bad)
+      assert.are.equal(400, st, bad)
+      assert.truthy(cjson.decode(b).errors[1])
+    end
+    local any = c:json("/jobs/overview").jobs[1].jid -- (the jobs of the tests above)
+    local _, st = c:curl("/jobs/" .. any .. "/no-such-resource")
+    assert.are.equal(404, st)
+    -- the dashboard's configuration, Flink's DashboardConfiguration fields
+    local conf = c:json("/config")
+    assert.are.equal(3000, conf["refresh-interval"])
+    assert.are.equal("string", type(conf["timezone-name"]))
+    assert.are.equal("number", type(conf["timezone-offset"]))
+    assert.truthy(conf["flink-version"]:find("flowlua", 1, true))
+    assert.are.equal("string", type(conf["flink-revision"]))
+    assert.are.same({ ["web-submit"] = true, ["web-cancel"] = true, ["web-rescale"] = false,
+      ["web-history"] = false }, conf.features)
+  end)
+
   it("cancels a running job with `flowlua cancel` and with PATCH ?mode=cancel", function()
     local a = submit_detached(c, ENDLESS, "endless-a")
     wait_for(function() return c:job_state(a) == "RUNNING" end, 20, "job a RUNNING")

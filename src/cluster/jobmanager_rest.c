@@ -1,6 +1,7 @@
 /* The jobmanager's REST endpoint (Flink's WebMonitorEndpoint, REST API v1
  * shapes): JSON built with cJSON, HTTP by net/http_server.c.
  *
+ *   GET   /config              the dashboard's configuration (Flink's DashboardConfiguration)
  *   GET   /overview            cluster overview
  *   GET   /jobs                {"jobs":[{"id","status"}]}
  *   GET   /jobs/overview       {"jobs":[{"jid","name","state","start-time",...}]}
@@ -10,12 +11,16 @@
  *   POST  /jobs                submission: the body is a FLOW_GATEWAY_SUBMIT payload
  *                              without its request id (docs/wire.md); 202 {"jobid"}
  *
+ * Job ids are 32 hex digits, as Flink's: one that does not parse gets 400,
+ * an unknown one 404 (both with Flink's {"errors":[...]}).
+ *
  * With a cluster secret every non-GET request must be signed (the HTTP layer
  * checks it: docs/rest.md); without one the endpoint binds to loopback only. */
 #include <cjson/cJSON.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "net/http_server.h"
 #include "cluster/jobmanager_internal.h"
@@ -204,11 +209,45 @@ static void submit(flow_jobmanager_t *jmgr, const flow_http_request_t *req, flow
   respond_json(res, 202, o);
 }
 
+#define REFRESH_INTERVAL_MS 3000 /* Flink's web.refresh-interval default */
+
+/* GET /config: Flink's DashboardConfiguration. The version fields name
+ * flowlua's; features: jobs are submitted (POST /jobs) and canceled here,
+ * not rescaled, and there is no history server. */
+static cJSON *dashboard_config(void) {
+  time_t now = time(NULL);
+  struct tm local;
+  localtime_r(&now, &local);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "refresh-interval", REFRESH_INTERVAL_MS);
+  cJSON_AddStringToObject(o, "timezone-name", local.tm_zone != NULL ? local.tm_zone : "UTC");
+  cJSON_AddNumberToObject(o, "timezone-offset", (double)local.tm_gmtoff * 1000.0);
+  cJSON_AddStringToObject(o, "flink-version", "flowlua " FLOWLUA_VERSION);
+  cJSON_AddStringToObject(o, "flink-revision", "flowlua " FLOWLUA_VERSION);
+  cJSON *f = cJSON_AddObjectToObject(o, "features");
+  cJSON_AddBoolToObject(f, "web-submit", 1);
+  cJSON_AddBoolToObject(f, "web-cancel", 1);
+  cJSON_AddBoolToObject(f, "web-rescale", 0);
+  cJSON_AddBoolToObject(f, "web-history", 0);
+  return o;
+}
+
+/* a job id as Flink's: 32 hex digits */
+static int parses_as_job_id(const char *id) {
+  size_t n = 0;
+  for (; id[n] != '\0'; n++) {
+    char c = id[n];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return 0;
+  }
+  return n == 32;
+}
+
 static void handle(void *ud, const flow_http_request_t *req, flow_http_response_t *res) {
   flow_jobmanager_t *jmgr = ud;
   const char *p = req->path;
   int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
   if (strncmp(p, "/v1/", 4) == 0) p += 3; /* Flink serves /v1/... too */
+  if (get && strcmp(p, "/config") == 0) return respond_json(res, 200, dashboard_config());
   if (get && strcmp(p, "/overview") == 0) return respond_json(res, 200, overview(jmgr));
   if (get && strcmp(p, "/taskmanagers") == 0) return respond_json(res, 200, taskmanagers(jmgr));
   if (get && strcmp(p, "/jobs/overview") == 0) {
@@ -231,8 +270,14 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
     return respond_json(res, 200, o);
   }
   if (strncmp(p, "/jobs/", 6) == 0) {
-    const char *id = p + 6;
-    if (strlen(id) != 32) return respond_error(res, 404, "no such job");
+    char id[64];
+    const char *slash = strchr(p + 6, '/');
+    size_t n = slash != NULL ? (size_t)(slash - (p + 6)) : strlen(p + 6);
+    if (n >= sizeof(id)) n = sizeof(id) - 1;
+    memcpy(id, p + 6, n);
+    id[n] = '\0';
+    if (!parses_as_job_id(id)) return respond_error(res, 400, "the job id must be 32 hex digits");
+    if (slash != NULL && slash[1] != '\0') return respond_error(res, 404, "not found"); /* no sub-resources yet */
     flow_jobmanager_job_t *j = flow_jobmanager_find_job(jmgr, id);
     if (j == NULL) return respond_error(res, 404, "no such job");
     if (get) return respond_json(res, 200, job_details(j));
