@@ -178,6 +178,29 @@ env:execute("modules")
     local any = c:json("/jobs/overview").jobs[1].jid -- (the jobs of the tests above)
     local _, st = c:curl("/jobs/" .. any .. "/no-such-resource")
     assert.are.equal(404, st)
+    -- the job's plan (Flink's JobPlanInfo), also inside /jobs/:id
+    local plan = c:json("/jobs/" .. any .. "/plan").plan
+    local details = c:json("/jobs/" .. any)
+    assert.are.same(plan, details.plan)
+    assert.are.equal(any, plan.jid)
+    assert.truthy(plan.type == "STREAMING" or plan.type == "BATCH", plan.type)
+    assert.are.equal(#details.vertices, #plan.nodes)
+    local ids, edges = {}, 0
+    for i, v in ipairs(details.vertices) do
+      assert.are.equal(v.id, plan.nodes[i].id)
+      assert.are.equal(v.parallelism, plan.nodes[i].parallelism)
+      assert.are.equal(v.name, plan.nodes[i].description)
+      ids[v.id] = true
+    end
+    for _, n in ipairs(plan.nodes) do
+      for k, input in ipairs(n.inputs or {}) do
+        edges = edges + 1
+        assert.are.equal(k - 1, input.num)
+        assert.truthy(ids[input.id], input.id)
+        assert.truthy(input.ship_strategy:match("^[A-Z]+$"), input.ship_strategy)
+      end
+    end
+    assert.truthy(edges >= 1, "a job of more than one vertex has edges")
     -- the dashboard's configuration, Flink's DashboardConfiguration fields
     local conf = c:json("/config")
     assert.are.equal(3000, conf["refresh-interval"])

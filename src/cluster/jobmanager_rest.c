@@ -5,7 +5,8 @@
  *   GET   /overview            cluster overview
  *   GET   /jobs                {"jobs":[{"id","status"}]}
  *   GET   /jobs/overview       {"jobs":[{"jid","name","state","start-time",...}]}
- *   GET   /jobs/:jobid         one job with its vertices (and the failure cause)
+ *   GET   /jobs/:jobid         one job with its vertices, its plan (and the failure cause)
+ *   GET   /jobs/:jobid/plan    {"plan":{"jid","name","type","nodes":[...]}} (Flink's JobPlanInfo)
  *   GET   /taskmanagers        {"taskmanagers":[{"id","path","slotsNumber","freeSlots",...}]}
  *   PATCH /jobs/:jobid?mode=cancel   202 {} (Flink's job cancellation)
  *   POST  /jobs                submission: the body is a FLOW_GATEWAY_SUBMIT payload
@@ -128,6 +129,51 @@ static cJSON *job_overview(const flow_jobmanager_job_t *j) {
   return o;
 }
 
+/* Flink's JobPlanInfo.plan: a node per job vertex, with its inputs (the
+ * source vertex, the ship strategy in Flink's upper-case names). */
+static cJSON *job_plan(const flow_jobmanager_job_t *j) {
+  cJSON *plan = cJSON_CreateObject();
+  cJSON_AddStringToObject(plan, "jid", j->id);
+  cJSON_AddStringToObject(plan, "name", j->name);
+  cJSON_AddStringToObject(plan, "type", j->jg->sg->mode == FLOW_MODE_BATCH ? "BATCH" : "STREAMING");
+  cJSON *nodes = cJSON_AddArrayToObject(plan, "nodes");
+  for (int v = 0; v < j->jg->n_vertices; v++) {
+    const flow_job_vertex_t *jv = &j->jg->vertices[v];
+    cJSON *n = cJSON_CreateObject();
+    char id[16];
+    snprintf(id, sizeof(id), "%d", jv->id);
+    cJSON_AddStringToObject(n, "id", id);
+    cJSON_AddNumberToObject(n, "parallelism", jv->parallelism);
+    cJSON_AddStringToObject(n, "operator", "");
+    cJSON_AddStringToObject(n, "operator_strategy", "");
+    cJSON_AddStringToObject(n, "description", jv->name);
+    cJSON *inputs = cJSON_CreateArray();
+    int num = 0;
+    for (int e = 0; e < j->jg->n_edges; e++) {
+      const flow_job_edge_t *je = &j->jg->edges[e];
+      if (je->target != jv->id) continue;
+      cJSON *in = cJSON_CreateObject();
+      char src[16], strategy[32];
+      snprintf(src, sizeof(src), "%d", je->source);
+      const char *pn = flow_partitioner_name(je->part);
+      size_t k = 0;
+      for (; pn[k] != '\0' && k + 1 < sizeof(strategy); k++)
+        strategy[k] = (char)(pn[k] >= 'a' && pn[k] <= 'z' ? pn[k] - 32 : pn[k]);
+      strategy[k] = '\0';
+      cJSON_AddNumberToObject(in, "num", num++);
+      cJSON_AddStringToObject(in, "id", src);
+      cJSON_AddStringToObject(in, "ship_strategy", strategy);
+      cJSON_AddStringToObject(in, "exchange", "pipelined_bounded");
+      cJSON_AddItemToArray(inputs, in);
+    }
+    if (num > 0) cJSON_AddItemToObject(n, "inputs", inputs);
+    else cJSON_Delete(inputs);
+    cJSON_AddItemToObject(n, "optimizer_properties", cJSON_CreateObject());
+    cJSON_AddItemToArray(nodes, n);
+  }
+  return plan;
+}
+
 static cJSON *job_details(const flow_jobmanager_job_t *j) {
   cJSON *o = job_overview(j);
   cJSON_DeleteItemFromObject(o, "tasks");
@@ -153,6 +199,7 @@ static cJSON *job_details(const flow_jobmanager_job_t *j) {
     cJSON_AddNumberToObject(mx, "total-bytes", (double)flow_jobmanager_metric(j, v, 3));
     cJSON_AddItemToArray(vs, x);
   }
+  cJSON_AddItemToObject(o, "plan", job_plan(j));
   if (j->done) {
     cJSON_AddNumberToObject(o, "restarts", j->result.restarts);
     if (j->result.failure != NULL) cJSON_AddStringToObject(o, "failure-cause", j->result.failure);
@@ -277,9 +324,16 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
     memcpy(id, p + 6, n);
     id[n] = '\0';
     if (!parses_as_job_id(id)) return respond_error(res, 400, "the job id must be 32 hex digits");
-    if (slash != NULL && slash[1] != '\0') return respond_error(res, 404, "not found"); /* no sub-resources yet */
     flow_jobmanager_job_t *j = flow_jobmanager_find_job(jmgr, id);
     if (j == NULL) return respond_error(res, 404, "no such job");
+    if (slash != NULL && slash[1] != '\0') {
+      if (get && strcmp(slash, "/plan") == 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "plan", job_plan(j));
+        return respond_json(res, 200, o);
+      }
+      return respond_error(res, 404, "not found");
+    }
     if (get) return respond_json(res, 200, job_details(j));
     if (strcmp(req->method, "PATCH") == 0) {
       if (strcmp(req->query, "mode=cancel") != 0 && req->query[0] != '\0')
