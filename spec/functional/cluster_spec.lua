@@ -201,8 +201,34 @@ env:execute("modules")
       end
     end
     assert.truthy(edges >= 1, "a job of more than one vertex has edges")
+    -- a failed job's exceptions (root cause with the Lua traceback) and config
+    local path = h.write(h.tmpname(".lua"), [[
+local flow = require("flow")
+local env = flow.env{ parallelism = 2 }
+env:from_collection({ 1, 2, 3 }):map(function(x) if x == 2 then error("kaboom") end return x end):print()
+env:execute("failing-for-rest")
+]])
+    local _, _, fcode = c:flowlua({ "run", path }, { timeout = 60 })
+    os.remove(path)
+    assert.are.equal(1, fcode)
+    local failed
+    for _, j in ipairs(c:json("/jobs/overview").jobs) do if j.name == "failing-for-rest" then failed = j.jid end end
+    assert.truthy(failed)
+    local ex = c:json("/jobs/" .. failed .. "/exceptions")
+    assert.truthy(ex["root-exception"]:find("kaboom", 1, true), ex["root-exception"])
+    assert.truthy(ex.timestamp > 0)
+    assert.are.equal(1, #ex.exceptionHistory.entries)
+    assert.are.equal(ex["root-exception"], ex.exceptionHistory.entries[1].stacktrace)
+    assert.truthy(ex.exceptionHistory.entries[1].exceptionName:find("kaboom", 1, true))
+    assert.are.equal(cjson.null, c:json("/jobs/" .. any .. "/exceptions")["root-exception"])
+    local conf = c:json("/jobs/" .. failed .. "/config")
+    assert.are.equal(failed, conf.jid)
+    assert.are.equal("failing-for-rest", conf.name)
+    assert.are.equal(2, conf["execution-config"]["job-parallelism"])
+    assert.are.equal("string", type(conf["execution-config"]["restart-strategy"]))
+    assert.are.equal("string", type(conf["execution-config"]["execution-mode"]))
     -- the dashboard's configuration, Flink's DashboardConfiguration fields
-    local conf = c:json("/config")
+    conf = c:json("/config")
     assert.are.equal(3000, conf["refresh-interval"])
     assert.are.equal("string", type(conf["timezone-name"]))
     assert.are.equal("number", type(conf["timezone-offset"]))

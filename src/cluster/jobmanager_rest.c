@@ -7,6 +7,8 @@
  *   GET   /jobs/overview       {"jobs":[{"jid","name","state","start-time",...}]}
  *   GET   /jobs/:jobid         one job with its vertices, its plan (and the failure cause)
  *   GET   /jobs/:jobid/plan    {"plan":{"jid","name","type","nodes":[...]}} (Flink's JobPlanInfo)
+ *   GET   /jobs/:jobid/exceptions  the root cause with its Lua traceback (Flink's JobExceptionsInfoWithHistory)
+ *   GET   /jobs/:jobid/config  {"jid","name","execution-config":{...}} (Flink's JobConfigInfo)
  *   GET   /taskmanagers        {"taskmanagers":[{"id","path","slotsNumber","freeSlots",...}]}
  *   PATCH /jobs/:jobid?mode=cancel   202 {} (Flink's job cancellation)
  *   POST  /jobs                submission: the body is a FLOW_GATEWAY_SUBMIT payload
@@ -174,6 +176,84 @@ static cJSON *job_plan(const flow_jobmanager_job_t *j) {
   return plan;
 }
 
+/* The job's failure: its root cause (first line: the exception's "name")
+ * with the Lua traceback, once it failed or while it restarts. */
+static const char *job_failure(const flow_jobmanager_job_t *j) {
+  if (j->done) return j->result.failure;
+  return j->d.jm != NULL ? j->d.jm->failure : NULL;
+}
+
+/* Flink's JobExceptionsInfoWithHistory: the root exception and a history of
+ * one entry (flowlua keeps the latest failure only). */
+static cJSON *job_exceptions(const flow_jobmanager_job_t *j) {
+  const char *f = job_failure(j);
+  cJSON *o = cJSON_CreateObject();
+  cJSON *h = cJSON_CreateObject();
+  cJSON *entries = cJSON_AddArrayToObject(h, "entries");
+  cJSON_AddBoolToObject(h, "truncated", 0);
+  if (f == NULL) {
+    cJSON_AddNullToObject(o, "root-exception");
+    cJSON_AddNullToObject(o, "timestamp");
+  } else {
+    double ts = (double)(j->done ? j->end_ms : flow_now_ms());
+    cJSON_AddStringToObject(o, "root-exception", f);
+    cJSON_AddNumberToObject(o, "timestamp", ts);
+    cJSON *e = cJSON_CreateObject();
+    size_t n = strcspn(f, "\n");
+    char *name = malloc(n + 1);
+    if (name != NULL) {
+      memcpy(name, f, n);
+      name[n] = '\0';
+      cJSON_AddStringToObject(e, "exceptionName", name);
+      free(name);
+    }
+    cJSON_AddStringToObject(e, "stacktrace", f);
+    cJSON_AddNumberToObject(e, "timestamp", ts);
+    cJSON_AddNullToObject(e, "taskName");
+    cJSON_AddNullToObject(e, "location");
+    cJSON_AddItemToObject(e, "concurrentExceptions", cJSON_CreateArray());
+    cJSON_AddItemToArray(entries, e);
+  }
+  cJSON_AddItemToObject(o, "all-exceptions", cJSON_CreateArray());
+  cJSON_AddBoolToObject(o, "truncated", 0);
+  cJSON_AddItemToObject(o, "exceptionHistory", h);
+  return o;
+}
+
+/* Flink's JobConfigInfo: the job's execution settings. */
+static cJSON *job_config(const flow_jobmanager_job_t *j) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "jid", j->id);
+  cJSON_AddStringToObject(o, "name", j->name);
+  cJSON *ec = cJSON_AddObjectToObject(o, "execution-config");
+  cJSON_AddStringToObject(ec, "execution-mode", j->jg->sg->mode == FLOW_MODE_BATCH ? "BATCH" : "PIPELINED");
+  const flow_restart_strategy_t *r = &j->d.restart;
+  char rs[160];
+  switch (r->kind) {
+  case FLOW_RESTART_FIXED_DELAY:
+    snprintf(rs, sizeof(rs), "Restart with fixed delay (%lld ms). #%lld restart attempts.", (long long)r->delay_ms,
+             (long long)r->attempts);
+    break;
+  case FLOW_RESTART_FAILURE_RATE:
+    snprintf(rs, sizeof(rs), "Failure rate restart with maximum of %lld failures within interval %lld ms and fixed delay %lld ms.",
+             (long long)r->max_failures, (long long)r->interval_ms, (long long)r->delay_ms);
+    break;
+  default:
+    snprintf(rs, sizeof(rs), "%s", flow_restart_kind_name(r->kind));
+    break;
+  }
+  cJSON_AddStringToObject(ec, "restart-strategy", rs);
+  int p = 1;
+  for (int v = 0; v < j->jg->n_vertices; v++)
+    if (j->jg->vertices[v].parallelism > p) p = j->jg->vertices[v].parallelism;
+  cJSON_AddNumberToObject(ec, "job-parallelism", p);
+  cJSON_AddBoolToObject(ec, "object-reuse-mode", 0);
+  cJSON *uc = cJSON_AddObjectToObject(ec, "user-config");
+  cJSON_AddNumberToObject(uc, "execution.buffer-timeout", (double)j->d.buffer_timeout_ms);
+  cJSON_AddNumberToObject(uc, "execution.checkpointing.interval", (double)j->d.checkpoint.interval_ms);
+  return o;
+}
+
 static cJSON *job_details(const flow_jobmanager_job_t *j) {
   cJSON *o = job_overview(j);
   cJSON_DeleteItemFromObject(o, "tasks");
@@ -332,6 +412,8 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
         cJSON_AddItemToObject(o, "plan", job_plan(j));
         return respond_json(res, 200, o);
       }
+      if (get && strcmp(slash, "/exceptions") == 0) return respond_json(res, 200, job_exceptions(j));
+      if (get && strcmp(slash, "/config") == 0) return respond_json(res, 200, job_config(j));
       return respond_error(res, 404, "not found");
     }
     if (get) return respond_json(res, 200, job_details(j));
