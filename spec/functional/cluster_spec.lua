@@ -227,6 +227,12 @@ env:execute("failing-for-rest")
     assert.are.equal(2, conf["execution-config"]["job-parallelism"])
     assert.are.equal("string", type(conf["execution-config"]["restart-strategy"]))
     assert.are.equal("string", type(conf["execution-config"]["execution-mode"]))
+    -- the jobmanager's settings under Flink's keys, the REST port the one we talk to
+    local jmc = {}
+    for _, kv in ipairs(c:json("/jobmanager/config")) do jmc[kv.key] = kv.value end
+    assert.are.equal(tostring(c.rest), jmc["rest.port"])
+    assert.truthy(tonumber(jmc["jobmanager.rpc.port"]) > 0)
+    assert.truthy(tonumber(jmc["heartbeat.timeout"]) > 0)
     -- the dashboard's configuration, Flink's DashboardConfiguration fields
     conf = c:json("/config")
     assert.are.equal(3000, conf["refresh-interval"])

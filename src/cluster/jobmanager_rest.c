@@ -2,6 +2,7 @@
  * shapes): JSON built with cJSON, HTTP by net/http_server.c.
  *
  *   GET   /config              the dashboard's configuration (Flink's DashboardConfiguration)
+ *   GET   /jobmanager/config   [{"key","value"}]: the jobmanager's settings, Flink's keys
  *   GET   /overview            cluster overview
  *   GET   /jobs                {"jobs":[{"id","status"}]}
  *   GET   /jobs/overview       {"jobs":[{"jid","name","state","start-time",...}]}
@@ -359,6 +360,35 @@ static cJSON *dashboard_config(void) {
   return o;
 }
 
+static void add_key_value(cJSON *a, const char *key, const char *value) {
+  cJSON *kv = cJSON_CreateObject();
+  cJSON_AddStringToObject(kv, "key", key);
+  cJSON_AddStringToObject(kv, "value", value);
+  cJSON_AddItemToArray(a, kv);
+}
+
+/* GET /jobmanager/config: the jobmanager's settings under Flink's keys
+ * (the secret is never shown, only whether there is one). */
+static cJSON *jobmanager_config(const flow_jobmanager_t *jmgr) {
+  const flow_jobmanager_options_t *o = &jmgr->opt;
+  cJSON *a = cJSON_CreateArray();
+  char v[64];
+  add_key_value(a, "jobmanager.rpc.address", o->bind_host != NULL ? o->bind_host : "127.0.0.1");
+  snprintf(v, sizeof(v), "%d", flow_transport_server_port(jmgr->server));
+  add_key_value(a, "jobmanager.rpc.port", v);
+  add_key_value(a, "rest.address", o->rest_host != NULL ? o->rest_host : "127.0.0.1");
+  snprintf(v, sizeof(v), "%d", flow_http_server_port(jmgr->rest));
+  add_key_value(a, "rest.port", v);
+  snprintf(v, sizeof(v), "%lld", (long long)o->heartbeat_interval_ms);
+  add_key_value(a, "heartbeat.interval", v);
+  snprintf(v, sizeof(v), "%lld", (long long)o->heartbeat_timeout_ms);
+  add_key_value(a, "heartbeat.timeout", v);
+  snprintf(v, sizeof(v), "%lld", (long long)o->slot_timeout_ms);
+  add_key_value(a, "slot.request.timeout", v);
+  add_key_value(a, "security.authentication", o->secret != NULL ? "shared secret" : "none (loopback only)");
+  return a;
+}
+
 /* a job id as Flink's: 32 hex digits */
 static int parses_as_job_id(const char *id) {
   size_t n = 0;
@@ -375,6 +405,7 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
   int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
   if (strncmp(p, "/v1/", 4) == 0) p += 3; /* Flink serves /v1/... too */
   if (get && strcmp(p, "/config") == 0) return respond_json(res, 200, dashboard_config());
+  if (get && strcmp(p, "/jobmanager/config") == 0) return respond_json(res, 200, jobmanager_config(jmgr));
   if (get && strcmp(p, "/overview") == 0) return respond_json(res, 200, overview(jmgr));
   if (get && strcmp(p, "/taskmanagers") == 0) return respond_json(res, 200, taskmanagers(jmgr));
   if (get && strcmp(p, "/jobs/overview") == 0) {
