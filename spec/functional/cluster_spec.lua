@@ -221,6 +221,25 @@ env:execute("failing-for-rest")
     assert.are.equal(ex["root-exception"], ex.exceptionHistory.entries[1].stacktrace)
     assert.truthy(ex.exceptionHistory.entries[1].exceptionName:find("kaboom", 1, true))
     assert.are.equal(cjson.null, c:json("/jobs/" .. any .. "/exceptions")["root-exception"])
+    -- a finished job keeps its subtasks' last states (archived when its JobMaster went)
+    local fdetails = c:json("/jobs/" .. failed)
+    local total = 0
+    for _, v in ipairs(fdetails.vertices) do total = total + v.parallelism end
+    for _, j in ipairs(c:json("/jobs/overview").jobs) do
+      if j.jid == failed then
+        assert.are.equal(total, j.tasks.total)
+        assert.truthy(j.tasks.FAILED + j.tasks.CANCELED >= 1, cjson.encode(j.tasks))
+      end
+    end
+    local vd = c:json("/jobs/" .. failed .. "/vertices/" .. fdetails.vertices[1].id)
+    assert.are.equal(fdetails.vertices[1].parallelism, #vd.subtasks)
+    for i, st in ipairs(vd.subtasks) do
+      assert.are.equal(i - 1, st.subtask)
+      assert.truthy(({ FINISHED = true, CANCELED = true, FAILED = true })[st.status], st.status)
+      assert.truthy(#st.host > 0, "the taskmanager it ran on")
+    end
+    assert.are.equal(400, select(2, c:curl("/jobs/" .. failed .. "/vertices/x1")))
+    assert.are.equal(404, select(2, c:curl("/jobs/" .. failed .. "/vertices/99")))
     local conf = c:json("/jobs/" .. failed .. "/config")
     assert.are.equal(failed, conf.jid)
     assert.are.equal("failing-for-rest", conf.name)

@@ -86,6 +86,7 @@ static void job_free(flow_jobmanager_job_t *j) {
     free(m);
   }
   flow_job_result_clear(&j->result);
+  free(j->archive);
   flow_jg_free(j->jg);
   flow_sg_free(j->sg);
   free(j->job_frame);
@@ -143,6 +144,31 @@ static void release_on_taskmanagers(flow_jobmanager_t *jmgr, flow_jobmanager_job
     send_frame(tm->conn, FLOW_PROTO_JOB_RELEASE, &w);
     flow_wbuf_free(&w);
   }
+}
+
+/* Keeps each subtask's last state, attempt and taskmanager for the REST
+ * endpoint once the JobMaster is gone. */
+static void on_job_archive(flow_dispatcher_t *d, const flow_job_master_t *jm) {
+  flow_jobmanager_job_t *j = d->data;
+  if (jm->eg == NULL || j->archive != NULL) return;
+  int n = jm->eg->n_subtasks_total;
+  flow_jobmanager_archived_t *a = calloc((size_t)(n > 0 ? n : 1), sizeof(*a));
+  if (a == NULL) return; /* (the REST endpoint then shows no subtasks) */
+  int i = 0;
+  for (int v = 0; v < jm->eg->n_ejv; v++) {
+    for (int s = 0; s < jm->eg->ejv[v].parallelism && i < n; s++, i++) {
+      const flow_execution_t *e = &jm->eg->ejv[v].subtasks[s].current;
+      a[i].state = (int)e->state;
+      a[i].attempt = e->attempt;
+      const flow_endpoint_t *te = jm->exec_te != NULL ? jm->exec_te[i] : NULL;
+      if (te != NULL) {
+        const flow_jobmanager_tm_t *tm = (const flow_jobmanager_tm_t *)te; /* ep is its first member */
+        snprintf(a[i].host, sizeof(a[i].host), "%s", tm->name);
+      }
+    }
+  }
+  j->archive = a;
+  j->n_archived = i;
 }
 
 static void on_job_done(flow_dispatcher_t *d) {
@@ -220,6 +246,7 @@ int flow_jobmanager_submit(flow_jobmanager_t *jmgr, const flow_gateway_submissio
   flow_dispatcher_init(&j->d, &jmgr->rpc, &jmgr->rm);
   j->d.result = &j->result;
   j->d.on_done = on_job_done;
+  j->d.on_archive = on_job_archive;
   j->d.on_savepoint = on_job_savepoint;
   j->d.data = j;
   flow_dispatcher_configure(&j->d, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);

@@ -20,6 +20,13 @@ typedef struct flow_jobmanager_metrics {
   struct flow_jobmanager_metrics *next;
 } flow_jobmanager_metrics_t;
 
+/* A finished subtask as the REST endpoint shows it. */
+typedef struct flow_jobmanager_archived {
+  int state;     /* flow_execution_state_t */
+  int attempt;
+  char host[96]; /* the taskmanager's name, "" if never deployed */
+} flow_jobmanager_archived_t;
+
 /* A job: its graphs, its Dispatcher (a JobManagerRunner: one JobMaster) and
  * its result once it ended. */
 typedef struct flow_jobmanager_job {
@@ -39,6 +46,10 @@ typedef struct flow_jobmanager_job {
   flow_transport_conn_t *client;   /* the submitting client while connected */
   uint32_t client_req;
   flow_jobmanager_metrics_t *metrics; /* per taskmanager that ran tasks of it */
+  /* once done: each subtask's last state, attempt and taskmanager, vertex-major
+   * (NULL if the job never had an ExecutionGraph) */
+  struct flow_jobmanager_archived *archive;
+  int n_archived;
   flow_transport_conn_t *savepoint_client; /* a savepoint request in progress */
   uint32_t savepoint_req;
   struct flow_jobmanager_job *next;  /* newest first */

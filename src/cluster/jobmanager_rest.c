@@ -8,6 +8,7 @@
  *   GET   /jobs/overview       {"jobs":[{"jid","name","state","start-time",...}]}
  *   GET   /jobs/:jobid         one job with its vertices, its plan (and the failure cause)
  *   GET   /jobs/:jobid/plan    {"plan":{"jid","name","type","nodes":[...]}} (Flink's JobPlanInfo)
+ *   GET   /jobs/:jobid/vertices/:vid  the vertex and its subtasks (Flink's JobVertexDetailsInfo)
  *   GET   /jobs/:jobid/exceptions  the root cause with its Lua traceback (Flink's JobExceptionsInfoWithHistory)
  *   GET   /jobs/:jobid/config  {"jid","name","execution-config":{...}} (Flink's JobConfigInfo)
  *   GET   /taskmanagers        {"taskmanagers":[{"id","path","slotsNumber","freeSlots",...}]}
@@ -68,6 +69,12 @@ static cJSON *task_counts(const flow_jobmanager_job_t *j, int vertex_index) {
     for (int v = 0; v < m->eg->n_ejv; v++) {
       if (vertex_index >= 0 && v != vertex_index) continue;
       for (int s = 0; s < m->eg->ejv[v].parallelism; s++) counts[m->eg->ejv[v].subtasks[s].current.state]++;
+    }
+  } else if (j->archive != NULL) { /* a finished job: its subtasks' last states */
+    int i = 0;
+    for (int v = 0; v < j->jg->n_vertices; v++) {
+      for (int s = 0; s < j->jg->vertices[v].parallelism && i < j->n_archived; s++, i++)
+        if (vertex_index < 0 || v == vertex_index) counts[j->archive[i].state]++;
     }
   }
   cJSON *o = cJSON_CreateObject();
@@ -252,6 +259,47 @@ static cJSON *job_config(const flow_jobmanager_job_t *j) {
   cJSON *uc = cJSON_AddObjectToObject(ec, "user-config");
   cJSON_AddNumberToObject(uc, "execution.buffer-timeout", (double)j->d.buffer_timeout_ms);
   cJSON_AddNumberToObject(uc, "execution.checkpointing.interval", (double)j->d.checkpoint.interval_ms);
+  return o;
+}
+
+/* Flink's JobVertexDetailsInfo: the vertex (index v) and each subtask's
+ * state, attempt and taskmanager (live while the job runs, archived after). */
+static cJSON *vertex_details(const flow_jobmanager_job_t *j, int v) {
+  const flow_job_vertex_t *jv = &j->jg->vertices[v];
+  cJSON *o = cJSON_CreateObject();
+  char id[16];
+  snprintf(id, sizeof(id), "%d", jv->id);
+  cJSON_AddStringToObject(o, "id", id);
+  cJSON_AddStringToObject(o, "name", jv->name);
+  cJSON_AddNumberToObject(o, "parallelism", jv->parallelism);
+  cJSON_AddNumberToObject(o, "maxParallelism", jv->max_parallelism);
+  cJSON_AddNumberToObject(o, "now", (double)flow_now_ms());
+  cJSON *subs = cJSON_AddArrayToObject(o, "subtasks");
+  int first = 0; /* vertex-major index of its subtask 0 */
+  for (int k = 0; k < v; k++) first += j->jg->vertices[k].parallelism;
+  const flow_job_master_t *m = j->d.jm;
+  for (int s = 0; s < jv->parallelism; s++) {
+    int state = -1, attempt = 0;
+    const char *host = "";
+    if (m != NULL && m->eg != NULL && v < m->eg->n_ejv) {
+      const flow_execution_t *e = &m->eg->ejv[v].subtasks[s].current;
+      state = (int)e->state;
+      attempt = e->attempt;
+      const flow_endpoint_t *te = m->exec_te != NULL ? m->exec_te[first + s] : NULL;
+      if (te != NULL) host = ((const flow_jobmanager_tm_t *)te)->name;
+    } else if (j->archive != NULL && first + s < j->n_archived) {
+      state = j->archive[first + s].state;
+      attempt = j->archive[first + s].attempt;
+      host = j->archive[first + s].host;
+    }
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddNumberToObject(x, "subtask", s);
+    cJSON_AddStringToObject(x, "status", state >= 0 ? flow_execution_state_name((flow_execution_state_t)state)
+                                                    : "CREATED");
+    cJSON_AddNumberToObject(x, "attempt", attempt);
+    cJSON_AddStringToObject(x, "host", host);
+    cJSON_AddItemToArray(subs, x);
+  }
   return o;
 }
 
@@ -444,6 +492,15 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
         return respond_json(res, 200, o);
       }
       if (get && strcmp(slash, "/exceptions") == 0) return respond_json(res, 200, job_exceptions(j));
+      if (get && strncmp(slash, "/vertices/", 10) == 0) {
+        const char *vid = slash + 10;
+        char *end = NULL;
+        long n = strtol(vid, &end, 10);
+        if (vid[0] < '0' || vid[0] > '9' || end == NULL || *end != '\0')
+          return respond_error(res, 400, "the vertex id must be a number");
+        if (n < 1 || n > j->jg->n_vertices) return respond_error(res, 404, "no such vertex");
+        return respond_json(res, 200, vertex_details(j, (int)n - 1));
+      }
       if (get && strcmp(slash, "/config") == 0) return respond_json(res, 200, job_config(j));
       return respond_error(res, 404, "not found");
     }

@@ -27,6 +27,7 @@ static void dispatcher_handle(flow_endpoint_t *self, flow_msg_t *m) {
     r->restarts = jm->restarts;
     r->accumulators = jm->accumulators;
     jm->accumulators = NULL;
+    if (d->on_archive) d->on_archive(d, jm);
     /* freed one queue round later: messages already queued to it (a late
      * answer of the ResourceManager, a lost TaskExecutor's) reach a
      * JobMaster that ignores them, not freed memory */

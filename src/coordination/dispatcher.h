@@ -29,6 +29,9 @@ struct flow_dispatcher {
   char job_id[33];           /* the id the client gave the job */
   int remote_executors;      /* cluster mode: every TaskExecutor is in another process */
   void (*on_done)(flow_dispatcher_t *d);
+  /* The job ended: its JobMaster (and ExecutionGraph) is still there to be
+   * archived (Flink's ArchivedExecutionGraph); may be NULL. */
+  void (*on_archive)(flow_dispatcher_t *d, const flow_job_master_t *jm);
   void (*on_savepoint)(flow_dispatcher_t *d, const char *result);
   void *data;
 };
