@@ -240,6 +240,22 @@ env:execute("failing-for-rest")
     end
     assert.are.equal(400, select(2, c:curl("/jobs/" .. failed .. "/vertices/x1")))
     assert.are.equal(404, select(2, c:curl("/jobs/" .. failed .. "/vertices/99")))
+    -- job and cluster metrics, Flink's names and REST shapes (ids; ?get= gives values as strings)
+    local ids = {}
+    for _, m in ipairs(c:json("/jobs/" .. failed .. "/metrics")) do ids[m.id] = true end
+    for _, want in ipairs { "numRestarts", "numberOfCompletedCheckpoints", "numberOfFailedCheckpoints",
+        "numberOfInProgressCheckpoints", "lastCompletedCheckpointId", "lastCheckpointDuration" } do
+      assert.truthy(ids[want], want)
+    end
+    local got = c:json("/jobs/" .. failed .. "/metrics?get=numRestarts,numberOfCompletedCheckpoints")
+    assert.are.equal(2, #got)
+    for _, m in ipairs(got) do assert.truthy(m.value:match("^%d+$"), m.id .. "=" .. m.value) end
+    local cm = {}
+    for _, m in ipairs(c:json("/jobmanager/metrics?get=numRegisteredTaskManagers,taskSlotsTotal,nope")) do
+      cm[m.id] = m.value
+    end
+    assert.are.same({ numRegisteredTaskManagers = "2", taskSlotsTotal = "4" }, cm)
+    assert.are.equal(4, #c:json("/jobmanager/metrics"))
     local conf = c:json("/jobs/" .. failed .. "/config")
     assert.are.equal(failed, conf.jid)
     assert.are.equal("failing-for-rest", conf.name)
@@ -296,10 +312,20 @@ env:execute("failing-for-rest")
     assert.truthy(path, out)
     assert.truthy(h.read(path .. "/_metadata"), path)
     assert.are.equal("RUNNING", c:job_state(id))
+    -- the JobMaster's checkpoint metrics saw it (a savepoint is a completed checkpoint)
+    local jm = {}
+    for _, m in ipairs(c:json("/jobs/" .. id .. "/metrics?get=numberOfCompletedCheckpoints,lastCompletedCheckpointId,"
+        .. "lastCheckpointDuration")) do jm[m.id] = tonumber(m.value) end
+    assert.are.equal(1, jm.numberOfCompletedCheckpoints)
+    assert.truthy(jm.lastCompletedCheckpointId >= 1)
+    assert.truthy(jm.lastCheckpointDuration >= 0)
     local out2, err2, code2 = c:flowlua({ "savepoint", "--stop", id, sp }, { timeout = 60 })
     assert.are.equal(0, code2, err2)
     assert.truthy(out2:find("Path:", 1, true))
     wait_for(function() return c:job_state(id) == "FINISHED" end, 20, "stopped with a savepoint")
+    -- kept once the job ended (archived with its JobMaster)
+    local done = c:json("/jobs/" .. id .. "/metrics?get=numberOfCompletedCheckpoints")
+    assert.are.equal("2", done[1].value)
   end)
 
   it("shows the live progress line on a terminal, from the taskmanagers' counters", function()

@@ -150,6 +150,10 @@ static void release_on_taskmanagers(flow_jobmanager_t *jmgr, flow_jobmanager_job
  * endpoint once the JobMaster is gone. */
 static void on_job_archive(flow_dispatcher_t *d, const flow_job_master_t *jm) {
   flow_jobmanager_job_t *j = d->data;
+  j->ck_completed = jm->cc.completed;
+  j->ck_failed = jm->cc.aborted;
+  j->ck_latest_id = jm->cc.latest_id;
+  j->ck_last_duration_ms = jm->cc.last_duration_ms;
   if (jm->eg == NULL || j->archive != NULL) return;
   int n = jm->eg->n_subtasks_total;
   flow_jobmanager_archived_t *a = calloc((size_t)(n > 0 ? n : 1), sizeof(*a));
@@ -247,6 +251,7 @@ int flow_jobmanager_submit(flow_jobmanager_t *jmgr, const flow_gateway_submissio
   j->d.result = &j->result;
   j->d.on_done = on_job_done;
   j->d.on_archive = on_job_archive;
+  j->ck_last_duration_ms = -1;
   j->d.on_savepoint = on_job_savepoint;
   j->d.data = j;
   flow_dispatcher_configure(&j->d, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);

@@ -50,6 +50,8 @@ typedef struct flow_jobmanager_job {
    * (NULL if the job never had an ExecutionGraph) */
   struct flow_jobmanager_archived *archive;
   int n_archived;
+  /* once done: the checkpoint counters of its last JobMaster */
+  int64_t ck_completed, ck_failed, ck_latest_id, ck_last_duration_ms;
   flow_transport_conn_t *savepoint_client; /* a savepoint request in progress */
   uint32_t savepoint_req;
   struct flow_jobmanager_job *next;  /* newest first */

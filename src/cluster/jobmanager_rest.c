@@ -3,12 +3,14 @@
  *
  *   GET   /config              the dashboard's configuration (Flink's DashboardConfiguration)
  *   GET   /jobmanager/config   [{"key","value"}]: the jobmanager's settings, Flink's keys
+ *   GET   /jobmanager/metrics[?get=a,b]  cluster metrics, the same shapes
  *   GET   /overview            cluster overview
  *   GET   /jobs                {"jobs":[{"id","status"}]}
  *   GET   /jobs/overview       {"jobs":[{"jid","name","state","start-time",...}]}
  *   GET   /jobs/:jobid         one job with its vertices, its plan (and the failure cause)
  *   GET   /jobs/:jobid/plan    {"plan":{"jid","name","type","nodes":[...]}} (Flink's JobPlanInfo)
  *   GET   /jobs/:jobid/vertices/:vid  the vertex and its subtasks (Flink's JobVertexDetailsInfo)
+ *   GET   /jobs/:jobid/metrics[?get=a,b]  job metrics, Flink's names: [{"id"}] or [{"id","value"}]
  *   GET   /jobs/:jobid/exceptions  the root cause with its Lua traceback (Flink's JobExceptionsInfoWithHistory)
  *   GET   /jobs/:jobid/config  {"jid","name","execution-config":{...}} (Flink's JobConfigInfo)
  *   GET   /taskmanagers        {"taskmanagers":[{"id","path","slotsNumber","freeSlots",...}]}
@@ -48,6 +50,44 @@ static void respond_error(flow_http_response_t *res, int status, const char *msg
   cJSON *errs = cJSON_AddArrayToObject(j, "errors");
   cJSON_AddItemToArray(errs, cJSON_CreateString(msg));
   respond_json(res, status, j);
+}
+
+/* A metric list as Flink's REST answers it: without `get`, the ids
+ * [{"id"}]; with get=a,b, [{"id","value"}] for the known ones among them
+ * (values as strings, as Flink's). */
+typedef struct metric {
+  const char *id;
+  double value;
+} metric_t;
+
+static cJSON *metric_list(const metric_t *ms, int n, const char *query) {
+  cJSON *a = cJSON_CreateArray();
+  const char *get = NULL;
+  if (strncmp(query, "get=", 4) == 0) get = query + 4;
+  else if ((get = strstr(query, "&get=")) != NULL) get += 5;
+  for (int i = 0; i < n; i++) {
+    if (get != NULL) { /* is ms[i].id one of the comma-separated names? */
+      size_t len = strlen(ms[i].id);
+      const char *p = get;
+      int found = 0;
+      while (*p != '\0' && *p != '&') {
+        size_t k = strcspn(p, ",&");
+        if (k == len && strncmp(p, ms[i].id, len) == 0) found = 1;
+        p += k;
+        if (*p == ',') p++;
+      }
+      if (!found) continue;
+    }
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddStringToObject(x, "id", ms[i].id);
+    if (get != NULL) {
+      char v[32];
+      snprintf(v, sizeof(v), "%.0f", ms[i].value);
+      cJSON_AddStringToObject(x, "value", v);
+    }
+    cJSON_AddItemToArray(a, x);
+  }
+  return a;
 }
 
 static int job_status(const flow_jobmanager_job_t *j) {
@@ -123,6 +163,25 @@ static cJSON *overview(flow_jobmanager_t *jmgr) {
   cJSON_AddStringToObject(o, "flink-version", "flowlua " FLOWLUA_VERSION);
   cJSON_AddStringToObject(o, "flink-commit", "");
   return o;
+}
+
+/* Flink's cluster metrics of the jobmanager */
+static cJSON *jobmanager_metrics(flow_jobmanager_t *jmgr, const char *query) {
+  double tms = 0, total = 0, avail = 0, running = 0;
+  for (flow_jobmanager_tm_t *tm = jmgr->tms; tm != NULL; tm = tm->next) {
+    if (tm->ep.lost) continue;
+    tms++;
+    total += tm->slots;
+    avail += free_slots_of(jmgr, tm);
+  }
+  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) running += !j->done;
+  const metric_t ms[] = {
+      {"numRegisteredTaskManagers", tms},
+      {"numRunningJobs", running},
+      {"taskSlotsAvailable", avail},
+      {"taskSlotsTotal", total},
+  };
+  return metric_list(ms, (int)(sizeof(ms) / sizeof(ms[0])), query);
 }
 
 static cJSON *job_overview(const flow_jobmanager_job_t *j) {
@@ -303,6 +362,28 @@ static cJSON *vertex_details(const flow_jobmanager_job_t *j, int v) {
   return o;
 }
 
+/* Flink's job metrics: restarts and checkpoint counters (live from the
+ * JobMaster, archived once the job ended). lastCheckpointSize is not
+ * there: flowlua does not measure state sizes yet. */
+static cJSON *job_metrics(const flow_jobmanager_job_t *j, const char *query) {
+  const flow_job_master_t *m = j->d.jm;
+  double restarts = j->done ? j->result.restarts : m != NULL ? m->restarts : 0;
+  double completed = m != NULL ? (double)m->cc.completed : (double)j->ck_completed;
+  double failed = m != NULL ? (double)m->cc.aborted : (double)j->ck_failed;
+  double in_progress = m != NULL && m->cc.pending_id != 0 ? 1 : 0;
+  double latest = m != NULL ? (double)m->cc.latest_id : (double)j->ck_latest_id;
+  double duration = m != NULL ? (double)m->cc.last_duration_ms : (double)j->ck_last_duration_ms;
+  const metric_t ms[] = {
+      {"numRestarts", restarts},
+      {"numberOfCompletedCheckpoints", completed},
+      {"numberOfFailedCheckpoints", failed},
+      {"numberOfInProgressCheckpoints", in_progress},
+      {"lastCompletedCheckpointId", latest > 0 ? latest : -1},
+      {"lastCheckpointDuration", duration},
+  };
+  return metric_list(ms, (int)(sizeof(ms) / sizeof(ms[0])), query);
+}
+
 static cJSON *job_details(const flow_jobmanager_job_t *j) {
   cJSON *o = job_overview(j);
   cJSON_DeleteItemFromObject(o, "tasks");
@@ -454,6 +535,7 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
   if (strncmp(p, "/v1/", 4) == 0) p += 3; /* Flink serves /v1/... too */
   if (get && strcmp(p, "/config") == 0) return respond_json(res, 200, dashboard_config());
   if (get && strcmp(p, "/jobmanager/config") == 0) return respond_json(res, 200, jobmanager_config(jmgr));
+  if (get && strcmp(p, "/jobmanager/metrics") == 0) return respond_json(res, 200, jobmanager_metrics(jmgr, req->query));
   if (get && strcmp(p, "/overview") == 0) return respond_json(res, 200, overview(jmgr));
   if (get && strcmp(p, "/taskmanagers") == 0) return respond_json(res, 200, taskmanagers(jmgr));
   if (get && strcmp(p, "/jobs/overview") == 0) {
@@ -502,6 +584,7 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
         return respond_json(res, 200, vertex_details(j, (int)n - 1));
       }
       if (get && strcmp(slash, "/config") == 0) return respond_json(res, 200, job_config(j));
+      if (get && strcmp(slash, "/metrics") == 0) return respond_json(res, 200, job_metrics(j, req->query));
       return respond_error(res, 404, "not found");
     }
     if (get) return respond_json(res, 200, job_details(j));

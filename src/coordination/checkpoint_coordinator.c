@@ -173,6 +173,7 @@ static void complete(flow_job_master_t *jm) {
   int savepoint = cc->pending_savepoint;
   cc->completed++;
   cc->last_end_ms = now_ms();
+  cc->last_duration_ms = cc->last_end_ms - cc->pending_start_ms;
   if (savepoint) {
     free(cc->savepoint_result);
     cc->savepoint_result = flow_strdup(cc->pending_dir);
@@ -279,6 +280,7 @@ static void on_tick(uv_timer_t *h) {
 void flow_cc_init(flow_job_master_t *jm, const flow_checkpoint_config_t *cfg) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
   memset(cc, 0, sizeof(*cc));
+  cc->last_duration_ms = -1;
   cc->cfg = *cfg;
   cc->cfg.dir = NULL;
   if (cfg->dir != NULL) { /* as Flink: <dir>/<job id>/chk-<n> */

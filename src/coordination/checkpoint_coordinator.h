@@ -28,6 +28,7 @@ typedef struct flow_checkpoint_coordinator {
   int n_acked;
   int64_t last_end_ms;
   int64_t latest_id;      /* latest completed checkpoint, 0: none */
+  int64_t last_duration_ms; /* trigger to completion of the latest completed one, -1: none */
   char *latest_dir;
   char **retained_dirs;   /* oldest first */
   int n_retained;
