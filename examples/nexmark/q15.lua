@@ -18,19 +18,10 @@ local bids = nexmark.events(env, params):filter(function(e) return e.event_type 
 local rows = bids:key_by(1):process{
   process_element = function(self, b, ctx, out)
     local st = ctx:value_state("stats")
-    -- { bids[0..3] } and sets of bidders and auctions per band (0: all)
-    local s = st:value() or { bids = { [0] = 0, 0, 0, 0 }, bidders = { [0] = {}, {}, {}, {} },
-      auctions = { [0] = {}, {}, {}, {} }, nb = { [0] = 0, 0, 0, 0 }, na = { [0] = 0, 0, 0, 0 } }
-    local price = b[4]
-    local band = price < 10000 and 1 or price < 1000000 and 2 or 3
-    for _, k in ipairs { 0, band } do
-      s.bids[k] = s.bids[k] + 1
-      if not s.bidders[k][b[2]] then s.bidders[k][b[2]] = true; s.nb[k] = s.nb[k] + 1 end
-      if not s.auctions[k][b[3]] then s.auctions[k][b[3]] = true; s.na[k] = s.na[k] + 1 end
-    end
+    local s = st:value() or nexmark.bid_stats()
+    nexmark.add_bid(s, b[2], b[3], b[4])
     st:update(s)
-    out:collect({ b[1], s.bids[0], s.bids[1], s.bids[2], s.bids[3], s.nb[0], s.nb[1], s.nb[2], s.nb[3],
-      s.na[0], s.na[1], s.na[2], s.na[3] })
+    out:collect(nexmark.stats_row(s, { b[1] }))
   end,
 }:name("statistics")
 nexmark.sink(rows, params, { key = function(row) return row[1] end })

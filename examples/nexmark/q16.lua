@@ -21,19 +21,15 @@ local bids = nexmark.events(env, params):filter(function(e) return e.event_type 
 local rows = bids:key_by(function(b) return b[1] .. "," .. b[2] end):process{
   process_element = function(self, b, ctx, out)
     local st = ctx:value_state("stats")
-    local s = st:value() or { minute = b[3], bids = { [0] = 0, 0, 0, 0 }, bidders = { [0] = {}, {}, {}, {} },
-      auctions = { [0] = {}, {}, {}, {} }, nb = { [0] = 0, 0, 0, 0 }, na = { [0] = 0, 0, 0, 0 } }
-    if b[3] > s.minute then s.minute = b[3] end
-    local price = b[6]
-    local band = price < 10000 and 1 or price < 1000000 and 2 or 3
-    for _, k in ipairs { 0, band } do
-      s.bids[k] = s.bids[k] + 1
-      if not s.bidders[k][b[4]] then s.bidders[k][b[4]] = true; s.nb[k] = s.nb[k] + 1 end
-      if not s.auctions[k][b[5]] then s.auctions[k][b[5]] = true; s.na[k] = s.na[k] + 1 end
+    local s = st:value()
+    if s == nil then
+      s = nexmark.bid_stats()
+      s.minute = b[3]
     end
+    if b[3] > s.minute then s.minute = b[3] end
+    nexmark.add_bid(s, b[4], b[5], b[6])
     st:update(s)
-    out:collect({ b[1], b[2], s.minute, s.bids[0], s.bids[1], s.bids[2], s.bids[3], s.nb[0], s.nb[1], s.nb[2],
-      s.nb[3], s.na[0], s.na[1], s.na[2], s.na[3] })
+    out:collect(nexmark.stats_row(s, { b[1], b[2], s.minute }))
   end,
 }:name("statistics")
 nexmark.sink(rows, params, { key = function(row) return row[1] .. "," .. row[2] end })

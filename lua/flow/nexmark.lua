@@ -115,6 +115,46 @@ function M.date(ms)
   return string.format("%04d-%02d-%02d", y, m, d)
 end
 
+--- q15's and q16's statistics of a group of bids: the bids, distinct
+--- bidders and distinct auctions, in all and per price band (1: below
+--- 10 000, 2: below 1 000 000, 3: from 1 000 000 on). A fresh one, for
+--- keyed state.
+---@return table
+function M.bid_stats()
+  return { bids = { [0] = 0, 0, 0, 0 }, bidders = { [0] = {}, {}, {}, {} }, auctions = { [0] = {}, {}, {}, {} },
+    nb = { [0] = 0, 0, 0, 0 }, na = { [0] = 0, 0, 0, 0 } }
+end
+
+-- counts a bid in band k of s
+local function count_in(s, k, bidder, auction)
+  s.bids[k] = s.bids[k] + 1
+  local bs, as = s.bidders[k], s.auctions[k]
+  if not bs[bidder] then
+    bs[bidder] = true
+    s.nb[k] = s.nb[k] + 1
+  end
+  if not as[auction] then
+    as[auction] = true
+    s.na[k] = s.na[k] + 1
+  end
+end
+
+--- Counts a bid into bid_stats() s.
+function M.add_bid(s, bidder, auction, price)
+  count_in(s, 0, bidder, auction)
+  count_in(s, price < 10000 and 1 or price < 1000000 and 2 or 3, bidder, auction)
+end
+
+--- The 12 counts of s, appended to row: bids, bidders, auctions, each in
+--- all and per band.
+function M.stats_row(s, row)
+  local n = #row
+  for k = 0, 3 do row[n + 1 + k] = s.bids[k] end
+  for k = 0, 3 do row[n + 5 + k] = s.nb[k] end
+  for k = 0, 3 do row[n + 9 + k] = s.na[k] end
+  return row
+end
+
 --- A row as one CSV line: values joined by ",", integers without a
 --- fraction or exponent.
 ---@param row any[]
@@ -156,8 +196,7 @@ function M.sink(rows, params, opts)
       end,
     }:name("final rows")
   end
-  local csv = M.csv
-  rows:map(function(row) return csv(row) end):name("csv"):set_parallelism(1)
+  rows:map(M.csv):name("csv"):set_parallelism(1)
     :write_as_text(params:get("output")):name("csv file"):set_parallelism(1)
 end
 

@@ -137,29 +137,46 @@ static void add_times(cJSON *o, const flow_jobmanager_job_t *j) {
   cJSON_AddNumberToObject(o, "last-modification", (double)(j->done ? j->end_ms : now));
 }
 
-static cJSON *overview(flow_jobmanager_t *jmgr) {
-  int tms = 0, total = 0, avail = 0, running = 0, finished = 0, canceled = 0, failed = 0;
+/* A job vertex id ("1", "2", ...) as the string REST shows it. */
+static void add_vertex_id(cJSON *o, const char *key, int id) {
+  char s[16];
+  snprintf(s, sizeof(s), "%d", id);
+  cJSON_AddStringToObject(o, key, s);
+}
+
+/* The cluster's counts, for /overview and /jobmanager/metrics. */
+typedef struct cluster_counts {
+  int tms, slots_total, slots_available, running, finished, canceled, failed;
+} cluster_counts_t;
+
+static cluster_counts_t cluster_counts(flow_jobmanager_t *jmgr) {
+  cluster_counts_t c = {0};
   for (flow_jobmanager_tm_t *tm = jmgr->tms; tm != NULL; tm = tm->next) {
     if (tm->ep.lost) continue;
-    tms++;
-    total += tm->slots;
-    avail += free_slots_of(jmgr, tm);
+    c.tms++;
+    c.slots_total += tm->slots;
+    c.slots_available += free_slots_of(jmgr, tm);
   }
   for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
     int s = job_status(j);
-    if (!j->done) running++;
-    else if (s == FLOW_JOB_FINISHED) finished++;
-    else if (s == FLOW_JOB_CANCELED) canceled++;
-    else failed++;
+    if (!j->done) c.running++;
+    else if (s == FLOW_JOB_FINISHED) c.finished++;
+    else if (s == FLOW_JOB_CANCELED) c.canceled++;
+    else c.failed++;
   }
+  return c;
+}
+
+static cJSON *overview(flow_jobmanager_t *jmgr) {
+  cluster_counts_t c = cluster_counts(jmgr);
   cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "taskmanagers", tms);
-  cJSON_AddNumberToObject(o, "slots-total", total);
-  cJSON_AddNumberToObject(o, "slots-available", avail);
-  cJSON_AddNumberToObject(o, "jobs-running", running);
-  cJSON_AddNumberToObject(o, "jobs-finished", finished);
-  cJSON_AddNumberToObject(o, "jobs-cancelled", canceled);
-  cJSON_AddNumberToObject(o, "jobs-failed", failed);
+  cJSON_AddNumberToObject(o, "taskmanagers", c.tms);
+  cJSON_AddNumberToObject(o, "slots-total", c.slots_total);
+  cJSON_AddNumberToObject(o, "slots-available", c.slots_available);
+  cJSON_AddNumberToObject(o, "jobs-running", c.running);
+  cJSON_AddNumberToObject(o, "jobs-finished", c.finished);
+  cJSON_AddNumberToObject(o, "jobs-cancelled", c.canceled);
+  cJSON_AddNumberToObject(o, "jobs-failed", c.failed);
   cJSON_AddStringToObject(o, "flink-version", "flowlua " FLOWLUA_VERSION);
   cJSON_AddStringToObject(o, "flink-commit", "");
   return o;
@@ -167,19 +184,12 @@ static cJSON *overview(flow_jobmanager_t *jmgr) {
 
 /* Flink's cluster metrics of the jobmanager */
 static cJSON *jobmanager_metrics(flow_jobmanager_t *jmgr, const char *query) {
-  double tms = 0, total = 0, avail = 0, running = 0;
-  for (flow_jobmanager_tm_t *tm = jmgr->tms; tm != NULL; tm = tm->next) {
-    if (tm->ep.lost) continue;
-    tms++;
-    total += tm->slots;
-    avail += free_slots_of(jmgr, tm);
-  }
-  for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) running += !j->done;
+  cluster_counts_t c = cluster_counts(jmgr);
   const metric_t ms[] = {
-      {"numRegisteredTaskManagers", tms},
-      {"numRunningJobs", running},
-      {"taskSlotsAvailable", avail},
-      {"taskSlotsTotal", total},
+      {"numRegisteredTaskManagers", c.tms},
+      {"numRunningJobs", c.running},
+      {"taskSlotsAvailable", c.slots_available},
+      {"taskSlotsTotal", c.slots_total},
   };
   return metric_list(ms, (int)(sizeof(ms) / sizeof(ms[0])), query);
 }
@@ -209,9 +219,7 @@ static cJSON *job_plan(const flow_jobmanager_job_t *j) {
   for (int v = 0; v < j->jg->n_vertices; v++) {
     const flow_job_vertex_t *jv = &j->jg->vertices[v];
     cJSON *n = cJSON_CreateObject();
-    char id[16];
-    snprintf(id, sizeof(id), "%d", jv->id);
-    cJSON_AddStringToObject(n, "id", id);
+    add_vertex_id(n, "id", jv->id);
     cJSON_AddNumberToObject(n, "parallelism", jv->parallelism);
     cJSON_AddStringToObject(n, "operator", "");
     cJSON_AddStringToObject(n, "operator_strategy", "");
@@ -222,15 +230,14 @@ static cJSON *job_plan(const flow_jobmanager_job_t *j) {
       const flow_job_edge_t *je = &j->jg->edges[e];
       if (je->target != jv->id) continue;
       cJSON *in = cJSON_CreateObject();
-      char src[16], strategy[32];
-      snprintf(src, sizeof(src), "%d", je->source);
+      char strategy[32];
       const char *pn = flow_partitioner_name(je->part);
       size_t k = 0;
       for (; pn[k] != '\0' && k + 1 < sizeof(strategy); k++)
         strategy[k] = (char)(pn[k] >= 'a' && pn[k] <= 'z' ? pn[k] - 32 : pn[k]);
       strategy[k] = '\0';
       cJSON_AddNumberToObject(in, "num", num++);
-      cJSON_AddStringToObject(in, "id", src);
+      add_vertex_id(in, "id", je->source);
       cJSON_AddStringToObject(in, "ship_strategy", strategy);
       cJSON_AddStringToObject(in, "exchange", "pipelined_bounded");
       cJSON_AddItemToArray(inputs, in);
@@ -326,9 +333,7 @@ static cJSON *job_config(const flow_jobmanager_job_t *j) {
 static cJSON *vertex_details(const flow_jobmanager_job_t *j, int v) {
   const flow_job_vertex_t *jv = &j->jg->vertices[v];
   cJSON *o = cJSON_CreateObject();
-  char id[16];
-  snprintf(id, sizeof(id), "%d", jv->id);
-  cJSON_AddStringToObject(o, "id", id);
+  add_vertex_id(o, "id", jv->id);
   cJSON_AddStringToObject(o, "name", jv->name);
   cJSON_AddNumberToObject(o, "parallelism", jv->parallelism);
   cJSON_AddNumberToObject(o, "maxParallelism", jv->max_parallelism);
@@ -394,9 +399,7 @@ static cJSON *job_details(const flow_jobmanager_job_t *j) {
   for (int v = 0; v < j->jg->n_vertices; v++) {
     const flow_job_vertex_t *jv = &j->jg->vertices[v];
     cJSON *x = cJSON_CreateObject();
-    char id[16];
-    snprintf(id, sizeof(id), "%d", jv->id);
-    cJSON_AddStringToObject(x, "id", id);
+    add_vertex_id(x, "id", jv->id);
     cJSON_AddStringToObject(x, "name", jv->name);
     cJSON_AddNumberToObject(x, "parallelism", jv->parallelism);
     cJSON_AddNumberToObject(x, "maxParallelism", jv->max_parallelism);
