@@ -12,11 +12,9 @@ local params = flow.params()
 local env = flow.env{ parallelism = params:get_number("parallelism", 1) }
 env:set_runtime_mode("streaming")
 
-local floor = math.floor
 local bids = nexmark.events(env, params):filter(function(e) return e.event_type == 2 end):name("bids")
   :map(function(b)
-    local minute = string.format("%02d:%02d", floor(b.dateTime / 3600000) % 24, floor(b.dateTime / 60000) % 60)
-    return { b.channel, nexmark.date(b.dateTime), minute, b.bidder, b.auction, b.price }
+    return { b.channel, nexmark.date(b.dateTime), nexmark.minute(b.dateTime), b.bidder, b.auction, b.price }
   end)
 local rows = bids:key_by(function(b) return b[1] .. "," .. b[2] end):process{
   process_element = function(self, b, ctx, out)

@@ -97,13 +97,19 @@ function M.events(env, params)
     :with_timestamp_assigner(function(e) return e.dateTime end))
 end
 
+local last_day, last_date, last_minute, last_hhmm -- (date's and minute's memory)
+
 --- The UTC date of epoch milliseconds as "YYYY-MM-DD" (days to civil
 --- date, Howard Hinnant's algorithm; no time zone involved).
+--- The latest day is remembered: a stream of bids makes one string a day,
+--- not one per bid.
 ---@param ms number
 ---@return string
 function M.date(ms)
   local floor = math.floor
-  local z = floor(ms / 86400000) + 719468
+  local day = floor(ms / 86400000)
+  if day == last_day then return last_date end
+  local z = day + 719468
   local era = floor(z / 146097)
   local doe = z - era * 146097
   local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
@@ -112,7 +118,19 @@ function M.date(ms)
   local d = doy - floor((153 * mp + 2) / 5) + 1
   local m = mp < 10 and mp + 3 or mp - 9
   local y = yoe + era * 400 + (m <= 2 and 1 or 0)
-  return string.format("%04d-%02d-%02d", y, m, d)
+  last_day, last_date = day, string.format("%04d-%02d-%02d", y, m, d)
+  return last_date
+end
+
+--- The UTC time of day of epoch milliseconds as "HH:MM" (the latest minute
+--- remembered, as date's day).
+---@param ms number
+---@return string
+function M.minute(ms)
+  local minute = math.floor(ms / 60000)
+  if minute == last_minute then return last_hhmm end
+  last_minute, last_hhmm = minute, string.format("%02d:%02d", math.floor(minute / 60) % 24, minute % 60)
+  return last_hhmm
 end
 
 --- q15's and q16's statistics of a group of bids: the bids, distinct
