@@ -171,8 +171,7 @@ function TimerService:register(owner, key, ts, ns, d1, d2)
     free_id(self, id)
     at[ts] = b
   end
-  local d
-  if b.o == owner and b.ns == ns then d = b.d else d = dedup(b, owner, ns, true) end
+  local d = dedup(b, owner, ns, true)
   local i = d[key]
   if i ~= nil and i >= b.next then return end
   i = b.n + 1
