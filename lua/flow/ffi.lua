@@ -71,6 +71,21 @@ typedef struct flow_buffer {
   int32_t channel;
 } flow_buffer_t;
 
+/* runtime/task_metrics.h: a subtask's counters; Lua writes the doubles */
+typedef struct flow_operator_metrics {
+  double records_in; double records_out; double late_dropped;
+  double input_watermark; double output_watermark;
+} flow_operator_metrics_t;
+typedef struct flow_task_metrics {
+  int64_t records_in; int64_t records_out; int64_t bytes_in; int64_t bytes_out;
+  int64_t source_records; int64_t progress_read; int64_t progress_total;
+  int64_t idle_ns; int64_t backpressured_ns; int64_t idle_since_ns; int64_t backpressured_since_ns;
+  int64_t start_ns;
+  double input_watermark; double output_watermark;
+  int32_t n_ops; int32_t attempt;
+  flow_operator_metrics_t *ops;
+} flow_task_metrics_t;
+
 /* runtime/task.h, runtime/line_reader.h: opaque */
 typedef struct flow_task flow_task_t;
 typedef struct flow_line_reader flow_line_reader_t;
@@ -118,6 +133,7 @@ void flow_task_running(flow_task_t *);
 int flow_task_canceled(flow_task_t *);
 void flow_task_count(flow_task_t *, int64_t, int64_t);
 void flow_task_input_progress(flow_task_t *, int64_t, int64_t);
+flow_task_metrics_t *flow_task_metrics(flow_task_t *);
 int64_t flow_task_checkpoint_request(flow_task_t *);
 int64_t flow_task_checkpoint_complete(flow_task_t *);
 void flow_task_ack_checkpoint(flow_task_t *, int64_t, const char *);

@@ -908,7 +908,7 @@ static void test_execution_states(void) {
   };
   for (int from = 0; from < FLOW_EXEC__COUNT; from++)
     for (int to = 0; to < FLOW_EXEC__COUNT; to++) {
-      flow_execution_t ex = {3, (flow_execution_state_t)from, 5};
+      flow_execution_t ex = {.attempt = 3, .state = (flow_execution_state_t)from, .slot = 5};
       int rc = flow_execution_transition(&ex, (flow_execution_state_t)to);
       if (allowed[from][to]) {
         CHECK_EQ_INT(rc, 0);
@@ -927,7 +927,7 @@ static void test_execution_states(void) {
   CHECK_EQ_INT(flow_execution_transition(NULL, FLOW_EXEC_RUNNING), FLOW_EINVAL);
 
   CTEST_CASE("lifecycle, restart");
-  flow_execution_t ex = {0, FLOW_EXEC_CREATED, -1};
+  flow_execution_t ex = {.attempt = 0, .state = FLOW_EXEC_CREATED, .slot = -1};
   const flow_execution_state_t path[] = {FLOW_EXEC_SCHEDULED, FLOW_EXEC_DEPLOYING,
                                          FLOW_EXEC_INITIALIZING, FLOW_EXEC_RUNNING,
                                          FLOW_EXEC_FAILED};
@@ -937,10 +937,12 @@ static void test_execution_states(void) {
   CHECK_EQ_INT(flow_execution_transition(&ex, FLOW_EXEC_RUNNING), FLOW_ESTATE);
   CHECK_EQ_INT(flow_execution_transition(&ex, FLOW_EXEC_CANCELED), FLOW_ESTATE);
   CHECK_EQ_INT(ex.state, FLOW_EXEC_FAILED);
+  CHECK(ex.state_ms[FLOW_EXEC_RUNNING] > 0 && ex.state_ms[FLOW_EXEC_FAILED] >= ex.state_ms[FLOW_EXEC_RUNNING]);
   flow_execution_reset_for_new_attempt(&ex);
   CHECK_EQ_INT(ex.attempt, 1);
   CHECK_EQ_INT(ex.state, FLOW_EXEC_CREATED);
   CHECK_EQ_INT(ex.slot, -1);
+  CHECK(ex.state_ms[FLOW_EXEC_CREATED] > 0 && ex.state_ms[FLOW_EXEC_RUNNING] == 0); /* a new attempt's timestamps */
   CHECK_EQ_INT(flow_execution_transition(&ex, FLOW_EXEC_SCHEDULED), 0);
   CHECK_EQ_INT(flow_execution_transition(&ex, FLOW_EXEC_CANCELING), 0);
   CHECK_EQ_INT(flow_execution_transition(&ex, FLOW_EXEC_FINISHED), FLOW_ESTATE);

@@ -44,7 +44,13 @@ function M.context(fields)
     processing_timers = timers.new(),
     chain = {},
     writers = {},
+    count_flushers = {},
+    -- the task's counters, as C would hand them out (runtime/task_metrics.h)
+    metrics = require("ffi").new("flow_task_metrics_t"),
   }
+  function ctx.flush_counts()
+    for i = 1, #ctx.count_flushers do ctx.count_flushers[i]() end
+  end
   function ctx:counter(name)
     local acc = self.accumulators
     if acc[name] == nil then acc[name] = 0 end

@@ -171,7 +171,7 @@ describe("input loop", function()
     if opts.two_inputs then push = { push, function(v) second[#second + 1] = v end } end
     input_processor.run(ctx, push, { checkpointer = cp, flush = function() flushed = flushed + 1 end,
       fire_timers = function() end, timers = timers.new() })
-    return { head = head, f = f, cp = cp, flushes = flushes, flushed = flushed, second = second }
+    return { ctx = ctx, head = head, f = f, cp = cp, flushes = flushes, flushed = flushed, second = second }
   end
 
   it("pushes records with their timestamps and passes on the valve's watermark", function()
@@ -183,6 +183,7 @@ describe("input loop", function()
     })
     assert.are.same({ { v = "a", ts = 5 }, { v = "b" }, { v = { "c", 1 }, ts = 9 } }, r.head.out)
     assert.are.same({ 5, 10, math.huge }, r.head.wms)
+    assert.are.equal(math.huge, r.ctx.metrics.input_watermark) -- currentInputWatermark
     assert.are.equal(3, r.f.counted)
     assert.are.equal(4, r.f.recycled)
     assert.are.equal(4, r.flushes)

@@ -62,7 +62,7 @@ struct tm_job {
   flow_job_graph_t *jg;
   char *blob_dir;
   dp_net_t *dp;       /* the newest attempt's network, or NULL */
-  flow_vertex_metrics_t *metrics; /* per job vertex, summed over our tasks (all attempts) */
+  flow_job_metrics_t *metrics; /* our subtasks' counters (latest attempt each) */
   dp_net_t *retired;  /* older attempts' networks that a task still uses (a task
                          failed from here ends after the JobMaster moved on) */
   tm_job_t *next;
@@ -651,7 +651,7 @@ static void sweep_retired(tm_t *tm, tm_job_t *j) {
 }
 
 static void job_free(tm_job_t *j) {
-  free(j->metrics);
+  flow_job_metrics_free(j->metrics);
   dp_free(j->dp);
   while (j->retired != NULL) {
     dp_net_t *dp = j->retired;
@@ -719,7 +719,7 @@ static void on_job(tm_t *tm, flow_rbuf_t *r) {
     j->sg = NULL;
     return;
   }
-  j->metrics = flow_xcalloc((size_t)j->jg->n_vertices, sizeof(*j->metrics));
+  j->metrics = flow_job_metrics_new(j->jg);
   size_t cap = strlen(tm->base_dir) + 40;
   j->blob_dir = flow_xmalloc(cap);
   snprintf(j->blob_dir, cap, "%s/%s", tm->base_dir, id);
@@ -751,11 +751,9 @@ static void send_metrics(tm_t *tm, tm_job_t *j) {
   flow_wr_str(&w, j->id);
   flow_wr_i32(&w, j->jg->n_vertices);
   for (int v = 0; v < j->jg->n_vertices; v++) {
-    flow_vertex_metrics_t *m = &j->metrics[v];
-    flow_wr_i64(&w, atomic_load_explicit(&m->records_in, memory_order_relaxed));
-    flow_wr_i64(&w, atomic_load_explicit(&m->records_out, memory_order_relaxed));
-    flow_wr_i64(&w, atomic_load_explicit(&m->bytes_read, memory_order_relaxed));
-    flow_wr_i64(&w, atomic_load_explicit(&m->bytes_total, memory_order_relaxed));
+    int64_t sums[4];
+    flow_job_metrics_vertex_sums(j->metrics, v, sums);
+    for (int k = 0; k < 4; k++) flow_wr_i64(&w, sums[k]);
   }
   send_to_jobmanager(tm, FLOW_PROTO_METRICS, &w);
   flow_wbuf_free(&w);

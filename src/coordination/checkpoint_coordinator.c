@@ -20,6 +20,7 @@
 #include "coordination/dispatcher.h"
 #include "coordination/job_master.h"
 #include "coordination/messages.h"
+#include "util/clock.h"
 #include "util/common.h"
 #include "util/hash.h"
 #include "util/fs.h"
@@ -57,6 +58,18 @@ static void remove_tree(const char *path) {
   rmdir(path);
 }
 
+/* the statistics entry of the pending checkpoint, or NULL */
+static flow_checkpoint_stats_t *pending_stats(flow_checkpoint_coordinator_t *cc) {
+  if (cc->n_stats == 0) return NULL;
+  flow_checkpoint_stats_t *s = &cc->stats[(cc->n_stats - 1) % FLOW_CC_HISTORY];
+  return s->id == cc->pending_id && s->status == FLOW_CK_IN_PROGRESS ? s : NULL;
+}
+
+static int64_t file_size(const char *path) {
+  struct stat st;
+  return path != NULL && stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
 static void clear_pending(flow_checkpoint_coordinator_t *cc, int total) {
   if (cc->files != NULL)
     for (int i = 0; i < total; i++) free(cc->files[i]);
@@ -90,6 +103,13 @@ void flow_cc_abort(flow_job_master_t *jm, const char *why) {
   if (!cc->pending_savepoint && cc->pending_dir != NULL) remove_tree(cc->pending_dir);
   cc->aborted++;
   cc->last_end_ms = now_ms();
+  flow_checkpoint_stats_t *s = pending_stats(cc);
+  if (s != NULL) {
+    s->status = FLOW_CK_FAILED;
+    s->duration_ms = cc->last_end_ms - cc->pending_start_ms;
+    snprintf(s->failure, sizeof(s->failure), "%s", why);
+    cc->latest_failed = *s;
+  }
   clear_pending(cc, n_vertices_total(jm));
 }
 
@@ -174,6 +194,24 @@ static void complete(flow_job_master_t *jm) {
   cc->completed++;
   cc->last_end_ms = now_ms();
   cc->last_duration_ms = cc->last_end_ms - cc->pending_start_ms;
+  /* lastCheckpointSize: its state files and metadata, as stored */
+  int64_t size = 0;
+  int total = n_vertices_total(jm);
+  for (int i = 0; i < total; i++) size += file_size(cc->files[i]);
+  size_t mlen = strlen(cc->pending_dir) + 16;
+  char *meta = flow_xmalloc(mlen);
+  snprintf(meta, mlen, "%s/_metadata", cc->pending_dir);
+  size += file_size(meta);
+  free(meta);
+  cc->last_size = size;
+  flow_checkpoint_stats_t *s = pending_stats(cc);
+  if (s != NULL) {
+    s->n_acked = cc->n_acked;
+    s->status = FLOW_CK_COMPLETED;
+    s->duration_ms = cc->last_duration_ms;
+    s->state_size = size;
+    cc->latest_completed = *s;
+  }
   if (savepoint) {
     free(cc->savepoint_result);
     cc->savepoint_result = flow_strdup(cc->pending_dir);
@@ -227,6 +265,16 @@ static int trigger(flow_job_master_t *jm, const char *dir, int savepoint) {
   cc->acked = flow_xcalloc((size_t)total, 1);
   cc->files = flow_xcalloc((size_t)total, sizeof(char *));
   cc->n_acked = 0;
+  flow_checkpoint_stats_t *st = &cc->stats[cc->n_stats++ % FLOW_CC_HISTORY];
+  memset(st, 0, sizeof(*st));
+  st->id = cc->pending_id;
+  st->status = FLOW_CK_IN_PROGRESS;
+  st->savepoint = savepoint != 0;
+  st->trigger_ms = flow_now_ms();
+  st->latest_ack_ms = -1;
+  st->duration_ms = -1;
+  st->n_total = total;
+  snprintf(st->path, sizeof(st->path), "%s", dir);
   /* every TaskExecutor of the job learns the directory first: tasks that
    * see the barrier arrive (on another taskmanager than the source) write
    * there (no task: the job's network only) */
@@ -281,6 +329,7 @@ void flow_cc_init(flow_job_master_t *jm, const flow_checkpoint_config_t *cfg) {
   flow_checkpoint_coordinator_t *cc = &jm->cc;
   memset(cc, 0, sizeof(*cc));
   cc->last_duration_ms = -1;
+  cc->last_size = -1;
   cc->cfg = *cfg;
   cc->cfg.dir = NULL;
   if (cfg->dir != NULL) { /* as Flink: <dir>/<job id>/chk-<n> */
@@ -337,6 +386,11 @@ static void ack(flow_job_master_t *jm, int vertex, int subtask, char *file) {
   cc->acked[idx] = 1;
   cc->files[idx] = file;
   cc->n_acked++;
+  flow_checkpoint_stats_t *s = pending_stats(cc);
+  if (s != NULL) {
+    s->n_acked = cc->n_acked;
+    s->latest_ack_ms = flow_now_ms();
+  }
   if (cc->n_acked == n_vertices_total(jm)) complete(jm);
 }
 

@@ -14,6 +14,24 @@
 
 typedef struct flow_job_master flow_job_master_t;
 
+/* One checkpoint as Flink's CheckpointStatsTracker keeps it (REST
+ * /jobs/:id/checkpoints). */
+typedef enum { FLOW_CK_IN_PROGRESS = 0, FLOW_CK_COMPLETED = 1, FLOW_CK_FAILED = 2 } flow_checkpoint_status_t;
+typedef struct flow_checkpoint_stats {
+  int64_t id;
+  int status;             /* flow_checkpoint_status_t */
+  int savepoint;
+  int64_t trigger_ms;     /* wall clock */
+  int64_t latest_ack_ms;  /* wall clock, -1: none yet */
+  int64_t duration_ms;    /* trigger to completion or failure, -1: under way */
+  int64_t state_size;     /* bytes of its state files and metadata */
+  int n_acked, n_total;
+  char path[192];         /* its directory */
+  char failure[160];      /* why it failed */
+} flow_checkpoint_stats_t;
+
+#define FLOW_CC_HISTORY 10 /* Flink's web.checkpoints.history default */
+
 /* The CheckpointCoordinator's state inside a JobMaster (loop thread only). */
 typedef struct flow_checkpoint_coordinator {
   flow_checkpoint_config_t cfg;
@@ -34,6 +52,12 @@ typedef struct flow_checkpoint_coordinator {
   int n_retained;
   int64_t completed;      /* counters, for results and tests */
   int64_t aborted;
+  int64_t last_size;      /* state size of the latest completed one, -1: none */
+  /* statistics: the latest FLOW_CC_HISTORY checkpoints, a ring (entry
+   * (n_stats - 1) % FLOW_CC_HISTORY is the newest); n_stats counts all */
+  flow_checkpoint_stats_t stats[FLOW_CC_HISTORY];
+  int64_t n_stats;
+  flow_checkpoint_stats_t latest_completed, latest_failed; /* id 0: none */
   char *savepoint_result; /* path of the last savepoint, or an error (prefix "error: ") */
 } flow_checkpoint_coordinator_t;
 

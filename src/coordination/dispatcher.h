@@ -24,7 +24,7 @@ struct flow_dispatcher {
   int64_t buffer_timeout_ms;
   flow_restart_strategy_t restart;
   flow_checkpoint_config_t checkpoint;
-  flow_vertex_metrics_t *metrics;
+  flow_job_metrics_t *metrics;
   _Atomic int *status_out;
   char job_id[33];           /* the id the client gave the job */
   int remote_executors;      /* cluster mode: every TaskExecutor is in another process */

@@ -315,7 +315,7 @@ static void task_state(flow_job_master_t *jm, flow_endpoint_t *from, flow_msg_ta
   if (prev == FLOW_EXEC_CANCELING && !flow_execution_state_is_terminal(to)) return;
   if (flow_execution_transition(&ev->current, to) != 0) {
     if (!flow_execution_state_is_terminal(to)) return;
-    ev->current.state = to; /* CANCELING -> FINISHED/FAILED: what the task says wins */
+    flow_execution_set_state(&ev->current, to); /* CANCELING -> FINISHED/FAILED: what the task says wins */
   }
   if (!flow_execution_state_is_terminal(to)) return;
   jm->n_terminal++;

@@ -51,7 +51,7 @@ struct flow_job_master {
   flow_buffer_t *accumulators; /* from FINISHED tasks of the current attempt */
   _Atomic int *status_out;    /* mirrors status for other threads, may be NULL */
   flow_checkpoint_coordinator_t cc;
-  flow_vertex_metrics_t *metrics; /* per job vertex, owned by the MiniCluster */
+  flow_job_metrics_t *metrics; /* owned by the MiniCluster or the taskmanager's job */
   int remote_executors;       /* cluster mode: taskmanagers build the networks; none here */
 };
 

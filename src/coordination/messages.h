@@ -65,7 +65,7 @@ typedef struct flow_task_deployment {
   flow_endpoint_t *job;          /* the JobMaster or its proxy: reports go here */
   const flow_job_graph_t *jg;    /* borrowed: outlives the task */
   flow_job_network_t *net;       /* borrowed: this attempt's network */
-  flow_vertex_metrics_t *metrics; /* per job vertex, or NULL */
+  flow_job_metrics_t *metrics; /* every subtask's counters (the job owner's), or NULL */
   int64_t buffer_timeout_ms;
   int exactly_once;
   int lazy_splits;               /* file sources share a split assigner (net): in-process only */

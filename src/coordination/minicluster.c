@@ -23,7 +23,8 @@ struct flow_minicluster {
   uv_cond_t cond;
   int done;         /* the loop returned; result is final */
   char *savepoint;  /* the last savepoint result (guarded by mu) */
-  flow_vertex_metrics_t *metrics; /* per job vertex; tasks add, clients read */
+  flow_job_metrics_t *metrics;    /* every subtask's counters: tasks write, the loop and clients read */
+  flow_vertex_metrics_t *sums;    /* per job vertex: the client's progress (client thread) */
   int savepoint_seq;
   flow_job_result_t result; /* filled by the Dispatcher, handed to on_result */
   void (*on_result)(void *data, flow_job_result_t *r);
@@ -105,7 +106,8 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   mc->dispatcher.data = mc;
   flow_dispatcher_configure(&mc->dispatcher, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);
   mc->dispatcher.status_out = &mc->status;
-  mc->metrics = flow_xcalloc((size_t)jg->n_vertices, sizeof(*mc->metrics));
+  mc->metrics = flow_job_metrics_new(jg);
+  mc->sums = flow_xcalloc((size_t)jg->n_vertices, sizeof(*mc->sums));
   mc->dispatcher.metrics = mc->metrics;
   flow_new_job_id(mc->dispatcher.job_id);
   int slots = opt->slots > 0 ? opt->slots : jg->slots_required;
@@ -131,7 +133,8 @@ fail_te:
   flow_resource_manager_destroy(&mc->rm);
   close_loop(mc);
 fail_thread:
-  free(mc->metrics);
+  flow_job_metrics_free(mc->metrics);
+  free(mc->sums);
   flow_dispatcher_clear(&mc->dispatcher);
   uv_cond_destroy(&mc->cond);
   uv_mutex_destroy(&mc->mu);
@@ -168,14 +171,25 @@ void flow_minicluster_free(flow_minicluster_t *mc) {
   flow_job_result_clear(&mc->result);
   flow_dispatcher_clear(&mc->dispatcher);
   free(mc->savepoint);
-  free(mc->metrics);
+  flow_job_metrics_free(mc->metrics);
+  free(mc->sums);
   uv_cond_destroy(&mc->cond);
   uv_mutex_destroy(&mc->mu);
   uv_mutex_destroy(&mc->rpc.mu);
   free(mc);
 }
 
-const flow_vertex_metrics_t *flow_minicluster_metrics(flow_minicluster_t *mc) { return mc->metrics; }
+const flow_vertex_metrics_t *flow_minicluster_metrics(flow_minicluster_t *mc) {
+  for (int v = 0; v < mc->metrics->n_vertices; v++) {
+    int64_t s[4];
+    flow_job_metrics_vertex_sums(mc->metrics, v, s);
+    atomic_store_explicit(&mc->sums[v].records_in, s[0], memory_order_relaxed);
+    atomic_store_explicit(&mc->sums[v].records_out, s[1], memory_order_relaxed);
+    atomic_store_explicit(&mc->sums[v].bytes_read, s[2], memory_order_relaxed);
+    atomic_store_explicit(&mc->sums[v].bytes_total, s[3], memory_order_relaxed);
+  }
+  return mc->sums;
+}
 
 int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
                                size_t cap) {

@@ -49,7 +49,8 @@ void flow_minicluster_free(flow_minicluster_t *mc);
 int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
                                size_t cap);
 
-/* Live per-vertex counters (index: job vertex id - 1), valid until free. */
+/* Live per-vertex progress counters (index: job vertex id - 1), summed
+ * from the subtasks' at this call; the client's thread only; valid until free. */
 const flow_vertex_metrics_t *flow_minicluster_metrics(flow_minicluster_t *mc);
 
 #endif

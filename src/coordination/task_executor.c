@@ -65,7 +65,11 @@ static void submit_task(flow_task_executor_t *te, flow_msg_submit_task_t *p) {
   t->cancel_job = task_cancel_job;
   t->ack_checkpoint = task_ack_checkpoint;
   t->job_endpoint = d->job;
-  t->metrics = d->metrics != NULL ? &d->metrics[t->vertex - 1] : NULL;
+  flow_task_metrics_t *io = flow_job_metrics_subtask(d->metrics, t->vertex, t->subtask);
+  if (io != NULL) { /* the job's owner keeps this attempt's counters */
+    flow_task_metrics_reset(io, t->attempt);
+    t->io = io;
+  }
   t->restore_dir = d->restore_dir;
   t->checkpoint_dir = d->checkpoint_dir;
   t->blob_dir = d->blob_dir;

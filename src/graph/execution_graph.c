@@ -2,10 +2,12 @@
  * Flink's ExecutionState machine. */
 #include "graph/execution_graph.h"
 
+#include "util/clock.h"
 #include "util/common.h"
 #include "util/strbuf.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 flow_execution_graph_t *flow_eg_build(const flow_job_graph_t *jg) {
   if (jg == NULL) return NULL;
@@ -28,6 +30,7 @@ flow_execution_graph_t *flow_eg_build(const flow_job_graph_t *jg) {
       ev->current.attempt = 0;
       ev->current.state = FLOW_EXEC_CREATED;
       ev->current.slot = -1;
+      ev->current.state_ms[FLOW_EXEC_CREATED] = flow_now_ms();
       flow_strbuf_t b = {0};
       sb_printf(&b, "%s (%d/%d)", jv->name, s + 1, p);
       ev->name = sb_take(&b);
@@ -78,15 +81,21 @@ int flow_execution_transition_allowed(flow_execution_state_t from, flow_executio
 int flow_execution_transition(flow_execution_t *ex, flow_execution_state_t to) {
   if (ex == NULL) return FLOW_EINVAL;
   if (!flow_execution_transition_allowed(ex->state, to)) return FLOW_ESTATE;
-  ex->state = to;
+  flow_execution_set_state(ex, to);
   return 0;
+}
+
+void flow_execution_set_state(flow_execution_t *ex, flow_execution_state_t to) {
+  ex->state = to;
+  ex->state_ms[to] = flow_now_ms();
 }
 
 void flow_execution_reset_for_new_attempt(flow_execution_t *ex) {
   if (ex == NULL) return;
   ex->attempt++;
-  ex->state = FLOW_EXEC_CREATED;
   ex->slot = -1;
+  memset(ex->state_ms, 0, sizeof(ex->state_ms));
+  flow_execution_set_state(ex, FLOW_EXEC_CREATED);
 }
 
 const char *flow_execution_state_name(flow_execution_state_t s) {

@@ -36,6 +36,8 @@ typedef struct flow_execution {
   int attempt; /* 0, 1, ... */
   flow_execution_state_t state;
   int slot; /* slot index in the task executor, -1 before scheduling */
+  int64_t state_ms[FLOW_EXEC__COUNT]; /* wall clock when the attempt entered each state, 0: never
+                                         (Flink's status-timestamps) */
 } flow_execution_t;
 
 typedef struct flow_execution_vertex {
@@ -65,6 +67,8 @@ flow_execution_vertex_t *flow_eg_vertex(flow_execution_graph_t *eg, int job_vert
 /* Moves an execution to state to if Flink allows that transition; terminal
  * states (FINISHED, CANCELED, FAILED) are never left. Returns 0 or FLOW_ESTATE. */
 int flow_execution_transition(flow_execution_t *ex, flow_execution_state_t to);
+/* Sets the state without the check (and its timestamp). */
+void flow_execution_set_state(flow_execution_t *ex, flow_execution_state_t to);
 /* The transition table alone: CREATED->SCHEDULED->DEPLOYING->INITIALIZING->
  * RUNNING->FINISHED; CANCELING and FAILED from any non-terminal state;
  * CANCELING->CANCELED; CREATED/SCHEDULED->CANCELED directly (not deployed).

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "runtime/task_metrics.h"
 #include "util/common.h"
 
 flow_input_gate_t *flow_gate_new(int n_channels) {
@@ -54,12 +55,19 @@ static void enqueue(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
 }
 
 int flow_gate_push(flow_input_gate_t *g, int channel, flow_buffer_t *b) {
+  return flow_gate_push_timed(g, channel, b, NULL, NULL);
+}
+
+int flow_gate_push_timed(flow_input_gate_t *g, int channel, flow_buffer_t *b, int64_t *since_ns, int64_t *total_ns) {
   flow_input_channel_t *ch = &g->channels[channel];
   uv_mutex_lock(&g->mu);
   /* Events are never refused for lack of credit: a producer must always be
    * able to say it finished, or shutdown could deadlock. */
+  if (since_ns != NULL && !g->canceled && ch->queued >= FLOW_CHANNEL_CREDITS && b->kind == FLOW_BUF_DATA)
+    flow_task_metrics_wait_begin(since_ns); /* backpressured from here */
   while (!g->canceled && ch->queued >= FLOW_CHANNEL_CREDITS && b->kind == FLOW_BUF_DATA)
     uv_cond_wait(&g->writable, &g->mu);
+  if (since_ns != NULL) flow_task_metrics_wait_end(since_ns, total_ns);
   if (g->canceled) {
     uv_mutex_unlock(&g->mu);
     return FLOW_ECANCELED;
@@ -126,7 +134,21 @@ static flow_buffer_t *gate_take(flow_input_gate_t *g) {
   return NULL;
 }
 
+static int gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out, int64_t *since_ns);
+
 int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out) {
+  return flow_gate_poll_timed(g, timeout_ms, out, NULL, NULL);
+}
+
+int flow_gate_poll_timed(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out, int64_t *since_ns,
+                         int64_t *total_ns) {
+  int rc = gate_poll(g, timeout_ms, out, since_ns);
+  if (since_ns != NULL) flow_task_metrics_wait_end(since_ns, total_ns);
+  return rc;
+}
+
+/* flow_gate_poll; a wait for input marks since_ns (if not NULL) */
+static int gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out, int64_t *since_ns) {
   uint64_t deadline = timeout_ms >= 0 ? uv_hrtime() + (uint64_t)timeout_ms * 1000000u : 0;
   uv_mutex_lock(&g->mu);
   for (;;) {
@@ -159,6 +181,7 @@ int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out
       uv_mutex_unlock(&g->mu);
       return FLOW_EBLOCKED;
     }
+    if (timeout_ms != 0 && since_ns != NULL && *since_ns == 0) flow_task_metrics_wait_begin(since_ns); /* idle */
     if (timeout_ms < 0) {
       uv_cond_wait(&g->readable, &g->mu);
     } else {

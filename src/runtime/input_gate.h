@@ -52,12 +52,20 @@ void flow_gate_set_input(flow_input_gate_t *g, int channel, int input);
  * FLOW_CHANNEL_CREDITS buffers. Takes ownership of b on success. Returns 0,
  * or FLOW_ECANCELED (b still owned by the caller) once the gate is canceled. */
 int flow_gate_push(flow_input_gate_t *g, int channel, flow_buffer_t *b);
+/* flow_gate_push that counts a wait for credit as backpressure: *since_ns
+ * is set while it waits (readers see isBackPressured), the wait is added
+ * to *total_ns after (task thread alone writes both). */
+int flow_gate_push_timed(flow_input_gate_t *g, int channel, flow_buffer_t *b, int64_t *since_ns, int64_t *total_ns);
 /* Consumer side: the next data buffer, with b->channel set, blocking until
  * one is there. End-of-partition events are consumed here. timeout_ms < 0
  * waits forever. Returns 1 and *out, 0 when every channel has finished,
  * FLOW_ECANCELED when canceled, or FLOW_ETIMEDOUT when
  * timeout_ms passed with nothing to read. */
 int flow_gate_poll(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out);
+/* flow_gate_poll that counts a wait for input as idle time, as
+ * flow_gate_push_timed counts backpressure. */
+int flow_gate_poll_timed(flow_input_gate_t *g, int64_t timeout_ms, flow_buffer_t **out, int64_t *since_ns,
+                         int64_t *total_ns);
 /* Checkpoint barrier alignment (consumer thread): a blocked channel is not
  * read; poll returns FLOW_EBLOCKED when every channel still open is blocked. */
 void flow_gate_block(flow_input_gate_t *g, int channel);

@@ -21,6 +21,10 @@ flow_task_t *flow_task_new(const flow_job_graph_t *jg, flow_job_network_t *net, 
   t->gate = flow_network_gate(net, vertex, subtask);
   t->buffer_timeout_ms = 100;
   atomic_init(&t->canceled, 0);
+  t->own_io.n_ops = jg->vertices[vertex - 1].n_ops;
+  t->own_io.ops = flow_xcalloc((size_t)t->own_io.n_ops + 1, sizeof(*t->own_io.ops));
+  flow_task_metrics_reset(&t->own_io, attempt);
+  t->io = &t->own_io;
   for (int e = 0; e < jg->n_edges; e++)
     if (jg->edges[e].source == vertex) t->n_outputs++;
   t->outputs = flow_xcalloc((size_t)(t->n_outputs ? t->n_outputs : 1), sizeof(*t->outputs));
@@ -75,6 +79,7 @@ static void task_free(flow_task_t *t) {
   free(t->checkpoint_dir);
   free(t->blob_dir);
   free(t->fail_reason);
+  free(t->own_io.ops);
   free(t);
 }
 
@@ -168,8 +173,13 @@ void flow_task_join_and_free(flow_task_t *t) {
 
 int flow_task_next(flow_task_t *t, int64_t timeout_ms, flow_buffer_t **out) {
   if (t->gate == NULL) return 0;
-  int rc = flow_gate_poll(t->gate, timeout_ms, out);
-  if (rc == 1) hold(t, *out);
+  flow_task_metrics_t *m = t->io;
+  int rc = timeout_ms == 0 ? flow_gate_poll(t->gate, 0, out)
+                           : flow_gate_poll_timed(t->gate, timeout_ms, out, &m->idle_since_ns, &m->idle_ns);
+  if (rc == 1) {
+    hold(t, *out);
+    flow_metric_add(&m->bytes_in, (int64_t)(*out)->size);
+  }
   return rc;
 }
 
@@ -210,8 +220,11 @@ int flow_task_emit(flow_task_t *t, int output, int channel, flow_buffer_t *b) {
   }
   release(t, b);
   flow_task_output_t *o = &t->outputs[output];
-  int rc = flow_gate_push(o->gates[channel], o->channel, b);
+  flow_task_metrics_t *m = t->io;
+  int64_t size = (int64_t)b->size;
+  int rc = flow_gate_push_timed(o->gates[channel], o->channel, b, &m->backpressured_since_ns, &m->backpressured_ns);
   if (rc < 0) flow_buffer_free(b);
+  else flow_metric_add(&m->bytes_out, size);
   return rc;
 }
 
@@ -233,15 +246,20 @@ void flow_task_running(flow_task_t *t) { t->report(t, FLOW_EXEC_RUNNING, NULL, N
 int flow_task_canceled(flow_task_t *t) { return atomic_load(&t->canceled); }
 
 void flow_task_count(flow_task_t *t, int64_t in, int64_t out) {
-  if (t->metrics == NULL) return;
-  if (in) atomic_fetch_add_explicit(&t->metrics->records_in, in, memory_order_relaxed);
-  if (out) atomic_fetch_add_explicit(&t->metrics->records_out, out, memory_order_relaxed);
+  flow_task_metrics_t *m = t->io;
+  if (in) {
+    if (t->gate == NULL) flow_metric_add(&m->source_records, in); /* a source's task reads no network input */
+    else flow_metric_add(&m->records_in, in);
+    if (m->n_ops > 0) flow_metric_addf(&m->ops[0].records_in, (double)in);
+  }
+  if (out) flow_metric_add(&m->records_out, out);
 }
 
+flow_task_metrics_t *flow_task_metrics(flow_task_t *t) { return t->io; }
+
 void flow_task_input_progress(flow_task_t *t, int64_t read, int64_t total) {
-  if (t->metrics == NULL) return;
-  if (read) atomic_fetch_add_explicit(&t->metrics->bytes_read, read, memory_order_relaxed);
-  if (total) atomic_fetch_add_explicit(&t->metrics->bytes_total, total, memory_order_relaxed);
+  if (read) flow_metric_add(&t->io->progress_read, read);
+  if (total) flow_metric_add(&t->io->progress_total, total);
 }
 
 int64_t flow_task_checkpoint_request(flow_task_t *t) { return atomic_load(&t->checkpoint_request); }

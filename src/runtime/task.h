@@ -17,13 +17,14 @@
 
 #include "graph/execution_graph.h"
 #include "runtime/network.h"
+#include "runtime/task_metrics.h"
 
 #define FLOW_COLLECT_MAX_BYTES ((size_t)256 << 20)
 
 typedef struct flow_task flow_task_t;
 
-/* Live counters of one job vertex, summed over its subtasks (relaxed
- * atomics: tasks add per buffer, the client reads them for progress). */
+/* Progress counters of one job vertex, summed over its subtasks (the
+ * client's progress line; filled from flow_job_metrics_t or the wire). */
 typedef struct flow_vertex_metrics {
   _Atomic int64_t records_in;  /* records that entered the chain */
   _Atomic int64_t records_out; /* records sent to the network */
@@ -67,7 +68,8 @@ struct flow_task {
                                  way it ends. Doubly linked by next/prev. */
   void (*cancel_job)(flow_task_t *t); /* asks the JobMaster to cancel the job */
   void *job_endpoint;         /* the JobMaster's endpoint, for cancel_job */
-  flow_vertex_metrics_t *metrics; /* this task's vertex, or NULL */
+  flow_task_metrics_t *io;    /* this attempt's counters (owned by the job's owner, or own_io) */
+  flow_task_metrics_t own_io; /* when the owner gave none */
   atomic_int canceled;
   int64_t buffer_timeout_ms;
   flow_task_report_cb report;
@@ -117,7 +119,11 @@ int64_t flow_task_collect(flow_task_t *t, flow_buffer_t *b, int64_t records);
 void flow_task_cancel_job(flow_task_t *t);
 void flow_task_running(flow_task_t *t);
 int flow_task_canceled(flow_task_t *t);
+/* Records of one buffer or batch: in (network input; a source: records
+ * read) and out (network output). */
 void flow_task_count(flow_task_t *t, int64_t in, int64_t out);
+/* The task's counters, for Lua to write its own (watermarks, operators). */
+flow_task_metrics_t *flow_task_metrics(flow_task_t *t);
 void flow_task_input_progress(flow_task_t *t, int64_t read, int64_t total);
 int64_t flow_task_checkpoint_request(flow_task_t *t);
 int64_t flow_task_checkpoint_complete(flow_task_t *t);

@@ -156,8 +156,12 @@ function M.run(ctx, push, hooks)
   local timeout = desc.buffer_timeout_ms
   local CANCELED = ctx.CANCELED
 
+  local metrics, head_metrics = ctx.metrics, head.metrics
+  local flush_counts = ctx.flush_counts
   local valve = M.watermark_valve(nch, function(wm)
     ctx.ts = nil
+    metrics.input_watermark = wm
+    if head_metrics then head_metrics.input_watermark = wm end
     head.on_watermark(wm)
   end, function(idle) head.on_status(idle) end)
   local barriers = M.barrier_handler(ctx, nch, cp, desc.exactly_once)
@@ -205,6 +209,7 @@ function M.run(ctx, push, hooks)
         if barriers.barrier(channel, id) and off < n then
           stash[#stash + 1] = { b, off }
           C.flow_task_count(task, records, 0)
+          flush_counts()
           return false
         end
       else
@@ -212,6 +217,7 @@ function M.run(ctx, push, hooks)
       end
     end
     C.flow_task_count(task, records, 0)
+    flush_counts()
     return true
   end
 
@@ -236,6 +242,7 @@ function M.run(ctx, push, hooks)
         rc = C.flow_task_next(task, wait, outp)
         if rc == ETIMEDOUT then
           fire_timers()
+          flush_counts()
           cp.poll_complete()
           barriers.check()
         end

@@ -129,10 +129,12 @@ function M.new(ctx, k, out, key, comb)
     error(err, 0)
   end
 
+  local om -- the producing operator's counters (flow_operator_metrics_t *), once set
   local function hand_over(ch, size)
     local b = bufs[ch]
     b.size = size
     C.flow_task_count(task, 0, counts[ch])
+    if om then om.records_out = om.records_out + counts[ch] end
     counts[ch] = 0
     bufs[ch] = nil
     local rc = C.flow_task_emit(task, cidx, ch - 1, b) -- C owns b from here, even on failure
@@ -278,6 +280,8 @@ function M.new(ctx, k, out, key, comb)
     for ch = 1, n do flush_channel(ch) end
   end
   w.watermark = function(wm) return event(TAG_WATERMARK, wm) end
+  --- the operator whose records this writer counts as its numRecordsOut
+  w.set_operator_metrics = function(m) om = m end
   -- a checkpoint barrier follows the data before it without delay
   w.barrier = function(id)
     event(TAG_BARRIER, id)

@@ -130,6 +130,8 @@ end
 --- read_text_file straight into a C operator: C reads and splits the
 --- lines into record batches, no Lua string per line.
 local function text_file_to_c(op, ctx, c_batch, lo, hi, cap, no_total)
+  -- the link to the C operator counts per batch (no Lua record crosses it)
+  local om, nm = op.metrics, ctx.chain[op.outputs[1].op].metrics
   local err = ffi.new("char[512]")
   local r = C.flow_lines_open(op.spec.path, lo, hi, op.restored_position or -1, err, 512)
   if r == nil then error("read_text_file: " .. ffi.string(err), 0) end
@@ -152,6 +154,10 @@ local function text_file_to_c(op, ctx, c_batch, lo, hi, cap, no_total)
       if not ok then error(e, 0) end
     else
       c_batch(buf, n, c)
+    end
+    if om then
+      om.records_out = om.records_out + c
+      nm.records_in = nm.records_in + c
     end
     local pos = fi.lines_position(r)
     C.flow_task_input_progress(task, math.min(pos, hi) - last, 0)

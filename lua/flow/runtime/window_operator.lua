@@ -398,6 +398,8 @@ function M.window(op, ctx)
         side[late_tag](v)
       else
         ctx:counter("num_late_records_dropped"):add(1)
+        local m = op.metrics -- Flink's numLateRecordsDropped
+        if m then m.late_dropped = m.late_dropped + 1 end
       end
     end
   end
@@ -414,6 +416,8 @@ local function late_record(op, ctx, late_tag)
         side[late_tag](v)
       else
         ctx:counter("num_late_records_dropped"):add(1)
+        local m = op.metrics -- Flink's numLateRecordsDropped
+        if m then m.late_dropped = m.late_dropped + 1 end
       end
     end
   end

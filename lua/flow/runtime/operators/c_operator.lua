@@ -110,11 +110,26 @@ function M.c_op(op, ctx)
   if not next_c and #outs == 1 and outs[1].op and next(op.side) == nil then
     text_raw = ctx.chain[outs[1].op].text_raw
   end
+  -- batches that skip Lua are counted per batch: into the next chained
+  -- operator (its numRecordsIn, our numRecordsOut)
+  local om = op.metrics
+  local nm = #outs == 1 and outs[1].op and ctx.chain[outs[1].op].metrics
+  local function count(n)
+    if nm then
+      om.records_out = om.records_out + n
+      nm.records_in = nm.records_in + n
+    end
+  end
+  if next_c and not nm then count = function() end end -- a combiner: the writer counts what leaves
   local inst = op.fused or c_instance(op.name, spec.library, spec.symbol, spec.config, ctx, function(o)
-    if next_c then return next_c(o.data, o.size, o.records) end
+    if next_c then
+      count(tonumber(o.records))
+      return next_c(o.data, o.size, o.records)
+    end
     if text_raw then
       local p, n = o.data, tonumber(o.size)
-      local used = text_raw(p, n)
+      local used, nrec = text_raw(p, n)
+      count(nrec)
       if used == n then return end
       -- what C does not format (a Lua table) goes through Lua from there
       ctx.ts = nil
