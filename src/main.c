@@ -19,15 +19,21 @@
 #include "cli/log.h"
 #include "cli/options.h"
 #include "cli/repl.h"
+#include "cluster/local_monitor.h"
 #include "lua/core.h"
 #include "lua/state.h"
 
 /* Ctrl-C: the first asks the running job to cancel (every thread is
  * joined, exit code 130); a second one exits at once. */
 static volatile sig_atomic_t sigint_count;
+static volatile sig_atomic_t serving; /* --web after the script: Ctrl-C ends it */
 
 static void on_sigint(int sig) {
   (void)sig;
+  if (serving) {
+    serving = 0;
+    return;
+  }
   /* nothing to cancel, or asked twice: leave now */
   if (sigint_count++ > 0 || !flow_core_waiting_for_job()) _exit(130);
   flow_core_interrupt();
@@ -147,6 +153,7 @@ int main(int argc, char **argv) {
     return flow_cli_cluster(&cli);
   }
   if ((rc = flow_cli_setup_remote(&cli)) != 0) return rc;
+  if ((rc = flow_cli_setup_rest(&cli)) != 0) return rc;
 
   /* what runs: a script, -e code, and/or the REPL */
   int has_script = cli.script != NULL;
@@ -183,6 +190,14 @@ int main(int argc, char **argv) {
     rc = exit_code(rc);
   }
   fflush(stdout);
+  if (cli.web && !repl && !flow_core_interrupted() && flow_local_monitor_port() > 0) {
+    /* --web: the finished jobs stay on view until Ctrl-C */
+    fprintf(stderr, "flowlua: the dashboard stays at http://127.0.0.1:%d/ until Ctrl-C\n", flow_local_monitor_port());
+    sigint_count = 0;
+    serving = 1;
+    while (serving) pause();
+  }
   lua_close(L);
+  flow_local_monitor_stop();
   return rc;
 }

@@ -147,9 +147,20 @@ env:execute("modules")
     assert.truthy(#d.vertices >= 2)
     assert.are.equal(4, d.vertices[#d.vertices].parallelism)
     -- the taskmanagers' counters: every record a vertex wrote was read by the next, across TCP
+    -- (read-records counts network input: 0 for the source, as in Flink); the
+    -- source operator's numRecordsOut, summed over its subtasks, is the input's lines
     local lines = #h.file_lines(conformance .. "/wordcount_text.txt")
-    assert.are.equal(lines, d.vertices[1].metrics["read-records"])
+    assert.are.equal(0, d.vertices[1].metrics["read-records"])
+    local src_out
+    for _, m in ipairs(c:json("/jobs/" .. wc.jid .. "/vertices/" .. d.vertices[1].id .. "/subtasks/metrics")) do
+      if m.id:match("^Source.*%.numRecordsOut$") then src_out = m.id end
+    end
+    assert.truthy(src_out, "the source operator's numRecordsOut")
+    local agg = c:json("/jobs/" .. wc.jid .. "/vertices/" .. d.vertices[1].id .. "/subtasks/metrics?get=" .. src_out)
+    assert.are.equal(lines, agg[1].sum)
+    assert.truthy(d.vertices[1].metrics["write-bytes"] > 0)
     for k = 2, #d.vertices do
+      assert.are.equal(d.vertices[k - 1].metrics["write-bytes"], d.vertices[k].metrics["read-bytes"])
       assert.truthy(d.vertices[k].metrics["read-records"] > 0)
       assert.are.equal(d.vertices[k - 1].metrics["write-records"], d.vertices[k].metrics["read-records"])
     end
@@ -228,7 +239,7 @@ env:execute("failing-for-rest")
     for _, j in ipairs(c:json("/jobs/overview").jobs) do
       if j.jid == failed then
         assert.are.equal(total, j.tasks.total)
-        assert.truthy(j.tasks.FAILED + j.tasks.CANCELED >= 1, cjson.encode(j.tasks))
+        assert.truthy(j.tasks.failed + j.tasks.canceled >= 1, cjson.encode(j.tasks)) -- (lowercase, as Flink's)
       end
     end
     local vd = c:json("/jobs/" .. failed .. "/vertices/" .. fdetails.vertices[1].id)

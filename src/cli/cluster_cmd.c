@@ -2,6 +2,8 @@
  * cancel, savepoint, and the set-up of `run --jobmanager` (docs/cluster.md). */
 #include "cli/cluster_cmd.h"
 
+#include "cluster/local_monitor.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +269,39 @@ int flow_cli_cluster(const flow_cli_t *cli) {
   if (strcmp(cmd, "jobmanager") == 0) return cmd_jobmanager(cli);
   if (strcmp(cmd, "taskmanager") == 0) return cmd_taskmanager(cli);
   return cmd_client(cli);
+}
+
+/* the value of --set KEY, or NULL */
+static const char *config_value(const flow_cli_t *cli, const char *key) {
+  const char *v = NULL;
+  for (int i = 0; i < cli->nconfig; i++)
+    if (strcmp(cli->config[i].key, key) == 0) v = cli->config[i].value;
+  return v;
+}
+
+int flow_cli_setup_rest(const flow_cli_t *cli) {
+  const char *port = config_value(cli, "rest.port");
+  if (port == NULL && !cli->web) return 0;
+  if (cli->jobmanager != NULL || cli->rest != NULL) {
+    fprintf(stderr, "flowlua: rest.port and --web serve local jobs: the jobmanager serves REST for its own\n");
+    return 0;
+  }
+  const char *host = config_value(cli, "rest.bind-address");
+  if (host == NULL) host = config_value(cli, "rest.address");
+  if (host == NULL) host = "127.0.0.1";
+  if (g_secret == NULL && (cli->secret_file != NULL || getenv("FLOWLUA_CLUSTER_SECRET") != NULL) &&
+      load_secret(cli->secret_file) != 0)
+    return 1;
+  char err[256];
+  int rc = flow_local_monitor_start(host, port != NULL ? atoi(port) : 8081, g_secret, g_secret_len, err, sizeof(err));
+  if (rc != 0) {
+    fprintf(stderr, "flowlua: %s\n", err);
+    return 1;
+  }
+  int bound = flow_local_monitor_port();
+  int v6 = strchr(host, ':') != NULL;
+  fprintf(stderr, "flowlua: REST and the dashboard at http://%s%s%s:%d/\n", v6 ? "[" : "", host, v6 ? "]" : "", bound);
+  return 0;
 }
 
 int flow_cli_setup_remote(const flow_cli_t *cli) {

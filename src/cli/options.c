@@ -156,6 +156,10 @@ static const struct {
     {"heartbeat.interval", K_DURATION},
     {"heartbeat.timeout", K_DURATION},
     {"slot.request.timeout", K_DURATION},
+    {"rest.port", K_INT},
+    {"rest.address", K_STRING},
+    {"rest.bind-address", K_STRING},
+    {"metrics.reporter.prom.port", K_STRING},
 };
 
 static int parse_int(const char *s, long long *out) {
@@ -372,6 +376,8 @@ int flow_cli_parse(flow_cli_t *cli, int argc, char **argv) {
       level_given = 1;
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       quiet = 1;
+    } else if (strcmp(a, "--web") == 0) {
+      cli->web = 1;
     } else if (strcmp(a, "-e") == 0) {
       if (i + 1 >= argc) return usage_error("%s needs CODE", a);
       if (cli->nexec == FLOW_CLI_MAX_EXEC) return usage_error("too many -e options%s", "");

@@ -43,6 +43,7 @@ typedef struct flow_cli {
   const char *rest;            /* run --rest HOST:PORT: submit through the REST endpoint */
   int detached;                /* run --detached */
   const char *secret_file;     /* --secret-file FILE */
+  int web;                     /* --web: REST + dashboard, kept up after the job until Ctrl-C */
 } flow_cli_t;
 
 /* Parses argv. Returns 0, or 2 (a usage error, already reported). */

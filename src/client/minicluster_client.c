@@ -62,3 +62,5 @@ flow_job_client_t *flow_minicluster_client_start(const flow_job_graph_t *jg, con
   memcpy(x->base.job_id, flow_minicluster_job_id(x->mc), sizeof(x->base.job_id));
   return &x->base;
 }
+
+flow_minicluster_t *flow_minicluster_client_cluster(flow_job_client_t *c) { return c != NULL ? mc_of(c) : NULL; }

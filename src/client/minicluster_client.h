@@ -12,4 +12,7 @@
 flow_job_client_t *flow_minicluster_client_start(const flow_job_graph_t *jg, const flow_minicluster_options_t *opt,
                                                  char *err, size_t errlen);
 
+/* The MiniCluster of a client made by flow_minicluster_client_start. */
+flow_minicluster_t *flow_minicluster_client_cluster(flow_job_client_t *c);
+
 #endif

@@ -79,14 +79,9 @@ flow_jobmanager_job_t *flow_jobmanager_find_job(flow_jobmanager_t *jmgr, const c
 }
 
 static void job_free(flow_jobmanager_job_t *j) {
-  while (j->metrics != NULL) {
-    flow_jobmanager_metrics_t *m = j->metrics;
-    j->metrics = m->next;
-    free(m->v);
-    free(m);
-  }
+  flow_job_sampler_free(j->sampler);
+  flow_job_view_unref(j->final_view);
   flow_job_result_clear(&j->result);
-  free(j->archive);
   flow_jg_free(j->jg);
   flow_sg_free(j->sg);
   free(j->job_frame);
@@ -146,33 +141,42 @@ static void release_on_taskmanagers(flow_jobmanager_t *jmgr, flow_jobmanager_job
   }
 }
 
-/* Keeps each subtask's last state, attempt and taskmanager for the REST
- * endpoint once the JobMaster is gone. */
+static void te_name(const void *te, char *name, size_t cap, char *id, size_t idcap, void *data) {
+  (void)data;
+  const flow_jobmanager_tm_t *tm = te; /* ep is its first member */
+  snprintf(name, cap, "%s", tm->name);
+  snprintf(id, idcap, "%s", tm->id);
+}
+
+static flow_job_view_t *build_view(flow_jobmanager_job_t *j, const flow_job_master_t *jm, int status, int64_t end_ms) {
+  flow_job_view_source_t src = {
+      .id = j->id,
+      .name = j->name,
+      .jg = j->jg,
+      .d = &j->d,
+      .jm = jm,
+      .status = status,
+      .start_ms = j->start_ms,
+      .end_ms = end_ms,
+      .restarts = j->result.restarts,
+      .failure = j->result.failure,
+      .sampler = j->sampler,
+      .te_name = te_name,
+  };
+  return flow_job_view_build(&src);
+}
+
+flow_job_view_t *flow_jobmanager_job_view(flow_jobmanager_t *jmgr, flow_jobmanager_job_t *j) {
+  (void)jmgr;
+  if (j->final_view != NULL) return flow_job_view_ref(j->final_view);
+  return build_view(j, j->d.jm, atomic_load(&j->status_atomic), -1);
+}
+
+/* The job ended: its view as it ended, for REST, once the JobMaster is gone. */
 static void on_job_archive(flow_dispatcher_t *d, const flow_job_master_t *jm) {
   flow_jobmanager_job_t *j = d->data;
-  j->ck_completed = jm->cc.completed;
-  j->ck_failed = jm->cc.aborted;
-  j->ck_latest_id = jm->cc.latest_id;
-  j->ck_last_duration_ms = jm->cc.last_duration_ms;
-  if (jm->eg == NULL || j->archive != NULL) return;
-  int n = jm->eg->n_subtasks_total;
-  flow_jobmanager_archived_t *a = calloc((size_t)(n > 0 ? n : 1), sizeof(*a));
-  if (a == NULL) return; /* (the REST endpoint then shows no subtasks) */
-  int i = 0;
-  for (int v = 0; v < jm->eg->n_ejv; v++) {
-    for (int s = 0; s < jm->eg->ejv[v].parallelism && i < n; s++, i++) {
-      const flow_execution_t *e = &jm->eg->ejv[v].subtasks[s].current;
-      a[i].state = (int)e->state;
-      a[i].attempt = e->attempt;
-      const flow_endpoint_t *te = jm->exec_te != NULL ? jm->exec_te[i] : NULL;
-      if (te != NULL) {
-        const flow_jobmanager_tm_t *tm = (const flow_jobmanager_tm_t *)te; /* ep is its first member */
-        snprintf(a[i].host, sizeof(a[i].host), "%s", tm->name);
-      }
-    }
-  }
-  j->archive = a;
-  j->n_archived = i;
+  flow_job_view_unref(j->final_view);
+  j->final_view = build_view(j, jm, (int)jm->status, flow_now_ms());
 }
 
 static void on_job_done(flow_dispatcher_t *d) {
@@ -251,7 +255,9 @@ int flow_jobmanager_submit(flow_jobmanager_t *jmgr, const flow_gateway_submissio
   j->d.result = &j->result;
   j->d.on_done = on_job_done;
   j->d.on_archive = on_job_archive;
-  j->ck_last_duration_ms = -1;
+  int n_subtasks = 0;
+  for (int v = 0; v < jg->n_vertices; v++) n_subtasks += jg->vertices[v].parallelism;
+  j->sampler = flow_job_sampler_new(n_subtasks);
   j->d.on_savepoint = on_job_savepoint;
   j->d.data = j;
   flow_dispatcher_configure(&j->d, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);
@@ -268,34 +274,42 @@ int flow_jobmanager_submit(flow_jobmanager_t *jmgr, const flow_gateway_submissio
   return 0;
 }
 
-int64_t flow_jobmanager_metric(const flow_jobmanager_job_t *j, int v, int k) {
-  int64_t sum = 0;
-  for (const flow_jobmanager_metrics_t *m = j->metrics; m != NULL; m = m->next) sum += m->v[v][k];
-  return sum;
-}
-
+/* FLOW_PROTO_METRICS: a taskmanager's readings of its subtasks of a job */
 static void tm_metrics(flow_jobmanager_t *jmgr, flow_jobmanager_tm_t *tm, flow_rbuf_t *r) {
   char id[33];
+  uint8_t version = 0;
   int32_t n = 0;
+  flow_rd_u8(r, &version);
   flow_gateway_read_job_id(r, id);
   flow_rd_i32(r, &n);
-  if (r->err != 0 || n < 0 || (size_t)n * 32 != flow_rd_left(r)) {
+  if (r->err != 0 || version != FLOW_PROTO_METRICS_VERSION || n < 0 || (size_t)n > flow_rd_left(r) / 16) {
     flow_transport_fail(tm->conn, "malformed metrics");
     return;
   }
   flow_jobmanager_job_t *j = flow_jobmanager_find_job(jmgr, id);
-  if (j == NULL || n != j->jg->n_vertices) return; /* an evicted job's */
-  flow_jobmanager_metrics_t *m = j->metrics;
-  while (m != NULL && m->tm != tm) m = m->next;
-  if (m == NULL) {
-    m = flow_xcalloc(1, sizeof(*m));
-    m->tm = tm;
-    m->v = flow_xcalloc((size_t)(n > 0 ? n : 1), sizeof(*m->v));
-    m->next = j->metrics;
-    j->metrics = m;
+  if (j == NULL || j->done) return; /* an evicted or ended job's */
+  for (int i = 0; i < n; i++) {
+    int vertex = 0, subtask = 0;
+    flow_task_reading_t reading;
+    int rc = flow_proto_read_reading(r, &vertex, &subtask, &reading);
+    if (rc != 0) {
+      flow_transport_fail(tm->conn, "malformed metrics");
+      return;
+    }
+    int idx = -1;
+    if (vertex >= 1 && vertex <= j->jg->n_vertices && subtask >= 0 &&
+        subtask < j->jg->vertices[vertex - 1].parallelism) {
+      idx = subtask;
+      for (int v = 0; v < vertex - 1; v++) idx += j->jg->vertices[v].parallelism;
+    }
+    /* a former attempt's counters (its taskmanager still reports them) never
+     * replace a newer attempt's */
+    if (idx < 0 || (j->sampler->has[idx] && reading.attempt < j->sampler->cur[idx].attempt)) {
+      flow_task_reading_clear(&reading);
+      continue;
+    }
+    flow_job_sampler_put(j->sampler, idx, &reading);
   }
-  for (int v = 0; v < n; v++)
-    for (int k = 0; k < 4; k++) flow_rd_i64(r, &m->v[v][k]);
 }
 
 int flow_jobmanager_cancel(flow_jobmanager_t *jmgr, const char *id, char *msg, size_t cap) {
@@ -389,6 +403,8 @@ static void tm_register(flow_jobmanager_t *jmgr, flow_transport_conn_t *c, flow_
   tm->ep.handle = tm_proxy_handle;
   tm->conn = c;
   tm->slots = slots;
+  tm->hw_rss_bytes = -1;
+  tm->hw_threads = -1;
   tm->registered_ms = flow_now_ms();
   tm->last_heard_ns = uv_hrtime();
   snprintf(tm->data_addr, sizeof(tm->data_addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, (int)port);
@@ -545,6 +561,26 @@ static void client_frame(flow_jobmanager_t *jmgr, flow_transport_conn_t *c, uint
   flow_transport_fail(c, "malformed client request");
 }
 
+/* A taskmanager's heartbeat: empty, or (version 1) its hardware and process */
+static void tm_heartbeat(flow_jobmanager_tm_t *tm, flow_rbuf_t *r) {
+  uint8_t version = 0;
+  int32_t cores = 0, threads = 0;
+  int64_t phys = 0, avail = 0, rss = 0;
+  if (flow_rd_left(r) == 0) return;
+  flow_rd_u8(r, &version);
+  flow_rd_i32(r, &cores);
+  flow_rd_i64(r, &phys);
+  flow_rd_i64(r, &avail);
+  flow_rd_i64(r, &rss);
+  flow_rd_i32(r, &threads);
+  if (r->err != 0 || version != 1) return; /* (a newer taskmanager's: keep what we know) */
+  tm->hw_cpu_cores = cores;
+  tm->hw_physical_memory = phys;
+  tm->hw_free_memory = avail;
+  tm->hw_rss_bytes = rss;
+  tm->hw_threads = threads;
+}
+
 /* ---- connections -------------------------------------------------------- */
 
 static void on_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, uint32_t len) {
@@ -557,7 +593,7 @@ static void on_frame(flow_transport_conn_t *c, uint8_t type, const uint8_t *p, u
     if (tm != NULL) tm->last_heard_ns = uv_hrtime();
     if (type == FLOW_PROTO_REGISTER) tm_register(jmgr, c, &r);
     else if (tm == NULL) flow_transport_fail(c, "a taskmanager must register first");
-    else if (type == FLOW_PROTO_HEARTBEAT) return;
+    else if (type == FLOW_PROTO_HEARTBEAT) tm_heartbeat(tm, &r);
     else if (type == FLOW_PROTO_RPC) tm_rpc(jmgr, tm, &r);
     else if (type == FLOW_PROTO_METRICS) tm_metrics(jmgr, tm, &r);
     else flow_transport_fail(c, "unexpected frame type from a taskmanager");
@@ -598,13 +634,25 @@ static void on_check(uv_check_t *h) {
 static void on_progress(uv_timer_t *h) {
   flow_jobmanager_t *jmgr = h->data;
   for (flow_jobmanager_job_t *j = jmgr->jobs; j != NULL; j = j->next) {
-    if (j->done || j->client == NULL || j->metrics == NULL) continue;
+    if (j->done || j->client == NULL) continue;
     flow_wbuf_t w;
     flow_wbuf_init(&w);
     flow_wr_u32(&w, 0);
     flow_wr_i32(&w, j->jg->n_vertices);
-    for (int v = 0; v < j->jg->n_vertices; v++)
-      for (int k = 0; k < 4; k++) flow_wr_i64(&w, flow_jobmanager_metric(j, v, k));
+    const flow_job_sampler_t *s = j->sampler;
+    int idx = 0;
+    for (int v = 0; v < j->jg->n_vertices; v++) { /* the vertex's sums over its subtasks' latest readings */
+      int64_t sum[4] = {0, 0, 0, 0};
+      for (int k = 0; k < j->jg->vertices[v].parallelism; k++, idx++) {
+        if (!s->has[idx]) continue;
+        const flow_task_reading_t *x = &s->cur[idx];
+        sum[0] += x->records_in + x->source_records;
+        sum[1] += x->records_out;
+        sum[2] += x->progress_read;
+        sum[3] += x->progress_total;
+      }
+      for (int k = 0; k < 4; k++) flow_wr_i64(&w, sum[k]);
+    }
     send_frame(j->client, FLOW_GATEWAY_PROGRESS, &w);
     flow_wbuf_free(&w);
   }

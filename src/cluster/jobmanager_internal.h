@@ -9,23 +9,10 @@
 #include "cluster/protocol.h"
 #include "coordination/dispatcher.h"
 #include "coordination/job_master.h"
+#include "coordination/job_view.h"
 #include "coordination/resource_manager.h"
 #include "cluster/jobmanager.h"
 #include "net/transport.h"
-
-/* A taskmanager's latest counters of one job (FLOW_PROTO_METRICS). */
-typedef struct flow_jobmanager_metrics {
-  const void *tm;         /* the taskmanager (a flow_jobmanager_tm_t, compared only) */
-  int64_t (*v)[4];        /* per vertex: records in, records out, bytes read, bytes total */
-  struct flow_jobmanager_metrics *next;
-} flow_jobmanager_metrics_t;
-
-/* A finished subtask as the REST endpoint shows it. */
-typedef struct flow_jobmanager_archived {
-  int state;     /* flow_execution_state_t */
-  int attempt;
-  char host[96]; /* the taskmanager's name, "" if never deployed */
-} flow_jobmanager_archived_t;
 
 /* A job: its graphs, its Dispatcher (a JobManagerRunner: one JobMaster) and
  * its result once it ended. */
@@ -45,13 +32,8 @@ typedef struct flow_jobmanager_job {
   size_t job_frame_len;
   flow_transport_conn_t *client;   /* the submitting client while connected */
   uint32_t client_req;
-  flow_jobmanager_metrics_t *metrics; /* per taskmanager that ran tasks of it */
-  /* once done: each subtask's last state, attempt and taskmanager, vertex-major
-   * (NULL if the job never had an ExecutionGraph) */
-  struct flow_jobmanager_archived *archive;
-  int n_archived;
-  /* once done: the checkpoint counters of its last JobMaster */
-  int64_t ck_completed, ck_failed, ck_latest_id, ck_last_duration_ms;
+  flow_job_sampler_t *sampler; /* its subtasks' latest readings (FLOW_PROTO_METRICS) */
+  flow_job_view_t *final_view; /* once done: the job as it ended (Flink's ArchivedExecutionGraph) */
   flow_transport_conn_t *savepoint_client; /* a savepoint request in progress */
   uint32_t savepoint_req;
   struct flow_jobmanager_job *next;  /* newest first */
@@ -67,6 +49,9 @@ typedef struct flow_jobmanager_tm {
   int slots;
   int64_t registered_ms;
   uint64_t last_heard_ns;
+  /* its hardware and process, as it last reported them (0 / -1: not yet) */
+  int hw_cpu_cores, hw_threads;
+  int64_t hw_physical_memory, hw_free_memory, hw_rss_bytes;
   char (*jobs_sent)[33];     /* jobs whose FLOW_PROTO_JOB it got */
   int n_jobs_sent;
   struct flow_jobmanager_tm *next;
@@ -98,8 +83,8 @@ int flow_jobmanager_submit(flow_jobmanager_t *jmgr, const flow_gateway_submissio
 /* Asks the job to cancel: 0, FLOW_EINVAL (no such job) or FLOW_ESTATE (it
  * has ended); what happened in msg either way. */
 int flow_jobmanager_cancel(flow_jobmanager_t *jmgr, const char *id, char *msg, size_t cap);
-/* Sums counter k (0..3) of vertex index v over the job's taskmanagers. */
-int64_t flow_jobmanager_metric(const flow_jobmanager_job_t *j, int v, int k);
+/* The job's view now (live, or as it ended): a reference, or NULL. */
+flow_job_view_t *flow_jobmanager_job_view(flow_jobmanager_t *jmgr, flow_jobmanager_job_t *j);
 
 /* jobmanager_rest.c: serves the REST endpoint on host:port (0: ephemeral,
  * the port in *bound_port). 0 or flow_http_listen's error. */

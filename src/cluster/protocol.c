@@ -323,3 +323,76 @@ void flow_proto_msg_clear(flow_proto_msg_t *cm) {
   free(cm->exec_addr);
   memset(cm, 0, sizeof(*cm));
 }
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+void flow_proto_write_reading(flow_wbuf_t *w, int vertex, int subtask, const flow_task_reading_t *r) {
+  flow_wr_i32(w, vertex);
+  flow_wr_i32(w, subtask);
+  flow_wr_i32(w, r->attempt);
+  const int64_t xs[] = {r->at_ns,          r->records_in,     r->records_out,    r->bytes_in,
+                        r->bytes_out,      r->source_records, r->progress_read,  r->progress_total,
+                        r->idle_ns,        r->backpressured_ns, r->busy_ns,      r->input_watermark,
+                        r->output_watermark};
+  for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) flow_wr_i64(w, xs[i]);
+  flow_wr_u8(w, (uint8_t)(r->backpressured != 0));
+  flow_wr_i32(w, r->n_ops);
+  for (int k = 0; k < r->n_ops; k++) {
+    const flow_operator_metrics_t *o = &r->ops[k];
+    flow_wr_f64(w, o->records_in);
+    flow_wr_f64(w, o->records_out);
+    flow_wr_f64(w, o->late_dropped);
+    flow_wr_f64(w, o->input_watermark);
+    flow_wr_f64(w, o->output_watermark);
+  }
+}
+
+int flow_proto_read_reading(flow_rbuf_t *rb, int *vertex, int *subtask, flow_task_reading_t *out) {
+  int32_t v = 0, s = 0, attempt = 0, n_ops = 0;
+  int64_t xs[13];
+  uint8_t bp = 0;
+  flow_rd_i32(rb, &v);
+  flow_rd_i32(rb, &s);
+  flow_rd_i32(rb, &attempt);
+  for (int i = 0; i < 13; i++) flow_rd_i64(rb, &xs[i]);
+  flow_rd_u8(rb, &bp);
+  flow_rd_i32(rb, &n_ops);
+  if (rb->err != 0 || n_ops < 0 || n_ops > FLOW_PROTO_MAX_OPS || (size_t)n_ops * 40 > flow_rd_left(rb))
+    return FLOW_EINVAL;
+  memset(out, 0, sizeof(*out));
+  out->ops = calloc((size_t)n_ops + 1, sizeof(*out->ops));
+  if (out->ops == NULL) return FLOW_ENOMEM;
+  for (int k = 0; k < n_ops; k++) {
+    flow_operator_metrics_t *o = &out->ops[k];
+    flow_rd_f64(rb, &o->records_in);
+    flow_rd_f64(rb, &o->records_out);
+    flow_rd_f64(rb, &o->late_dropped);
+    flow_rd_f64(rb, &o->input_watermark);
+    flow_rd_f64(rb, &o->output_watermark);
+    out->late_dropped += o->late_dropped;
+  }
+  if (rb->err != 0) {
+    free(out->ops);
+    out->ops = NULL;
+    return FLOW_EINVAL;
+  }
+  *vertex = v;
+  *subtask = s;
+  out->attempt = attempt;
+  out->n_ops = n_ops;
+  out->at_ns = xs[0];
+  out->records_in = xs[1];
+  out->records_out = xs[2];
+  out->bytes_in = xs[3];
+  out->bytes_out = xs[4];
+  out->source_records = xs[5];
+  out->progress_read = xs[6];
+  out->progress_total = xs[7];
+  out->idle_ns = xs[8];
+  out->backpressured_ns = xs[9];
+  out->busy_ns = xs[10];
+  out->input_watermark = xs[11];
+  out->output_watermark = xs[12];
+  out->backpressured = bp != 0;
+  return 0;
+}

@@ -12,6 +12,7 @@
 
 #include "coordination/dispatcher_gateway.h"
 #include "coordination/messages.h"
+#include "runtime/task_metrics.h"
 #include "util/wire.h"
 
 enum {
@@ -29,6 +30,14 @@ enum {
   FLOW_PROTO_DATA = 48,   /* channel address, u8 kind, bytes */
   FLOW_PROTO_CREDIT = 49  /* channel address, i32 credits */
 };
+
+/* FLOW_PROTO_METRICS: a taskmanager's readings of its subtasks of one job
+ * (runtime/task_metrics.h), docs/wire.md. */
+#define FLOW_PROTO_METRICS_VERSION 2
+#define FLOW_PROTO_MAX_OPS 4096 /* operators per chain a reading may carry */
+void flow_proto_write_reading(flow_wbuf_t *w, int vertex, int subtask, const flow_task_reading_t *r);
+/* 0, FLOW_EINVAL (malformed) or FLOW_ENOMEM; r->ops allocated on success. */
+int flow_proto_read_reading(flow_rbuf_t *r, int *vertex, int *subtask, flow_task_reading_t *out);
 
 /* Where a buffer goes: the consumer's gate (vertex, subtask) and channel in
  * the network of (job, attempt). */

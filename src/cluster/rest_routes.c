@@ -351,7 +351,7 @@ static cJSON *io_metrics(const flow_job_view_t *v, int first, int n) {
   cJSON_AddBoolToObject(mx, "write-records-complete", complete);
   cJSON_AddNumberToObject(mx, "accumulated-backpressured-time", bp);
   cJSON_AddNumberToObject(mx, "accumulated-idle-time", idle);
-  cJSON_AddNumberToObject(mx, "accumulated-busy-time", n > 0 ? busy / n : 0);
+  cJSON_AddNumberToObject(mx, "accumulated-busy-time", busy); /* sums, as Flink's MutableIOMetrics */
   return mx;
 }
 

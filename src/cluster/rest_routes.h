@@ -28,7 +28,7 @@
 
 /* A taskmanager as REST shows it (Flink's TaskManagerInfo). */
 typedef struct flow_rest_tm {
-  char id[48];
+  char id[96];
   char path[128];
   char data_address[96];
   int data_port;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cluster/protocol.h"
+#include "cluster/rest_routes.h"
 #include "coordination/resource_manager.h"
 #include "coordination/task_executor.h"
 #include "cluster/jobmanager.h"
@@ -748,12 +749,21 @@ static void send_metrics(tm_t *tm, tm_job_t *j) {
   if (j->metrics == NULL || j->jg == NULL) return;
   flow_wbuf_t w;
   flow_wbuf_init(&w);
+  flow_wr_u8(&w, FLOW_PROTO_METRICS_VERSION);
   flow_wr_str(&w, j->id);
-  flow_wr_i32(&w, j->jg->n_vertices);
-  for (int v = 0; v < j->jg->n_vertices; v++) {
-    int64_t sums[4];
-    flow_job_metrics_vertex_sums(j->metrics, v, sums);
-    for (int k = 0; k < 4; k++) flow_wr_i64(&w, sums[k]);
+  /* every subtask that ran here: its latest attempt's counters */
+  int n = 0;
+  for (int i = 0; i < j->metrics->n_subtasks; i++) n += j->metrics->subtasks[i].start_ns != 0;
+  flow_wr_i32(&w, n);
+  uint64_t now = uv_hrtime();
+  for (int v = 0; v < j->metrics->n_vertices; v++) {
+    for (int i = j->metrics->first[v]; i < j->metrics->first[v + 1]; i++) {
+      if (j->metrics->subtasks[i].start_ns == 0) continue;
+      flow_task_reading_t r;
+      flow_task_metrics_read(&j->metrics->subtasks[i], now, &r);
+      flow_proto_write_reading(&w, v + 1, i - j->metrics->first[v], &r);
+      flow_task_reading_clear(&r);
+    }
   }
   send_to_jobmanager(tm, FLOW_PROTO_METRICS, &w);
   flow_wbuf_free(&w);
@@ -973,7 +983,20 @@ static void on_heartbeat(uv_timer_t *h) {
     flow_transport_fail(tm->jobmanager_conn, why);
     return;
   }
-  (void)flow_transport_send(tm->jobmanager_conn, FLOW_PROTO_HEARTBEAT, NULL, 0);
+  /* with this process's hardware and resources (REST /taskmanagers/:id) */
+  flow_rest_tm_t hw;
+  memset(&hw, 0, sizeof(hw));
+  flow_rest_local_hardware(&hw);
+  flow_wbuf_t w;
+  flow_wbuf_init(&w);
+  flow_wr_u8(&w, 1);
+  flow_wr_i32(&w, hw.cpu_cores);
+  flow_wr_i64(&w, hw.physical_memory);
+  flow_wr_i64(&w, hw.free_memory);
+  flow_wr_i64(&w, hw.rss_bytes);
+  flow_wr_i32(&w, hw.threads);
+  if (w.err == 0) (void)flow_transport_send(tm->jobmanager_conn, FLOW_PROTO_HEARTBEAT, w.data, (uint32_t)w.len);
+  flow_wbuf_free(&w);
 }
 
 static void stop(tm_t *tm, int code) {

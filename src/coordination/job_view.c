@@ -172,9 +172,10 @@ flow_job_view_t *flow_job_view_build(const flow_job_view_source_t *src) {
   const flow_job_view_t *prev = src->prev;
   if (jm != NULL && jm->eg != NULL) {
     v->restarts = jm->restarts;
-    if (jm->failure != NULL) {
-      v->failure = flow_strdup(jm->failure);
-      v->failure_ms = v->built_ms;
+    const char *failure = jm->failure != NULL ? jm->failure : src->failure; /* (the result took it at the end) */
+    if (failure != NULL) {
+      v->failure = flow_strdup(failure);
+      v->failure_ms = src->end_ms > 0 ? src->end_ms : v->built_ms;
     }
     for (int i = 0; i < v->n_vertices && i < jm->eg->n_ejv; i++) {
       const flow_execution_job_vertex_t *ejv = &jm->eg->ejv[i];

@@ -98,6 +98,7 @@ typedef struct flow_job_view {
   flow_checkpoint_stats_t latest_completed, latest_failed; /* id 0: none */
   int n_accumulators;
   flow_view_accumulator_t *accumulators;
+  int slots_total, slots_free; /* a MiniCluster's own TaskExecutor (0: not known) */
 } flow_job_view_t;
 
 typedef struct flow_job_master flow_job_master_t;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "coordination/messages.h"
+#include "util/clock.h"
 #include "util/common.h"
 
 struct flow_minicluster {
@@ -27,6 +28,13 @@ struct flow_minicluster {
   flow_vertex_metrics_t *sums;    /* per job vertex: the client's progress (client thread) */
   int savepoint_seq;
   flow_job_result_t result; /* filled by the Dispatcher, handed to on_result */
+  /* REST views (publish_views): the loop samples and builds, any thread
+   * takes a reference to the latest (view guarded by mu) */
+  int publish;
+  flow_job_sampler_t *sampler;
+  uv_timer_t view_timer;
+  flow_job_view_t *view;
+  int64_t start_ms;
   void (*on_result)(void *data, flow_job_result_t *r);
   void *data;
 };
@@ -37,8 +45,71 @@ void flow_minicluster_options_init(flow_minicluster_options_t *opt) {
   flow_restart_init(&opt->restart, FLOW_RESTART_NONE);
 }
 
+/* ---- job views ---------------------------------------------------------- */
+
+static void te_name(const void *te, char *name, size_t cap, char *id, size_t idcap, void *data) {
+  (void)te;
+  (void)data;
+  snprintf(name, cap, "localhost");
+  snprintf(id, idcap, "local");
+}
+
+/* Loop thread: samples the counters and publishes a new view. */
+static void publish_view(flow_minicluster_t *mc, const flow_job_master_t *jm, int status, int64_t end_ms) {
+  flow_job_sampler_sample(mc->sampler, mc->metrics);
+  uv_mutex_lock(&mc->mu);
+  flow_job_view_t *prev = flow_job_view_ref(mc->view);
+  uv_mutex_unlock(&mc->mu);
+  flow_job_view_source_t src = {
+      .id = mc->dispatcher.job_id,
+      .name = mc->jg->sg->job_name,
+      .jg = mc->jg,
+      .d = &mc->dispatcher,
+      .jm = jm,
+      .prev = prev,
+      .status = status,
+      .start_ms = mc->start_ms,
+      .end_ms = end_ms,
+      .restarts = mc->result.restarts,
+      .failure = mc->result.failure,
+      .sampler = mc->sampler,
+      .te_name = te_name,
+  };
+  flow_job_view_t *v = flow_job_view_build(&src);
+  int used = 0;
+  for (int i = 0; i < mc->te.slots.n_slots; i++) used += mc->te.slots.slots[i].state != FLOW_SLOT_FREE;
+  v->slots_total = mc->te.slots.n_slots;
+  v->slots_free = mc->te.slots.n_slots - used;
+  uv_mutex_lock(&mc->mu);
+  flow_job_view_t *old = mc->view;
+  mc->view = v;
+  uv_mutex_unlock(&mc->mu);
+  flow_job_view_unref(old);
+  flow_job_view_unref(prev);
+}
+
+static void on_view_timer(uv_timer_t *h) {
+  flow_minicluster_t *mc = h->data;
+  publish_view(mc, mc->dispatcher.jm, atomic_load(&mc->status), -1);
+}
+
+/* the job ended: its last view, with the JobMaster still there */
+static void on_archive(flow_dispatcher_t *d, const flow_job_master_t *jm) {
+  flow_minicluster_t *mc = d->data;
+  if (mc->publish) publish_view(mc, jm, (int)jm->status, flow_now_ms());
+}
+
+flow_job_view_t *flow_minicluster_view(flow_minicluster_t *mc) {
+  uv_mutex_lock(&mc->mu);
+  flow_job_view_t *v = flow_job_view_ref(mc->view);
+  uv_mutex_unlock(&mc->mu);
+  return v;
+}
+
 static void on_done(flow_dispatcher_t *d) {
   flow_minicluster_t *mc = d->data;
+  if (mc->publish && !uv_is_closing((uv_handle_t *)&mc->view_timer))
+    uv_close((uv_handle_t *)&mc->view_timer, NULL);
   flow_rpc_close(&mc->rpc); /* nothing referenced is left: uv_run returns */
 }
 
@@ -102,6 +173,7 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   flow_dispatcher_init(&mc->dispatcher, &mc->rpc, &mc->rm);
   mc->dispatcher.result = &mc->result;
   mc->dispatcher.on_done = on_done;
+  mc->dispatcher.on_archive = on_archive;
   mc->dispatcher.on_savepoint = on_savepoint;
   mc->dispatcher.data = mc;
   flow_dispatcher_configure(&mc->dispatcher, opt->buffer_timeout_ms, &opt->restart, &opt->checkpoint);
@@ -112,6 +184,14 @@ flow_minicluster_t *flow_minicluster_start(const flow_job_graph_t *jg, const flo
   flow_new_job_id(mc->dispatcher.job_id);
   int slots = opt->slots > 0 ? opt->slots : jg->slots_required;
   if (flow_task_executor_init(&mc->te, &mc->rpc, &mc->rm, slots, opt->task_body) != 0) goto fail_te;
+  mc->start_ms = flow_now_ms();
+  mc->publish = opt->publish_views;
+  if (mc->publish) {
+    mc->sampler = flow_job_sampler_new(mc->metrics->n_subtasks);
+    uv_timer_init(&mc->loop, &mc->view_timer);
+    mc->view_timer.data = mc;
+    uv_timer_start(&mc->view_timer, on_view_timer, 0, 1000);
+  }
   flow_msg_t *m = flow_msg_new(FLOW_MSG_SUBMIT_JOB, NULL, &mc->dispatcher.ep);
   m->submit_job.job_graph = jg;
   flow_rpc_send(&mc->rpc, m);
@@ -170,6 +250,8 @@ void flow_minicluster_free(flow_minicluster_t *mc) {
   close_loop(mc);
   flow_job_result_clear(&mc->result);
   flow_dispatcher_clear(&mc->dispatcher);
+  flow_job_view_unref(mc->view);
+  flow_job_sampler_free(mc->sampler);
   free(mc->savepoint);
   flow_job_metrics_free(mc->metrics);
   free(mc->sums);

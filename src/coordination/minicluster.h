@@ -13,6 +13,7 @@
 #include "coordination/checkpoint_config.h"
 #include "coordination/dispatcher.h"
 #include "coordination/job_result.h"
+#include "coordination/job_view.h"
 #include "coordination/resource_manager.h"
 #include "coordination/task_executor.h"
 
@@ -27,6 +28,9 @@ typedef struct flow_minicluster_options {
    * takes *r (and zeroes it). */
   void (*on_result)(void *data, flow_job_result_t *r);
   void *data;
+  /* Publish a job view (coordination/job_view.h) every second and at the
+   * end, for REST (flow_minicluster_view); off: no sampling at all. */
+  int publish_views;
 } flow_minicluster_options_t;
 
 typedef struct flow_minicluster flow_minicluster_t;
@@ -48,6 +52,10 @@ void flow_minicluster_free(flow_minicluster_t *mc);
  * FLOW_ESTATE / FLOW_EIO and a message ("error: ...") in out. */
 int flow_minicluster_savepoint(flow_minicluster_t *mc, const char *dir, int stop, int64_t timeout_ms, char *out,
                                size_t cap);
+
+/* The latest job view (a reference: the caller unrefs it), or NULL when
+ * views are not published. Any thread, until free. */
+flow_job_view_t *flow_minicluster_view(flow_minicluster_t *mc);
 
 /* Live per-vertex progress counters (index: job vertex id - 1), summed
  * from the subtasks' at this call; the client's thread only; valid until free. */

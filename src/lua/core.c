@@ -18,11 +18,14 @@
 #include "client/minicluster_client.h"
 #include "client/remote_client.h"
 #include "client/rest_client.h"
+#include "cluster/local_monitor.h"
 #include "util/common.h"
 #include "graph/serialize.h"
 #include "graph/explain.h"
 #include "graph/job_graph.h"
 #include "lua/core.h"
+
+#include "cluster/local_monitor.h"
 #include "lua/task_body.h"
 
 #define GRAPH_MT "flow.core.graph"
@@ -564,10 +567,21 @@ static flow_job_client_t *start_job(lua_State *L, lgraph_t *g, flow_job_graph_t 
       lua_error(L);
     }
   } else {
-    c = flow_minicluster_client_start(jg, opt, err, sizeof(err));
+    flow_minicluster_options_t o = *opt;
+    o.publish_views = flow_local_monitor_port() > 0; /* REST is on: views of the job, every second */
+    c = flow_minicluster_client_start(jg, &o, err, sizeof(err));
     if (c == NULL) luaL_error(L, "could not start the MiniCluster: %s", err);
+    flow_local_monitor_add(flow_minicluster_client_cluster(c));
   }
   return c;
+}
+
+/* Frees a job client (a MiniCluster: cancels a job still running, joins
+ * every thread); the local monitor keeps the job's last view. */
+static void free_client(flow_job_client_t *c) {
+  if (c == NULL) return;
+  if (!remote_on) flow_local_monitor_remove(flow_minicluster_client_cluster(c));
+  flow_job_client_free(c);
 }
 
 /* g:execute{ slots=n, buffer_timeout_ms=n, restart={kind=...} } ->
@@ -580,7 +594,7 @@ static int l_execute(lua_State *L) {
   if (jg == NULL) return 2;
   job_handle_t h = {start_job(L, g, jg, &opt), jg};
   int n = wait_job(L, &h, -1);
-  flow_job_client_free(h.client);
+  free_client(h.client);
   return n;
 }
 
@@ -668,7 +682,7 @@ static int l_client_savepoint(lua_State *L) {
 
 static int l_client_gc(lua_State *L) {
   lclient_t *c = luaL_checkudata(L, 1, CLIENT_MT);
-  flow_job_client_free(c->h.client); /* MiniCluster: cancels a job still running, joins every thread */
+  free_client(c->h.client);
   c->h.client = NULL;
   return 0;
 }

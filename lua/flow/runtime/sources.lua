@@ -129,9 +129,11 @@ end
 
 --- read_text_file straight into a C operator: C reads and splits the
 --- lines into record batches, no Lua string per line.
-local function text_file_to_c(op, ctx, c_batch, lo, hi, cap, no_total)
-  -- the link to the C operator counts per batch (no Lua record crosses it)
-  local om, nm = op.metrics, ctx.chain[op.outputs[1].op].metrics
+local function text_file_to_c(op, ctx, c_batch, lo, hi, cap, no_total, to_c)
+  -- a link to a C operator counts per batch (no Lua record crosses it; Lua's
+  -- emit counts its own)
+  local om, nm
+  if to_c then om, nm = op.metrics, ctx.chain[op.outputs[1].op].metrics end
   local err = ffi.new("char[512]")
   local r = C.flow_lines_open(op.spec.path, lo, hi, op.restored_position or -1, err, 512)
   if r == nil then error("read_text_file: " .. ffi.string(err), 0) end
@@ -203,7 +205,7 @@ function sources.text_file(op, ctx, emit)
     -- scripts/bench P2); Lua UDFs vary (JIT traces), so they take splits
     local c_batch = ctx.chain[outs[1].op].c_batch
     return read_splits(ctx, size, function(lo, hi, no_total)
-      text_file_to_c(op, ctx, c_batch, lo, hi, nil, no_total)
+      text_file_to_c(op, ctx, c_batch, lo, hi, nil, no_total, true)
     end, true)
   end
   -- small batches for Lua: checkpoints, cancellation and the buffer
