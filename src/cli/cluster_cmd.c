@@ -281,9 +281,11 @@ static const char *config_value(const flow_cli_t *cli, const char *key) {
 
 int flow_cli_setup_rest(const flow_cli_t *cli) {
   const char *port = config_value(cli, "rest.port");
-  if (port == NULL && !cli->web) return 0;
+  const char *prom = config_value(cli, "metrics.reporter.prom.port");
+  if (port == NULL && !cli->web && prom == NULL) return 0;
   if (cli->jobmanager != NULL || cli->rest != NULL) {
-    fprintf(stderr, "flowlua: rest.port and --web serve local jobs: the jobmanager serves REST for its own\n");
+    fprintf(stderr, "flowlua: rest.port, --web and metrics.reporter.prom.port serve local jobs: the cluster's "
+                    "processes serve their own\n");
     return 0;
   }
   const char *host = config_value(cli, "rest.bind-address");
@@ -293,14 +295,25 @@ int flow_cli_setup_rest(const flow_cli_t *cli) {
       load_secret(cli->secret_file) != 0)
     return 1;
   char err[256];
-  int rc = flow_local_monitor_start(host, port != NULL ? atoi(port) : 8081, g_secret, g_secret_len, err, sizeof(err));
+  flow_local_monitor_opts_t o = {
+      .host = host,
+      .rest_port = port != NULL ? atoi(port) : cli->web ? 8081 : -1,
+      .prom_ports = prom,
+      .secret = g_secret,
+      .secret_len = g_secret_len,
+  };
+  int rc = flow_local_monitor_start(&o, err, sizeof(err));
   if (rc != 0) {
     fprintf(stderr, "flowlua: %s\n", err);
     return 1;
   }
-  int bound = flow_local_monitor_port();
   int v6 = strchr(host, ':') != NULL;
-  fprintf(stderr, "flowlua: REST and the dashboard at http://%s%s%s:%d/\n", v6 ? "[" : "", host, v6 ? "]" : "", bound);
+  if (flow_local_monitor_port() > 0)
+    fprintf(stderr, "flowlua: REST and the dashboard at http://%s%s%s:%d/\n", v6 ? "[" : "", host, v6 ? "]" : "",
+            flow_local_monitor_port());
+  if (flow_local_monitor_prom_port() > 0)
+    fprintf(stderr, "flowlua: Prometheus metrics at http://%s%s%s:%d/metrics\n", v6 ? "[" : "", host, v6 ? "]" : "",
+            flow_local_monitor_prom_port());
   return 0;
 }
 

@@ -27,8 +27,8 @@ static struct {
   uv_thread_t thread;
   uv_loop_t loop;
   uv_async_t stop;
-  flow_http_server_t *server;
-  int port;
+  flow_http_server_t *server, *prom;
+  int port, prom_port;
   char host[64];
   int64_t start_ms;
   mon_job_t *jobs;
@@ -129,11 +129,28 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
   flow_rest_handle(&g_backend, req, res);
 }
 
+/* the Prometheus reporter: this process is the jobmanager and the taskmanager */
+static void handle_prom(void *ud, const flow_http_request_t *req, flow_http_response_t *res) {
+  (void)ud;
+  flow_job_view_t **jobs = NULL;
+  int n = mon_jobs(NULL, &jobs);
+  flow_rest_tm_t *tms = NULL;
+  int n_tms = mon_taskmanagers(NULL, &tms);
+  size_t len = 0;
+  char *text = flow_rest_prometheus(jobs, n, tms, n_tms, "local", FLOW_PROM_TASKS | FLOW_PROM_JOBS | FLOW_PROM_CLUSTER,
+                                    &len);
+  for (int i = 0; i < n; i++) flow_job_view_unref(jobs[i]);
+  free(jobs);
+  free(tms);
+  flow_rest_prometheus_response(req, res, text, len);
+}
+
 /* ---- the thread --------------------------------------------------------------- */
 
 static void on_stop(uv_async_t *h) {
   if (g_mon.server != NULL) flow_http_server_close(g_mon.server);
-  g_mon.server = NULL;
+  if (g_mon.prom != NULL) flow_http_server_close(g_mon.prom);
+  g_mon.server = g_mon.prom = NULL;
   uv_close((uv_handle_t *)h, NULL);
 }
 
@@ -143,12 +160,19 @@ static void monitor_main(void *arg) {
   uv_loop_close(&g_mon.loop);
 }
 
-int flow_local_monitor_start(const char *host, int port, const char *secret, size_t secret_len, char *err,
-                             size_t errlen) {
+static void close_servers(void) {
+  if (g_mon.server != NULL) flow_http_server_close(g_mon.server);
+  if (g_mon.prom != NULL) flow_http_server_close(g_mon.prom);
+  g_mon.server = g_mon.prom = NULL;
+  uv_run(&g_mon.loop, UV_RUN_DEFAULT);
+  uv_loop_close(&g_mon.loop);
+}
+
+int flow_local_monitor_start(const flow_local_monitor_opts_t *o, char *err, size_t errlen) {
   uv_once(&g_once, init_mutex);
   if (g_mon.started) return 0;
-  if (host == NULL || host[0] == '\0') host = "127.0.0.1";
-  if (secret == NULL && !flow_auth_is_loopback(host)) {
+  const char *host = o->host != NULL && o->host[0] != '\0' ? o->host : "127.0.0.1";
+  if (o->rest_port >= 0 && o->secret == NULL && !flow_auth_is_loopback(host)) {
     snprintf(err, errlen,
              "rest.address %s would expose the job: give a cluster secret (FLOWLUA_CLUSTER_SECRET) or bind to "
              "127.0.0.1",
@@ -161,30 +185,43 @@ int flow_local_monitor_start(const char *host, int port, const char *secret, siz
   }
   flow_http_opts_t ho;
   memset(&ho, 0, sizeof(ho));
-  ho.secret = secret;
-  ho.secret_len = secret_len;
+  ho.secret = o->secret;
+  ho.secret_len = o->secret_len;
   ho.handler = handle;
-  int rc = flow_http_listen(&g_mon.loop, host, port, &ho, &g_mon.server);
-  if (rc != 0) {
-    uv_loop_close(&g_mon.loop);
-    snprintf(err, errlen, "cannot serve REST on %s:%d", host, port);
+  int rc;
+  if (o->rest_port >= 0 && (rc = flow_http_listen(&g_mon.loop, host, o->rest_port, &ho, &g_mon.server)) != 0) {
+    close_servers();
+    snprintf(err, errlen, "cannot serve REST on %s:%d", host, o->rest_port);
     return rc;
   }
-  g_mon.port = flow_http_server_port(g_mon.server);
+  if (o->prom_ports != NULL) {
+    flow_http_opts_t po;
+    memset(&po, 0, sizeof(po));
+    po.handler = handle_prom; /* read-only: GET /metrics */
+    if ((rc = flow_rest_listen_range(&g_mon.loop, host, o->prom_ports, &po, &g_mon.prom)) != 0) {
+      close_servers();
+      snprintf(err, errlen, "metrics.reporter.prom.port %s: %s", o->prom_ports,
+               rc == FLOW_EINVAL ? "not a port or a range FROM-TO" : "no free port");
+      return rc;
+    }
+    g_mon.prom_port = flow_http_server_port(g_mon.prom);
+  }
+  g_mon.port = g_mon.server != NULL ? flow_http_server_port(g_mon.server) : 0;
   snprintf(g_mon.host, sizeof(g_mon.host), "%s", host);
   g_mon.start_ms = flow_now_ms();
   uv_async_init(&g_mon.loop, &g_mon.stop, on_stop);
   if (uv_thread_create(&g_mon.thread, monitor_main, NULL) != 0) {
-    flow_http_server_close(g_mon.server);
     uv_close((uv_handle_t *)&g_mon.stop, NULL);
-    uv_run(&g_mon.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&g_mon.loop);
+    close_servers();
     snprintf(err, errlen, "could not start the REST thread");
     return FLOW_EIO;
   }
   g_mon.started = 1;
   return 0;
 }
+
+int flow_local_monitor_on(void) { return g_mon.started; }
+int flow_local_monitor_prom_port(void) { return g_mon.started ? g_mon.prom_port : 0; }
 
 int flow_local_monitor_port(void) { return g_mon.started ? g_mon.port : 0; }
 
@@ -239,5 +276,5 @@ void flow_local_monitor_stop(void) {
   }
   uv_mutex_unlock(&g_mon.mu);
   g_mon.started = 0;
-  g_mon.port = 0;
+  g_mon.port = g_mon.prom_port = 0;
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster/web_assets.h"
 #include "graph/execution_graph.h"
 #include "util/clock.h"
 #include "util/common.h"
@@ -971,9 +972,28 @@ static void taskmanager_route(const flow_rest_backend_t *b, const char *p, const
   free(tms);
 }
 
+/* GET / and /web/<file>: the dashboard's embedded files */
+static int serve_asset(const char *p, flow_http_response_t *res) {
+  const char *rel = strcmp(p, "/") == 0 || strcmp(p, "/index.html") == 0 ? "index.html"
+                    : strncmp(p, "/web/", 5) == 0                       ? p + 5
+                                                                         : NULL;
+  if (rel == NULL) return 0;
+  for (const flow_web_asset_t *a = flow_web_assets; a->path != NULL; a++) {
+    if (strcmp(a->path, rel) != 0) continue;
+    res->status = 200;
+    res->content_type = a->content_type;
+    res->body = flow_xmalloc(a->size + 1);
+    memcpy(res->body, a->data, a->size);
+    res->body_len = a->size;
+    return 1;
+  }
+  return 0;
+}
+
 void flow_rest_handle(const flow_rest_backend_t *b, const flow_http_request_t *req, flow_http_response_t *res) {
   const char *p = req->path;
   int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+  if (get && serve_asset(p, res)) return;
   if (strncmp(p, "/v1/", 4) == 0) p += 3; /* Flink serves /v1/... too */
   if (strcmp(p, "/jobs") == 0 || strcmp(p, "/jobs/") == 0) {
     if (strcmp(req->method, "POST") == 0 && b->submit != NULL) return b->submit(b->data, req, res);

@@ -71,6 +71,24 @@ void flow_rest_subtask_metrics(const flow_job_view_t *v, int idx, flow_rest_metr
  * characters, none outside [A-Za-z0-9_-] (they become '_'). */
 void flow_rest_operator_scope(const char *name, char *out, size_t cap);
 
+/* Prometheus text (metrics/prometheus.h) with Flink's reporter names:
+ * FLOW_PROM_TASKS: flink_taskmanager_job_task_<m> and
+ * flink_taskmanager_job_task_operator_<m> of the jobs' running subtasks
+ * (tm: the taskmanager id label); FLOW_PROM_JOBS: flink_jobmanager_job_<m>
+ * of running jobs; FLOW_PROM_CLUSTER: flink_jobmanager_<m> from tms. */
+enum { FLOW_PROM_TASKS = 1, FLOW_PROM_JOBS = 2, FLOW_PROM_CLUSTER = 4 };
+char *flow_rest_prometheus(flow_job_view_t *const *jobs, int n, const flow_rest_tm_t *tms, int n_tms, const char *tm,
+                           int scopes, size_t *len);
+
+/* Listens on the first free port of `ports` ("9249" or a range
+ * "9250-9260", as Flink's metrics.reporter.prom.port): 0 and *out, or the
+ * last error (FLOW_EINVAL for a malformed range). */
+int flow_rest_listen_range(uv_loop_t *loop, const char *host, const char *ports, const flow_http_opts_t *opts,
+                           flow_http_server_t **out);
+/* A handler answering GET /metrics with text (malloc'd) in the Prometheus
+ * content type; anything else 404. */
+void flow_rest_prometheus_response(const flow_http_request_t *req, flow_http_response_t *res, char *text, size_t len);
+
 /* Fills the process's hardware and resource fields of t (Linux /proc). */
 void flow_rest_local_hardware(flow_rest_tm_t *t);
 

@@ -568,7 +568,7 @@ static flow_job_client_t *start_job(lua_State *L, lgraph_t *g, flow_job_graph_t 
     }
   } else {
     flow_minicluster_options_t o = *opt;
-    o.publish_views = flow_local_monitor_port() > 0; /* REST is on: views of the job, every second */
+    o.publish_views = flow_local_monitor_on(); /* REST or Prometheus: views of the job, every second */
     c = flow_minicluster_client_start(jg, &o, err, sizeof(err));
     if (c == NULL) luaL_error(L, "could not start the MiniCluster: %s", err);
     flow_local_monitor_add(flow_minicluster_client_cluster(c));

@@ -50,6 +50,7 @@ static inline void sb_printf(flow_strbuf_t *b, const char *fmt, ...) {
 /* Hands the string over (never NULL: an empty buffer yields ""). */
 static inline char *sb_take(flow_strbuf_t *b) {
   sb_reserve(b, 0);
+  b->s[b->len] = '\0'; /* (a buffer never written to was not terminated yet) */
   char *s = b->s;
   b->s = NULL;
   b->len = b->cap = 0;
