@@ -760,3 +760,37 @@ describe("cluster across network namespaces", function()
     assert(ok, e)
   end)
 end)
+
+describe("cluster mode's Prometheus reporters", function()
+  it("has every process serve its own scope: the jobmanager its jobs and the cluster, each taskmanager its tasks", function()
+    hc.with({ extra = "--set metrics.reporter.prom.port=0" }, function(c)
+      local function prom_port(name)
+        return wait_for(function()
+          return tonumber(c:log(name):match("Prometheus reporter on http://127%.0%.0%.1:(%d+)/metrics"))
+        end, 20, name .. "'s reporter")
+      end
+      local function scrape(port)
+        return sh(("curl -s --noproxy '*' http://127.0.0.1:%d/metrics"):format(port))
+      end
+      local id = submit_detached(c, ENDLESS, "prom-endless")
+      wait_for(function() return c:job_state(id) == "RUNNING" end, 20, "RUNNING")
+      local jm = scrape(prom_port("jobmanager"))
+      assert.truthy(jm:find("flink_jobmanager_numRegisteredTaskManagers 2.0", 1, true), jm)
+      assert.truthy(jm:find('flink_jobmanager_job_numRestarts{job_id="' .. id .. '",job_name="prom-endless"} 0.0', 1,
+        true), jm)
+      assert.is_nil(jm:find("flink_taskmanager_", 1, true)) -- not the jobmanager's scope
+      -- the source runs on one of the taskmanagers: its numRecordsOut grows
+      local found = wait_for(function()
+        for i = 1, 2 do
+          local t = scrape(prom_port("taskmanager-" .. i))
+          local v = t:match('flink_taskmanager_job_task_operator_numRecordsOut{[^}]*operator_name="Source: ticks"[^}]*} (%S+)')
+          if v and tonumber(v) > 0 then return t end
+        end
+      end, 20, "a taskmanager's ticks numRecordsOut > 0")
+      assert.truthy(found:find('job_name="prom-endless"', 1, true))
+      assert.truthy(found:find("# TYPE flink_taskmanager_job_task_busyTimeMsPerSecond gauge", 1, true))
+      assert.is_nil(found:find("flink_jobmanager_", 1, true))
+      c:flowlua({ "cancel", id })
+    end)
+  end)
+end)

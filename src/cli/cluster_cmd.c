@@ -30,6 +30,14 @@ static int usage(const char *fmt, const char *a) {
   return 2;
 }
 
+/* the value of --set KEY, or NULL */
+static const char *config_value(const flow_cli_t *cli, const char *key) {
+  const char *v = NULL;
+  for (int i = 0; i < cli->nconfig; i++)
+    if (strcmp(cli->config[i].key, key) == 0) v = cli->config[i].value;
+  return v;
+}
+
 static int64_t config_ms(const flow_cli_t *cli, const char *key, int64_t dflt) {
   for (int i = 0; i < cli->nconfig; i++)
     if (strcmp(cli->config[i].key, key) == 0) return strtoll(cli->config[i].value, NULL, 10);
@@ -98,6 +106,7 @@ static int cmd_jobmanager(const flow_cli_t *cli) {
   o.heartbeat_interval_ms = config_ms(cli, "heartbeat.interval", o.heartbeat_interval_ms);
   o.heartbeat_timeout_ms = config_ms(cli, "heartbeat.timeout", o.heartbeat_timeout_ms);
   o.slot_timeout_ms = config_ms(cli, "slot.request.timeout", o.slot_timeout_ms);
+  o.prom_ports = config_value(cli, "metrics.reporter.prom.port");
   rc = 1;
   if (refuse_open_bind("jobmanager", bind) || (o.rest_port >= 0 && refuse_open_bind("jobmanager REST", rest))) goto out;
   rc = flow_jobmanager_run(&o);
@@ -144,6 +153,7 @@ static int cmd_taskmanager(const flow_cli_t *cli) {
   o.secret_len = g_secret_len;
   o.heartbeat_interval_ms = config_ms(cli, "heartbeat.interval", o.heartbeat_interval_ms);
   o.heartbeat_timeout_ms = config_ms(cli, "heartbeat.timeout", o.heartbeat_timeout_ms);
+  o.prom_ports = config_value(cli, "metrics.reporter.prom.port");
   rc = 1;
   if (refuse_open_bind("taskmanager", o.bind_host)) goto out;
   rc = flow_taskmanager_run(&o);
@@ -269,14 +279,6 @@ int flow_cli_cluster(const flow_cli_t *cli) {
   if (strcmp(cmd, "jobmanager") == 0) return cmd_jobmanager(cli);
   if (strcmp(cmd, "taskmanager") == 0) return cmd_taskmanager(cli);
   return cmd_client(cli);
-}
-
-/* the value of --set KEY, or NULL */
-static const char *config_value(const flow_cli_t *cli, const char *key) {
-  const char *v = NULL;
-  for (int i = 0; i < cli->nconfig; i++)
-    if (strcmp(cli->config[i].key, key) == 0) v = cli->config[i].value;
-  return v;
 }
 
 int flow_cli_setup_rest(const flow_cli_t *cli) {

@@ -732,6 +732,16 @@ int flow_jobmanager_run(const flow_jobmanager_options_t *o) {
       goto out;
     }
   }
+  if (o->prom_ports != NULL) {
+    int prom_port = 0;
+    const char *ph = o->rest_host ? o->rest_host : "127.0.0.1";
+    if (flow_jobmanager_prom_start(jmgr, ph, o->prom_ports, &prom_port) != 0) {
+      fprintf(stderr, "flowlua: jobmanager: metrics.reporter.prom.port %s: no free port on %s\n", o->prom_ports, ph);
+      code = 1;
+      goto out;
+    }
+    jlog("Prometheus reporter on http://%s:%d/metrics", ph, prom_port);
+  }
   jlog("listening for RPC on %s:%d%s", o->bind_host ? o->bind_host : "127.0.0.1",
        flow_transport_server_port(jmgr->server), o->secret ? " (cluster secret required)" : "");
   if (rest_port >= 0)

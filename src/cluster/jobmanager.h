@@ -17,6 +17,7 @@ typedef struct flow_jobmanager_options {
   int bind_port;           /* 0 = ephemeral */
   const char *rest_host;   /* NULL = 127.0.0.1 */
   int rest_port;           /* -1: no REST endpoint; 0 = ephemeral */
+  const char *prom_ports;  /* metrics.reporter.prom.port ("9249", "9250-9260"), NULL: no reporter */
   const char *secret;      /* NULL: none (then only loopback binds are allowed) */
   size_t secret_len;
   int64_t heartbeat_interval_ms; /* Flink's heartbeat.interval (10000) */

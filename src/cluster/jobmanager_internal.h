@@ -64,6 +64,7 @@ typedef struct flow_jobmanager {
   flow_resource_manager_t rm;
   flow_transport_server_t *server;
   struct flow_http_server *rest;
+  struct flow_http_server *prom; /* the Prometheus reporter, or NULL */
   flow_jobmanager_job_t *jobs;
   flow_jobmanager_tm_t *tms;
   int tm_seq;
@@ -90,5 +91,8 @@ flow_job_view_t *flow_jobmanager_job_view(flow_jobmanager_t *jmgr, flow_jobmanag
  * the port in *bound_port). 0 or flow_http_listen's error. */
 int flow_jobmanager_rest_start(flow_jobmanager_t *jmgr, const char *host, int port, int *bound_port);
 void flow_jobmanager_rest_stop(flow_jobmanager_t *jmgr);
+/* The Prometheus reporter (job and cluster metrics) on the first free port
+ * of ports, on host: 0 and *bound_port, or an error. */
+int flow_jobmanager_prom_start(flow_jobmanager_t *jmgr, const char *host, const char *ports, int *bound_port);
 
 #endif

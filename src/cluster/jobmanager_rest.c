@@ -164,5 +164,33 @@ int flow_jobmanager_rest_start(flow_jobmanager_t *jmgr, const char *host, int po
 
 void flow_jobmanager_rest_stop(flow_jobmanager_t *jmgr) {
   if (jmgr->rest != NULL) flow_http_server_close(jmgr->rest);
-  jmgr->rest = NULL;
+  if (jmgr->prom != NULL) flow_http_server_close(jmgr->prom);
+  jmgr->rest = jmgr->prom = NULL;
+}
+
+/* GET /metrics: the jobmanager's scope (jobs and the cluster); every
+ * taskmanager serves its tasks' */
+static void handle_prom(void *ud, const flow_http_request_t *req, flow_http_response_t *res) {
+  flow_jobmanager_t *jmgr = ud;
+  flow_job_view_t **jobs = NULL;
+  int n = jm_jobs(jmgr, &jobs);
+  flow_rest_tm_t *tms = NULL;
+  int n_tms = jm_taskmanagers(jmgr, &tms);
+  size_t len = 0;
+  char *text = flow_rest_prometheus(jobs, n, tms, n_tms, "", FLOW_PROM_JOBS | FLOW_PROM_CLUSTER, &len);
+  for (int i = 0; i < n; i++) flow_job_view_unref(jobs[i]);
+  free(jobs);
+  free(tms);
+  flow_rest_prometheus_response(req, res, text, len);
+}
+
+int flow_jobmanager_prom_start(flow_jobmanager_t *jmgr, const char *host, const char *ports, int *bound_port) {
+  flow_http_opts_t ho;
+  memset(&ho, 0, sizeof(ho));
+  ho.handler = handle_prom;
+  ho.data = jmgr;
+  int rc = flow_rest_listen_range(&jmgr->loop, host, ports, &ho, &jmgr->prom);
+  if (rc != 0) return rc;
+  *bound_port = flow_http_server_port(jmgr->prom);
+  return 0;
 }

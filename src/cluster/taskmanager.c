@@ -64,6 +64,7 @@ struct tm_job {
   char *blob_dir;
   dp_net_t *dp;       /* the newest attempt's network, or NULL */
   flow_job_metrics_t *metrics; /* our subtasks' counters (latest attempt each) */
+  flow_job_sampler_t *sampler; /* their readings and rates (the Prometheus reporter) */
   dp_net_t *retired;  /* older attempts' networks that a task still uses (a task
                          failed from here ends after the JobMaster moved on) */
   tm_job_t *next;
@@ -94,6 +95,7 @@ struct flow_tm {
   uint64_t jobmanager_heard_ns;
   uint64_t started_ns;
   flow_transport_server_t *data_server;
+  flow_http_server_t *prom;  /* the Prometheus reporter, or NULL */
   char data_addr[80];
   peer_t *peers;
   tm_job_t *jobs;
@@ -653,6 +655,7 @@ static void sweep_retired(tm_t *tm, tm_job_t *j) {
 
 static void job_free(tm_job_t *j) {
   flow_job_metrics_free(j->metrics);
+  flow_job_sampler_free(j->sampler);
   dp_free(j->dp);
   while (j->retired != NULL) {
     dp_net_t *dp = j->retired;
@@ -721,6 +724,7 @@ static void on_job(tm_t *tm, flow_rbuf_t *r) {
     return;
   }
   j->metrics = flow_job_metrics_new(j->jg);
+  j->sampler = flow_job_sampler_new(j->metrics->n_subtasks);
   size_t cap = strlen(tm->base_dir) + 40;
   j->blob_dir = flow_xmalloc(cap);
   snprintf(j->blob_dir, cap, "%s/%s", tm->base_dir, id);
@@ -769,8 +773,21 @@ static void send_metrics(tm_t *tm, tm_job_t *j) {
   flow_wbuf_free(&w);
 }
 
+/* the readings of the subtasks that ran here (the Prometheus reporter's) */
+static void sample_job(tm_job_t *j) {
+  if (j->metrics == NULL || j->sampler == NULL) return;
+  uint64_t now = uv_hrtime();
+  for (int i = 0; i < j->metrics->n_subtasks; i++) {
+    if (j->metrics->subtasks[i].start_ns == 0) continue;
+    flow_task_reading_t r;
+    flow_task_metrics_read(&j->metrics->subtasks[i], now, &r);
+    flow_job_sampler_put(j->sampler, i, &r);
+  }
+}
+
 static void on_metrics_timer(uv_timer_t *h) {
   tm_t *tm = h->data;
+  for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) sample_job(j);
   if (tm->jobmanager_conn == NULL || !tm->registered) return;
   for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) {
     int running = 0;
@@ -999,6 +1016,31 @@ static void on_heartbeat(uv_timer_t *h) {
   flow_wbuf_free(&w);
 }
 
+/* GET /metrics: this taskmanager's tasks and operators */
+static void handle_prom(void *ud, const flow_http_request_t *req, flow_http_response_t *res) {
+  tm_t *tm = ud;
+  int n = 0;
+  for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) n++;
+  flow_job_view_t **views = flow_xcalloc((size_t)n + 1, sizeof(*views));
+  int k = 0;
+  for (tm_job_t *j = tm->jobs; j != NULL; j = j->next) {
+    if (j->jg == NULL || j->sampler == NULL) continue;
+    flow_job_view_source_t src = {
+        .id = j->id,
+        .name = j->sg->job_name,
+        .jg = j->jg,
+        .status = FLOW_JOB_RUNNING, /* (listed while it has tasks here) */
+        .sampler = j->sampler,
+    };
+    views[k++] = flow_job_view_build(&src);
+  }
+  size_t len = 0;
+  char *text = flow_rest_prometheus(views, k, NULL, 0, tm->data_addr, FLOW_PROM_TASKS, &len);
+  for (int i = 0; i < k; i++) flow_job_view_unref(views[i]);
+  free(views);
+  flow_rest_prometheus_response(req, res, text, len);
+}
+
 static void stop(tm_t *tm, int code) {
   if (tm->stopping) return;
   tm->stopping = 1;
@@ -1051,6 +1093,18 @@ int flow_taskmanager_run(const flow_taskmanager_options_t *o) {
   const char *adv = o->advertise_host ? o->advertise_host : bind;
   snprintf(tm->data_addr, sizeof(tm->data_addr), strchr(adv, ':') ? "[%s]:%d" : "%s:%d", adv,
            flow_transport_server_port(tm->data_server));
+  if (o->prom_ports != NULL) {
+    flow_http_opts_t ho;
+    memset(&ho, 0, sizeof(ho));
+    ho.handler = handle_prom;
+    ho.data = tm;
+    if (flow_rest_listen_range(&tm->loop, bind, o->prom_ports, &ho, &tm->prom) != 0) {
+      fprintf(stderr, "flowlua: taskmanager: metrics.reporter.prom.port %s: no free port on %s\n", o->prom_ports, bind);
+      code = 1;
+      goto out;
+    }
+    tlog("Prometheus reporter on http://%s:%d/metrics", bind, flow_http_server_port(tm->prom));
+  }
   flow_resource_manager_init(&tm->rm_proxy, &tm->rpc);
   tm->rm_proxy.ep.handle = proxy_handle;
   if (flow_task_executor_init(&tm->te, &tm->rpc, &tm->rm_proxy, o->slots, o->task_body) != 0) {
@@ -1092,6 +1146,8 @@ out:
   if (tm->jobmanager_conn != NULL) flow_transport_close(tm->jobmanager_conn);
   for (peer_t *p = tm->peers; p != NULL; p = p->next) flow_transport_close(p->conn);
   if (tm->data_server != NULL) flow_transport_server_close(tm->data_server);
+  if (tm->prom != NULL) flow_http_server_close(tm->prom);
+  tm->prom = NULL;
   flow_rpc_close(&tm->rpc);
   uv_close((uv_handle_t *)&tm->pump_async, NULL);
   uv_run(&tm->loop, UV_RUN_DEFAULT);

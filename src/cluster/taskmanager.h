@@ -36,6 +36,7 @@ typedef struct flow_taskmanager_options {
   int64_t heartbeat_timeout_ms;
   int64_t connect_timeout_ms;  /* give up reaching the jobmanager after this (0: 60000) */
   flow_task_body_fn task_body; /* what every task runs (src/lua/task_body.c) */
+  const char *prom_ports;      /* metrics.reporter.prom.port ("9249", "9250-9260"), NULL: no reporter */
 } flow_taskmanager_options_t;
 
 void flow_taskmanager_options_init(flow_taskmanager_options_t *o);
