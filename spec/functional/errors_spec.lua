@@ -29,6 +29,10 @@ describe("errors", function()
     assert.truthy(err:find("%(%d/2%)"), err)             -- the subtask
     assert.truthy(err:find("stack traceback", 1, true), err)
     assert.truthy(err:find(":5:", 1, true), err)        -- the user's line
+    -- the root cause's traceback once: not the client's execute() after it
+    local _, tracebacks = err:gsub("stack traceback:", "")
+    assert.are.equal(1, tracebacks, err)
+    assert.is_nil(err:find("job_client.lua", 1, true), err)
   end)
 
   it("a failure downstream of a blocked producer does not hang", function()

@@ -130,6 +130,19 @@ describe("repl", function()
     -- the stream stays usable at the prompt
     s:line("show(ds:filter(function(r) return r[2] > 5 end))")
     s:wait_for("%(2 records%)")
+    -- a collected result is shown as a table too
+    s:line("r = ds:execute_and_collect() show(r, 2)")
+    s:wait_for("%(1 more not shown%)")
+  end)
+
+  it("prints an error with its position and no builtin frames", function()
+    if not has_tmux then return pending("tmux is not installed") end
+    local s = repl()
+    s:line('error("boom")')
+    local screen = s:wait_for("boom")
+    s:line("1 + 1")
+    screen = s:wait_for("\n2\n")
+    assert.is_nil(screen:find("builtin#", 1, true), screen)
   end)
 
   it("lists a background job with jobs() and cancels it", function()
@@ -139,7 +152,7 @@ describe("repl", function()
       " { bounded = false }):filter(function() return false end):print()")
     s:line('job = env:execute_async("forever")')
     s:line("jobs()")
-    s:wait_for("1%s+forever%s+RUNNING")
+    s:wait_for("1%s+forever%s+RUNNING%s+%d+")  -- with its records/s
     s:line("1 + 1")
     s:wait_for("\n2\n")  -- the prompt stays usable
     s:line("cancel(1)")

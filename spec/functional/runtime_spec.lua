@@ -252,6 +252,7 @@ describe("cancellation from the command line", function()
     os.remove(path)
     assert.truthy(out:find("exit=130", 1, true), out)
     assert.truthy(out:find("canceled", 1, true), out)
+    assert.is_nil(out:find("stack traceback", 1, true), out) -- a cancel is no error: one line
   end)
 
   it("exits 130 even when the script catches the canceled job's error", function()

@@ -102,6 +102,10 @@ local function traceback(e)
   -- the REPL's own frames are noise: cut the traceback at this chunk
   local tb = debug.traceback(e, 2)
   tb = tb:gsub("\n%s*%[C%]: in function 'xpcall'.*$", "")
+  -- `return error("x")` (a statement is compiled as an expression first)
+  -- tail-calls the builtin: its frame says nothing ("[builtin#19]: at 0x...")
+  tb = tb:gsub("\n%s*%[builtin#%d+%]:[^\n]*", "")
+  tb = tb:gsub("\nstack traceback:$", "")
   return tb
 end
 
@@ -294,16 +298,24 @@ end
 
 local function check_stream(ds, what)
   if type(ds) ~= "table" or type(ds.env) ~= "table" or type(ds.execute_and_collect) ~= "function" then
-    error(what .. " expects a DataStream", 3)
+    error(what .. " expects a DataStream or a table of records", 3)
   end
 end
 
 --- show(ds [, n]): runs the stream (at most n records, default 20) and
---- prints the records as a table.
+--- prints the records as a table; a table of records (a collected result)
+--- is shown as it is.
 function M.show(ds, n)
-  check_stream(ds, "show")
   n = n or 20
   if type(n) ~= "number" or n < 1 then error("show: n must be a positive number", 2) end
+  if type(ds) == "table" and ds.env == nil then
+    local rows = {}
+    for i = 1, math.min(#ds, n) do rows[i] = ds[i] end
+    M.print_table(rows)
+    if #ds > n then out("(" .. (#ds - n) .. " more not shown)") end
+    return
+  end
+  check_stream(ds, "show")
   local rows = keeping_graph(ds.env, ds.execute_and_collect, ds, "show", { limit = n })
   M.print_table(rows)
 end
@@ -334,10 +346,19 @@ function M.jobs()
     return
   end
   local rows = {}
+  local now = require("flow.ffi").mono_ms()
   for id, j in ipairs(jobs_registry) do
-    rows[#rows + 1] = { tostring(id), j.name, job_status(j), j.client.job_id or "" }
+    -- records/s: since the previous jobs() (or since the job started)
+    local ok, n = pcall(j.client.records_read, j.client)
+    local rate = ""
+    if ok and n then
+      local dt = (now - (j.seen_ms or j.started_ms)) / 1000
+      if dt > 0 then rate = string.format("%.0f", (n - (j.seen_n or 0)) / dt) end
+      j.seen_ms, j.seen_n = now, n
+    end
+    rows[#rows + 1] = { tostring(id), j.name, job_status(j), rate, j.client.job_id or "" }
   end
-  local widths = { 2, 4, 6, 6 }
+  local widths = { 2, 4, 6, 9, 6 }
   for _, r in ipairs(rows) do
     for i, s in ipairs(r) do if #s > widths[i] then widths[i] = #s end end
   end
@@ -346,7 +367,7 @@ function M.jobs()
     for i, s in ipairs(r) do parts[i] = s .. string.rep(" ", widths[i] - #s) end
     return (concat(parts, "  "):gsub("%s+$", ""))
   end
-  out(line({ "id", "name", "status", "job_id" }))
+  out(line({ "id", "name", "status", "records/s", "job_id" }))
   for _, r in ipairs(rows) do out(line(r)) end
 end
 
@@ -367,7 +388,8 @@ function M.wrap_env(env)
     local client = Env.execute_async(self, name)
     local caller = debug.getinfo(2, "f")
     if not (caller and caller.func == Env.execute) then
-      jobs_registry[#jobs_registry + 1] = { client = client, name = client.job_name or tostring(name) }
+      jobs_registry[#jobs_registry + 1] = { client = client, name = client.job_name or tostring(name),
+        started_ms = require("flow.ffi").mono_ms() }
       client.repl_id = #jobs_registry
     end
     return client

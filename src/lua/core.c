@@ -745,7 +745,26 @@ static const luaL_Reg graph_methods[] = {
     {"explain", l_explain},   {"validate", l_validate}, {"execute", l_execute},
     {"submit", l_submit},     {NULL, NULL}};
 
+/* client:records_read() -> records its sources read so far (the progress
+ * counters), or nil when not known (yet) */
+static int l_client_records_read(lua_State *L) {
+  lclient_t *c = check_client(L);
+  const flow_job_graph_t *jg = c->h.jg;
+  const flow_vertex_metrics_t *m = flow_job_client_metrics(c->h.client, jg->n_vertices);
+  if (m == NULL) return 0;
+  double sum = 0;
+  for (int v = 0; v < jg->n_vertices; v++) {
+    int is_source = 1;
+    for (int e = 0; e < jg->n_edges; e++)
+      if (jg->edges[e].target == jg->vertices[v].id) is_source = 0;
+    if (is_source) sum += (double)atomic_load_explicit(&m[v].records_in, memory_order_relaxed);
+  }
+  lua_pushnumber(L, sum);
+  return 1;
+}
+
 static const luaL_Reg client_methods[] = {{"status", l_client_status},
+                                          {"records_read", l_client_records_read},
                                           {"job_id", l_client_job_id},
                                           {"savepoint", l_client_savepoint},
                                           {"cancel", l_client_cancel},

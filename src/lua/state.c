@@ -79,6 +79,12 @@ static int call_tostring(lua_State *L) {
  * never raises. */
 static int traceback_handler(lua_State *L) {
   if (is_sentinel(L, 1)) return 1;
+  /* a failed job's message (lua/flow/api/job_client.lua) already carries
+   * the root cause's traceback: no second one */
+  lua_getfield(L, LUA_REGISTRYINDEX, "FLOW_COMPLETE_ERROR");
+  int complete = lua_type(L, 1) == LUA_TSTRING && lua_rawequal(L, 1, -1);
+  lua_pop(L, 1);
+  if (complete) return 1;
   const char *msg;
   if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) {
     msg = lua_tostring(L, 1);

@@ -74,6 +74,14 @@ function JobClient:status()
   if self._status then return self._status end
   return self._core:status()
 end
+--- Records the job's sources read so far (nil when not known yet, or once
+--- the job ended): the progress counters, live while the job runs.
+---@return number|nil records
+function JobClient:records_read()
+  if self._status then return nil end
+  return self._core:records_read()
+end
+
 --- Cancels the job (nothing once it ended); wait() then raises "was canceled".
 ---@return nil
 --- Example:
@@ -138,6 +146,10 @@ function JobClient:wait(timeout_ms)
       ": " .. tostring(err)
     self._error = msg
     M.notify(self._env, "on_job_executed", nil, msg)
+    -- the message already holds the root cause with its task's traceback
+    -- (or is a cancel, no error at all): the script's traceback is not added
+    -- to it (src/lua/state.c)
+    debug.getregistry().FLOW_COMPLETE_ERROR = msg
     error(msg, 0)
   end
   self._result = job_result(r, name)
