@@ -161,6 +161,7 @@ static flow_job_view_t *build_view(flow_jobmanager_job_t *j, const flow_job_mast
       .restarts = j->result.restarts,
       .failure = j->result.failure,
       .sampler = j->sampler,
+      .accumulators = j->result.accumulators,
       .te_name = te_name,
   };
   return flow_job_view_build(&src);

@@ -1,5 +1,6 @@
 #include "coordination/job_view.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,42 @@ static void build_graph(flow_job_view_t *v, const flow_job_graph_t *jg) {
     }
 }
 
+/* Sums the tasks' accumulators (JSON objects name -> number, written by
+ * lua/flow/runtime/task.lua) into v, names in first-seen order. */
+static void sum_accumulators(flow_job_view_t *v, const flow_buffer_t *blobs) {
+  int cap = 0;
+  double *sums = NULL;
+  for (const flow_buffer_t *b = blobs; b != NULL; b = b->next) {
+    cJSON *o = cJSON_ParseWithLength((const char *)b->data, b->size);
+    if (o == NULL) continue; /* (not JSON: an older task's; not shown) */
+    for (cJSON *x = o->child; x != NULL; x = x->next) {
+      if (!cJSON_IsNumber(x) || x->string == NULL) continue;
+      int i = 0;
+      while (i < v->n_accumulators && strcmp(v->accumulators[i].name, x->string) != 0) i++;
+      if (i == v->n_accumulators) {
+        if (i == cap) {
+          cap = cap ? cap * 2 : 8;
+          v->accumulators = flow_xrealloc(v->accumulators, sizeof(*v->accumulators) * (size_t)cap);
+          sums = flow_xrealloc(sums, sizeof(double) * (size_t)cap);
+        }
+        v->accumulators[i].name = flow_strdup(x->string);
+        v->accumulators[i].value = NULL;
+        sums[i] = 0;
+        v->n_accumulators++;
+      }
+      sums[i] += x->valuedouble;
+    }
+    cJSON_Delete(o);
+  }
+  for (int i = 0; i < v->n_accumulators; i++) {
+    char s[40];
+    if (sums[i] == (double)(long long)sums[i]) snprintf(s, sizeof(s), "%lld", (long long)sums[i]);
+    else snprintf(s, sizeof(s), "%.17g", sums[i]);
+    v->accumulators[i].value = flow_strdup(s);
+  }
+  free(sums);
+}
+
 flow_job_view_t *flow_job_view_build(const flow_job_view_source_t *src) {
   flow_job_view_t *v = flow_xcalloc(1, sizeof(*v));
   atomic_init(&v->refs, 1);
@@ -238,6 +275,16 @@ flow_job_view_t *flow_job_view_build(const flow_job_view_source_t *src) {
     }
   }
   if (v->history == NULL) v->history = flow_xcalloc(1, sizeof(*v->history));
+  const flow_buffer_t *acc = src->accumulators != NULL ? src->accumulators : jm != NULL ? jm->accumulators : NULL;
+  if (acc != NULL) sum_accumulators(v, acc);
+  else if (prev != NULL) {
+    v->n_accumulators = prev->n_accumulators;
+    v->accumulators = flow_xcalloc((size_t)prev->n_accumulators + 1, sizeof(*v->accumulators));
+    for (int i = 0; i < prev->n_accumulators; i++) {
+      v->accumulators[i].name = flow_strdup(prev->accumulators[i].name);
+      v->accumulators[i].value = flow_strdup(prev->accumulators[i].value);
+    }
+  }
   const flow_job_sampler_t *smp = src->sampler;
   for (int i = 0; i < v->n_subtasks; i++) {
     flow_view_subtask_t *st = &v->subtasks[i];

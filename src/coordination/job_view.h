@@ -117,6 +117,8 @@ typedef struct flow_job_view_source {
   int restarts;                   /* when jm is NULL */
   const char *failure;            /* when jm is NULL */
   const flow_job_sampler_t *sampler; /* may be NULL */
+  const flow_buffer_t *accumulators; /* finished tasks' JSON objects {name: number}, linked by ->next;
+                                        NULL: the JobMaster's (jm->accumulators) */
   /* the taskmanager a TaskExecutor endpoint stands for */
   void (*te_name)(const void *te, char *name, size_t cap, char *id, size_t idcap, void *data);
   void *data;

@@ -73,6 +73,7 @@ static void publish_view(flow_minicluster_t *mc, const flow_job_master_t *jm, in
       .restarts = mc->result.restarts,
       .failure = mc->result.failure,
       .sampler = mc->sampler,
+      .accumulators = mc->result.accumulators, /* (the result took them at the end) */
       .te_name = te_name,
   };
   flow_job_view_t *v = flow_job_view_build(&src);

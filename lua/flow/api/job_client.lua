@@ -3,7 +3,7 @@
 --- tasks, the file sinks' final commit, and the environment's job listeners
 --- told.
 local core = require("flow.core")
-local sbuf = require("string.buffer")
+local json = require("flow.json")
 
 local M = {}
 
@@ -11,7 +11,7 @@ local M = {}
 local function sum_accumulators(blobs)
   local acc = {}
   for _, blob in ipairs(blobs or {}) do
-    for name, v in pairs(sbuf.decode(blob)) do acc[name] = (acc[name] or 0) + v end
+    for name, v in pairs(json.decode(blob)) do acc[name] = (acc[name] or 0) + v end
   end
   return acc
 end

@@ -371,7 +371,8 @@ function M.run_task(tp, desc)
   for i = 1, #ctx.flushers do ctx.flushers[i]() end
   for k = 1, #writers do writers[k].finish() end
   flush_counts()
-  if next(ctx.accumulators) then return sbuf.encode(ctx.accumulators) end
+  -- as JSON: the client sums them, and C reads them too (REST /accumulators)
+  if next(ctx.accumulators) then return require("flow.json").encode(ctx.accumulators) end
   return nil
 end
 
