@@ -211,6 +211,16 @@ env:execute("counted")
     assert(ok, err)
   end)
 
+  it("binds to loopback unless a cluster secret is given; without rest.port nothing is served", function()
+    local _, err, code = h.run({ "--set", "rest.port=0", "--set", "rest.address=0.0.0.0", "-e", "print(1)" })
+    assert.are.equal(1, code)
+    assert.truthy(err:find("would expose the job", 1, true), err)
+    local out, err2, code2 = h.run({ "-e", "print(1)" })
+    assert.are.equal(0, code2)
+    assert.are.equal("1\n", out)
+    assert.is_nil(err2:find("REST", 1, true), err2)
+  end)
+
   it("is scraped by a real Prometheus: task metrics with Flink's names and labels", function()
     if os.execute("command -v prometheus >/dev/null 2>&1") ~= 0 then
       return pending("prometheus is not installed")

@@ -143,7 +143,7 @@ static void handle(void *ud, const flow_http_request_t *req, flow_http_response_
       .cancel = jm_cancel,
       .config = jm_config,
       .submit = submit,
-      .web_cancel = jmgr->opt.secret == NULL, /* the dashboard cannot sign requests */
+      .web_cancel = 1, /* with a secret, the dashboard asks for it and signs (WebCrypto) */
   };
   flow_rest_handle(&b, req, res);
 }

@@ -990,8 +990,34 @@ static int serve_asset(const char *p, flow_http_response_t *res) {
   return 0;
 }
 
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The path percent-decoded (as Flink's router does): 0, or -1 when it does
+ * not decode (a bad escape, a NUL, too long). */
+static int decode_path(const char *in, char *out, size_t cap) {
+  size_t k = 0;
+  for (const char *c = in; *c != '\0'; c++) {
+    char x = *c;
+    if (x == '%') {
+      int hi = hex_digit(c[1]), lo = hi >= 0 ? hex_digit(c[2]) : -1;
+      if (lo < 0) return -1;
+      x = (char)(hi * 16 + lo);
+      if (x == '\0') return -1;
+      c += 2;
+    }
+    if (k + 1 >= cap) return -1;
+    out[k++] = x;
+  }
+  out[k] = '\0';
+  return 0;
+}
+
 void flow_rest_handle(const flow_rest_backend_t *b, const flow_http_request_t *req, flow_http_response_t *res) {
-  const char *p = req->path;
+  char path[1024];
+  if (decode_path(req->path, path, sizeof(path)) != 0) return flow_rest_error(res, 400, "the path does not decode");
+  const char *p = path;
   int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
   if (get && serve_asset(p, res)) return;
   if (strncmp(p, "/v1/", 4) == 0) p += 3; /* Flink serves /v1/... too */

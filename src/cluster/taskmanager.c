@@ -550,6 +550,7 @@ static void send_to_jobmanager(tm_t *tm, uint8_t type, flow_wbuf_t *w) {
  * or to the ResourceManager (the rm proxy) go to the jobmanager. */
 static void sweep_retired(tm_t *tm, tm_job_t *j);
 static void send_metrics(tm_t *tm, tm_job_t *j);
+static void send_heartbeat(tm_t *tm);
 
 static void proxy_handle(flow_endpoint_t *self, flow_msg_t *m) {
   tm_t *tm = g_tm;
@@ -886,6 +887,7 @@ static void jobmanager_on_frame(flow_transport_conn_t *c, uint8_t type, const ui
   if (!tm->registered) { /* the jobmanager's first frame acknowledges our registration */
     tm->registered = 1;
     tlog("registered at the jobmanager %s with %d slots", flow_transport_peer(c), tm->opt.slots);
+    send_heartbeat(tm); /* its hardware, at once */
   }
   flow_rbuf_t r;
   flow_rbuf_init(&r, p, len);
@@ -991,16 +993,9 @@ static void connect_jobmanager(tm_t *tm) {
   flow_wbuf_free(&w);
 }
 
-static void on_heartbeat(uv_timer_t *h) {
-  tm_t *tm = h->data;
-  if (tm->jobmanager_conn == NULL || !tm->registered) return;
-  if (uv_hrtime() - tm->jobmanager_heard_ns > (uint64_t)tm->opt.heartbeat_timeout_ms * 1000000u) {
-    char why[96];
-    snprintf(why, sizeof(why), "no heartbeat from the jobmanager for %lld ms", (long long)tm->opt.heartbeat_timeout_ms);
-    flow_transport_fail(tm->jobmanager_conn, why);
-    return;
-  }
-  /* with this process's hardware and resources (REST /taskmanagers/:id) */
+/* A heartbeat with this process's hardware and resources (REST
+ * /taskmanagers/:id). */
+static void send_heartbeat(tm_t *tm) {
   flow_rest_tm_t hw;
   memset(&hw, 0, sizeof(hw));
   flow_rest_local_hardware(&hw);
@@ -1014,6 +1009,18 @@ static void on_heartbeat(uv_timer_t *h) {
   flow_wr_i32(&w, hw.threads);
   if (w.err == 0) (void)flow_transport_send(tm->jobmanager_conn, FLOW_PROTO_HEARTBEAT, w.data, (uint32_t)w.len);
   flow_wbuf_free(&w);
+}
+
+static void on_heartbeat(uv_timer_t *h) {
+  tm_t *tm = h->data;
+  if (tm->jobmanager_conn == NULL || !tm->registered) return;
+  if (uv_hrtime() - tm->jobmanager_heard_ns > (uint64_t)tm->opt.heartbeat_timeout_ms * 1000000u) {
+    char why[96];
+    snprintf(why, sizeof(why), "no heartbeat from the jobmanager for %lld ms", (long long)tm->opt.heartbeat_timeout_ms);
+    flow_transport_fail(tm->jobmanager_conn, why);
+    return;
+  }
+  send_heartbeat(tm);
 }
 
 /* GET /metrics: this taskmanager's tasks and operators */

@@ -17,7 +17,8 @@ flow_job_sampler_t *flow_job_sampler_new(int n) {
   flow_job_sampler_t *s = flow_xcalloc(1, sizeof(*s));
   s->n = n;
   s->cur = flow_xcalloc((size_t)n + 1, sizeof(*s->cur));
-  s->prev = flow_xcalloc((size_t)n + 1, sizeof(*s->prev));
+  s->past = flow_xcalloc((size_t)n + 1, sizeof(*s->past));
+  s->n_past = flow_xcalloc((size_t)n + 1, sizeof(int));
   s->rates = flow_xcalloc((size_t)n + 1, sizeof(*s->rates));
   s->has = flow_xcalloc((size_t)n + 1, 1);
   return s;
@@ -25,12 +26,10 @@ flow_job_sampler_t *flow_job_sampler_new(int n) {
 
 void flow_job_sampler_free(flow_job_sampler_t *s) {
   if (s == NULL) return;
-  for (int i = 0; i < s->n; i++) {
-    flow_task_reading_clear(&s->cur[i]);
-    flow_task_reading_clear(&s->prev[i]);
-  }
+  for (int i = 0; i < s->n; i++) flow_task_reading_clear(&s->cur[i]);
   free(s->cur);
-  free(s->prev);
+  free(s->past);
+  free(s->n_past);
   free(s->rates);
   free(s->has);
   free(s);
@@ -41,11 +40,20 @@ void flow_job_sampler_put(flow_job_sampler_t *s, int i, flow_task_reading_t *r) 
     flow_task_reading_clear(r);
     return;
   }
-  flow_task_reading_clear(&s->prev[i]);
-  s->prev[i] = s->cur[i];
+  if (s->has[i]) {
+    if (s->cur[i].attempt != r->attempt) s->n_past[i] = 0; /* a new attempt: its own rates */
+    flow_task_reading_t old = s->cur[i];
+    flow_task_reading_clear(&old);
+    old.ops = NULL; /* (the ring keeps the counters only) */
+    s->past[i][s->n_past[i]++ % FLOW_RATE_WINDOW] = old;
+  }
   s->cur[i] = *r;
   memset(r, 0, sizeof(*r));
-  flow_task_rates(s->has[i] ? &s->prev[i] : NULL, &s->cur[i], &s->rates[i]);
+  /* the oldest reading still in the ring */
+  const flow_task_reading_t *oldest = NULL;
+  int k = s->n_past[i];
+  if (k > 0) oldest = &s->past[i][k < FLOW_RATE_WINDOW ? 0 : k % FLOW_RATE_WINDOW];
+  flow_task_rates(oldest, &s->cur[i], &s->rates[i]);
   s->has[i] = 1;
 }
 

@@ -18,11 +18,18 @@
 #include "graph/job_graph.h"
 #include "runtime/task_metrics.h"
 
+/* Rates are taken over this window of readings (about one a second): a
+ * task that writes in bursts (a backpressured source) reads steady. Flink's
+ * meters average 60 s. */
+#define FLOW_RATE_WINDOW 5
+
 /* The latest readings and rates of a job's subtasks (loop thread). */
 typedef struct flow_job_sampler {
   int n;
-  flow_task_reading_t *cur, *prev; /* [n]: the latest reading, the one before */
-  flow_task_rates_t *rates;        /* [n]: between them */
+  flow_task_reading_t *cur;        /* [n]: the latest reading */
+  flow_task_reading_t (*past)[FLOW_RATE_WINDOW]; /* [n]: earlier readings (no ops), a ring */
+  int *n_past;                     /* [n]: readings in the ring (its next slot: n_past % WINDOW) */
+  flow_task_rates_t *rates;        /* [n]: between the oldest in the ring and cur */
   unsigned char *has;              /* [n]: 1 once read */
 } flow_job_sampler_t;
 

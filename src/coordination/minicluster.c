@@ -241,6 +241,12 @@ void flow_minicluster_cancel(flow_minicluster_t *mc) {
   uv_async_send(&mc->cancel_async);
 }
 
+void flow_minicluster_wait_ended(flow_minicluster_t *mc) {
+  uv_mutex_lock(&mc->mu);
+  while (!mc->done) uv_cond_wait(&mc->cond, &mc->mu);
+  uv_mutex_unlock(&mc->mu);
+}
+
 void flow_minicluster_free(flow_minicluster_t *mc) {
   if (mc == NULL) return;
   uv_mutex_lock(&mc->mu);

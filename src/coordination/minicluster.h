@@ -44,6 +44,8 @@ flow_job_status_t flow_minicluster_status(flow_minicluster_t *mc);
 const char *flow_minicluster_job_id(flow_minicluster_t *mc);
 /* Any thread, until flow_minicluster_free. */
 void flow_minicluster_cancel(flow_minicluster_t *mc);
+/* Waits until the cluster's loop has ended (its last view is published). */
+void flow_minicluster_wait_ended(flow_minicluster_t *mc);
 /* Cancels the job if it still runs, waits for it, joins the cluster thread. */
 void flow_minicluster_free(flow_minicluster_t *mc);
 

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "coordination/dispatcher_gateway.h"
 #include "client/minicluster_client.h"
@@ -580,7 +581,14 @@ static flow_job_client_t *start_job(lua_State *L, lgraph_t *g, flow_job_graph_t 
  * every thread); the local monitor keeps the job's last view. */
 static void free_client(flow_job_client_t *c) {
   if (c == NULL) return;
-  if (!remote_on) flow_local_monitor_remove(flow_minicluster_client_cluster(c));
+  if (!remote_on && flow_local_monitor_on()) {
+    /* a job still running is canceled first, so that the view kept is its
+     * last one (the MiniCluster publishes it before its status turns) */
+    flow_minicluster_t *mc = flow_minicluster_client_cluster(c);
+    if (!flow_job_status_is_globally_terminal(flow_job_client_status(c))) flow_job_client_cancel(c);
+    flow_minicluster_wait_ended(mc);
+    flow_local_monitor_remove(mc);
+  }
   flow_job_client_free(c);
 }
 
