@@ -2,8 +2,8 @@
 -- job's pages loaded in a real headless Chromium (--dump-dom once the page's
 -- fetches are answered) and checked against REST; a screenshot of the job
 -- page is kept in the build directory (dashboard.png) for a person to look at.
-local h = require("spec.helpers.flowlua")
-local mon = require("spec.helpers.monitor")
+local h = require("helpers.flowlua")
+local mon = require("helpers.monitor")
 
 -- a keyed map that spins 50 µs per record: its upstream is backpressured.
 -- Many records: it runs until the spec stops it.

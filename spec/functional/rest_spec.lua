@@ -1,8 +1,8 @@
 -- REST in local mode (`flowlua --set rest.port=0`, `--web`): Flink's routes
 -- and shapes over a job of this process, with its metrics (issue 16), and
 -- the Prometheus reporter scraped by a real Prometheus server.
-local h = require("spec.helpers.flowlua")
-local mon = require("spec.helpers.monitor")
+local h = require("helpers.flowlua")
+local mon = require("helpers.monitor")
 local cjson = require("cjson")
 local socket = require("socket")
 

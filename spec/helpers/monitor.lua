@@ -1,7 +1,8 @@
 -- A local job served over REST (`flowlua --set rest.port=0 [--web] SCRIPT`)
 -- for the specs: starts it in the background, finds the port it printed,
 -- talks to it with curl, and stops it (SIGINT, then SIGKILL).
-local h = require("spec.helpers.flowlua")
+local h = require("helpers.flowlua")
+local hc = require("helpers.cluster")
 local cjson = require("cjson")
 local socket = require("socket")
 
@@ -11,15 +12,7 @@ local Job = {}
 Job.__index = Job
 
 --- Polls fn every 50 ms until it returns a truthy value (or timeout s).
-function M.wait_for(fn, timeout, what)
-  local deadline = socket.gettime() + (timeout or 20)
-  while socket.gettime() < deadline do
-    local v = fn()
-    if v then return v end
-    socket.sleep(0.05)
-  end
-  error("timed out waiting for " .. (what or "a condition"), 2)
-end
+M.wait_for = hc.wait_for
 
 --- Starts `flowlua --set rest.port=0 [opts.flags...] SCRIPT ARGS...` where
 --- SCRIPT holds `source`; returns the job once its REST port is known.

@@ -45,12 +45,14 @@ function M.context(fields)
     chain = {},
     writers = {},
     count_flushers = {},
+    source_links = {},
     -- the task's counters, as C would hand them out (runtime/task_metrics.h)
     metrics = require("ffi").new("flow_task_metrics_t"),
   }
   function ctx.flush_counts()
     for i = 1, #ctx.count_flushers do ctx.count_flushers[i]() end
   end
+  function ctx.count_source(n) ctx.source_count = (ctx.source_count or 0) + n end
   function ctx:counter(name)
     local acc = self.accumulators
     if acc[name] == nil then acc[name] = 0 end

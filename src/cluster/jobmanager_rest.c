@@ -97,19 +97,7 @@ static void submit(void *data, const flow_http_request_t *req, flow_http_respons
   }
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "jobid", id);
-  char *s = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  res->status = 202;
-  res->content_type = "application/json";
-  res->body = s;
-  res->body_len = s != NULL ? strlen(s) : 0;
-}
-
-static void add_key_value(cJSON *a, const char *key, const char *value) {
-  cJSON *kv = cJSON_CreateObject();
-  cJSON_AddStringToObject(kv, "key", key);
-  cJSON_AddStringToObject(kv, "value", value);
-  cJSON_AddItemToArray(a, kv);
+  flow_rest_json(res, 202, o);
 }
 
 /* GET /jobmanager/config: the jobmanager's settings under Flink's keys
@@ -119,19 +107,19 @@ static void jm_config(void *data, void *arr) {
   const flow_jobmanager_options_t *o = &jmgr->opt;
   cJSON *a = arr;
   char v[64];
-  add_key_value(a, "jobmanager.rpc.address", o->bind_host != NULL ? o->bind_host : "127.0.0.1");
+  flow_rest_config_add(a, "jobmanager.rpc.address", o->bind_host != NULL ? o->bind_host : "127.0.0.1");
   snprintf(v, sizeof(v), "%d", flow_transport_server_port(jmgr->server));
-  add_key_value(a, "jobmanager.rpc.port", v);
-  add_key_value(a, "rest.address", o->rest_host != NULL ? o->rest_host : "127.0.0.1");
+  flow_rest_config_add(a, "jobmanager.rpc.port", v);
+  flow_rest_config_add(a, "rest.address", o->rest_host != NULL ? o->rest_host : "127.0.0.1");
   snprintf(v, sizeof(v), "%d", flow_http_server_port(jmgr->rest));
-  add_key_value(a, "rest.port", v);
+  flow_rest_config_add(a, "rest.port", v);
   snprintf(v, sizeof(v), "%lld", (long long)o->heartbeat_interval_ms);
-  add_key_value(a, "heartbeat.interval", v);
+  flow_rest_config_add(a, "heartbeat.interval", v);
   snprintf(v, sizeof(v), "%lld", (long long)o->heartbeat_timeout_ms);
-  add_key_value(a, "heartbeat.timeout", v);
+  flow_rest_config_add(a, "heartbeat.timeout", v);
   snprintf(v, sizeof(v), "%lld", (long long)o->slot_timeout_ms);
-  add_key_value(a, "slot.request.timeout", v);
-  add_key_value(a, "security.authentication", o->secret != NULL ? "shared secret" : "none (loopback only)");
+  flow_rest_config_add(a, "slot.request.timeout", v);
+  flow_rest_config_add(a, "security.authentication", o->secret != NULL ? "shared secret" : "none (loopback only)");
 }
 
 static void handle(void *ud, const flow_http_request_t *req, flow_http_response_t *res) {
@@ -178,8 +166,7 @@ static void handle_prom(void *ud, const flow_http_request_t *req, flow_http_resp
   int n_tms = jm_taskmanagers(jmgr, &tms);
   size_t len = 0;
   char *text = flow_rest_prometheus(jobs, n, tms, n_tms, "", FLOW_PROM_JOBS | FLOW_PROM_CLUSTER, &len);
-  for (int i = 0; i < n; i++) flow_job_view_unref(jobs[i]);
-  free(jobs);
+  flow_rest_views_free(jobs, n);
   free(tms);
   flow_rest_prometheus_response(req, res, text, len);
 }

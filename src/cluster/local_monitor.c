@@ -70,9 +70,8 @@ static int mon_taskmanagers(void *data, flow_rest_tm_t **out) {
       t->slots += jobs[i]->slots_total;
       t->free_slots += jobs[i]->slots_free;
     }
-    flow_job_view_unref(jobs[i]);
   }
-  free(jobs);
+  flow_rest_views_free(jobs, n);
   flow_rest_local_hardware(t);
   *out = t;
   return 1;
@@ -99,21 +98,14 @@ static int mon_cancel(void *data, const char *id, char *msg, size_t cap) {
   return rc;
 }
 
-static void add_kv(cJSON *a, const char *k, const char *v) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "key", k);
-  cJSON_AddStringToObject(o, "value", v);
-  cJSON_AddItemToArray(a, o);
-}
-
 static void mon_config(void *data, void *arr) {
   (void)data;
   cJSON *a = arr;
   char port[16];
   snprintf(port, sizeof(port), "%d", g_mon.port);
-  add_kv(a, "execution.target", "local");
-  add_kv(a, "rest.address", g_mon.host);
-  add_kv(a, "rest.port", port);
+  flow_rest_config_add(a, "execution.target", "local");
+  flow_rest_config_add(a, "rest.address", g_mon.host);
+  flow_rest_config_add(a, "rest.port", port);
 }
 
 static const flow_rest_backend_t g_backend = {
@@ -139,8 +131,7 @@ static void handle_prom(void *ud, const flow_http_request_t *req, flow_http_resp
   size_t len = 0;
   char *text = flow_rest_prometheus(jobs, n, tms, n_tms, "local", FLOW_PROM_TASKS | FLOW_PROM_JOBS | FLOW_PROM_CLUSTER,
                                     &len);
-  for (int i = 0; i < n; i++) flow_job_view_unref(jobs[i]);
-  free(jobs);
+  flow_rest_views_free(jobs, n);
   free(tms);
   flow_rest_prometheus_response(req, res, text, len);
 }

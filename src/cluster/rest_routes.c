@@ -15,6 +15,17 @@
 
 #define REFRESH_INTERVAL_MS 3000 /* Flink's web.refresh-interval default */
 
+static void respond_json(flow_http_response_t *res, int status, cJSON *j);
+
+void flow_rest_json(flow_http_response_t *res, int status, void *j) { respond_json(res, status, j); }
+
+void flow_rest_config_add(void *arr, const char *key, const char *value) {
+  cJSON *kv = cJSON_CreateObject();
+  cJSON_AddStringToObject(kv, "key", key);
+  cJSON_AddStringToObject(kv, "value", value);
+  cJSON_AddItemToArray(arr, kv);
+}
+
 static void respond_json(flow_http_response_t *res, int status, cJSON *j) {
   char *s = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
@@ -861,7 +872,7 @@ static int parses_as_vertex(const char *vid) {
   return 1;
 }
 
-static void free_jobs(flow_job_view_t **jobs, int n) {
+void flow_rest_views_free(flow_job_view_t **jobs, int n) {
   for (int i = 0; i < n; i++) flow_job_view_unref(jobs[i]);
   free(jobs);
 }
@@ -907,7 +918,7 @@ static void job_route(const flow_rest_backend_t *b, const char *p, const flow_ht
   for (int i = 0; i < n && v == NULL; i++)
     if (strcasecmp(jobs[i]->id, id) == 0) v = jobs[i];
   if (v == NULL) {
-    free_jobs(jobs, n);
+    flow_rest_views_free(jobs, n);
     return flow_rest_error(res, 404, "no such job");
   }
   if (*p == '\0' || strcmp(p, "/") == 0) {
@@ -945,7 +956,7 @@ static void job_route(const flow_rest_backend_t *b, const char *p, const flow_ht
   } else {
     flow_rest_error(res, 404, "not found");
   }
-  free_jobs(jobs, n);
+  flow_rest_views_free(jobs, n);
 }
 
 static void taskmanager_route(const flow_rest_backend_t *b, const char *p, const flow_http_request_t *req,
@@ -1059,7 +1070,7 @@ void flow_rest_handle(const flow_rest_backend_t *b, const flow_http_request_t *r
       cJSON_AddItemToArray(a, x);
     }
   }
-  free_jobs(jobs, n);
+  flow_rest_views_free(jobs, n);
   if (out != NULL) return respond_json(res, 200, out);
   flow_rest_error(res, 404, "not found");
 }

@@ -61,6 +61,12 @@ typedef struct flow_rest_backend {
 void flow_rest_handle(const flow_rest_backend_t *b, const flow_http_request_t *req, flow_http_response_t *res);
 /* {"errors":[msg]} with status. */
 void flow_rest_error(flow_http_response_t *res, int status, const char *msg);
+/* Answers status with the JSON of j (a cJSON *, which this frees). */
+void flow_rest_json(flow_http_response_t *res, int status, void *j);
+/* Appends {"key","value"} to arr (a cJSON array): a backend's config. */
+void flow_rest_config_add(void *arr, const char *key, const char *value);
+/* Unrefs views[0..n) and frees the array (what backend.jobs gave). */
+void flow_rest_views_free(flow_job_view_t **views, int n);
 
 /* The metrics of one subtask, Flink's ids without the "N." prefix (task
  * metrics, then "<operator>.<metric>" per operator), for REST and the

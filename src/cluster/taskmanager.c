@@ -1043,8 +1043,7 @@ static void handle_prom(void *ud, const flow_http_request_t *req, flow_http_resp
   }
   size_t len = 0;
   char *text = flow_rest_prometheus(views, k, NULL, 0, tm->data_addr, FLOW_PROM_TASKS, &len);
-  for (int i = 0; i < k; i++) flow_job_view_unref(views[i]);
-  free(views);
+  flow_rest_views_free(views, k);
   flow_rest_prometheus_response(req, res, text, len);
 }
 

@@ -27,11 +27,15 @@ function sources.elements(op, ctx, emit)
   local maybe_flush = ctx.maybe_flush
   local first = op.restored_position or 1
   local last = op.spec.n or #xs
+  local counted = first - 1
   for i = first, last do
     emit(xs[i])
-    if i % CHECK_EVERY == 0 then maybe_flush(i + 1, CHECK_EVERY) end
+    if i % CHECK_EVERY == 0 then
+      maybe_flush(i + 1, i - counted)
+      counted = i
+    end
   end
-  C.flow_task_count(ctx.task, (last - first + 1) % CHECK_EVERY, 0)
+  ctx.count_source(last - counted)
 end
 
 --- from_sequence(from, to): inclusive, split evenly across subtasks.
@@ -129,11 +133,7 @@ end
 
 --- read_text_file straight into a C operator: C reads and splits the
 --- lines into record batches, no Lua string per line.
-local function text_file_to_c(op, ctx, c_batch, lo, hi, cap, no_total, to_c)
-  -- a link to a C operator counts per batch (no Lua record crosses it; Lua's
-  -- emit counts its own)
-  local om, nm
-  if to_c then om, nm = op.metrics, ctx.chain[op.outputs[1].op].metrics end
+local function text_file_to_c(op, ctx, c_batch, lo, hi, cap, no_total)
   local err = ffi.new("char[512]")
   local r = C.flow_lines_open(op.spec.path, lo, hi, op.restored_position or -1, err, 512)
   if r == nil then error("read_text_file: " .. ffi.string(err), 0) end
@@ -156,10 +156,6 @@ local function text_file_to_c(op, ctx, c_batch, lo, hi, cap, no_total, to_c)
       if not ok then error(e, 0) end
     else
       c_batch(buf, n, c)
-    end
-    if om then
-      om.records_out = om.records_out + c
-      nm.records_in = nm.records_in + c
     end
     local pos = fi.lines_position(r)
     C.flow_task_input_progress(task, math.min(pos, hi) - last, 0)
@@ -205,7 +201,7 @@ function sources.text_file(op, ctx, emit)
     -- scripts/bench P2); Lua UDFs vary (JIT traces), so they take splits
     local c_batch = ctx.chain[outs[1].op].c_batch
     return read_splits(ctx, size, function(lo, hi, no_total)
-      text_file_to_c(op, ctx, c_batch, lo, hi, nil, no_total, true)
+      text_file_to_c(op, ctx, c_batch, lo, hi, nil, no_total)
     end, true)
   end
   -- small batches for Lua: checkpoints, cancellation and the buffer

@@ -24,6 +24,7 @@ local timers = require("flow.runtime.timers")
 local sbuf = require("string.buffer")
 
 local C = fi.C
+local table_new = require("table.new")
 local now_ms, mono_ms = fi.now_ms, fi.mono_ms
 
 local M = {}
@@ -73,29 +74,55 @@ local function operator_metrics(ctx, i)
   return ffi.new("flow_operator_metrics_t[1]") -- (a chain longer than C knows: counted nowhere)
 end
 
---- A link between two chained operators that counts its records (numRecordsOut
---- of `from`, numRecordsIn of `to`): a Lua upvalue per record, added to the
---- C counters once per buffer by ctx.flush_counts.
---- Each link is a function prototype of its own (compiled here): LuaJIT
---- takes nested calls of one prototype for recursion, and a chain of links
---- sharing one made its traces unstable (P3 took 1.5x to 8x as long).
+--- Per-operator counts (numRecordsIn/Out) across the links between chained
+--- operators. Most links cost nothing per record:
+--- - out of a source: its records are counted per batch (ctx.count_source);
+--- - out of an operator that emits exactly one record per record (map,
+---   timestamps): its numRecordsIn, flushed first, is its numRecordsOut;
+--- - across C batches: per batch (sources.lua, c_operator.lua).
+--- Other links (out of filter, flat_map, process, windows, ...) count in a
+--- Lua upvalue per record, added to C's counters once per buffer by
+--- ctx.flush_counts. Each such link is a function prototype of its own
+--- (compiled here): LuaJIT takes nested calls of one prototype for
+--- recursion, and a chain of links sharing one made its traces unstable
+--- (P3 took 1.5x to 8x as long). `out` says whether the link also counts
+--- as `from`'s numRecordsOut (its first main output; not a side output).
+local ONE_TO_ONE = { map = true, timestamps = true }
 local LINK = [[
-local target, from, to = ...
+local target, from, to, out = ...
 local n = 0
 return function(v)
   n = n + 1
   return target(v)
 end, function()
   if n > 0 then
-    from.records_out = from.records_out + n
+    if out then from.records_out = from.records_out + n end
     to.records_in = to.records_in + n
     n = 0
   end
 end]]
-local function counted(ctx, target, from, to)
-  local link, flush = assert(load(LINK, "=(operator link)"))(target, from, to)
+local function counted(ctx, i, target, from, to, out)
+  local op = ctx.chain[i]
   local flushers = ctx.count_flushers
-  flushers[#flushers + 1] = flush
+  if op.spec.source then -- per batch
+    local links = ctx.source_links
+    links[#links + 1] = { to = to, out = out }
+    return target
+  end
+  if ONE_TO_ONE[op.spec.kind] then -- from its numRecordsIn, once that is flushed
+    local seen = 0
+    flushers[#flushers + 1] = { i, function()
+      local n = from.records_in - seen
+      if n > 0 then
+        seen = seen + n
+        if out then from.records_out = from.records_out + n end
+        to.records_in = to.records_in + n
+      end
+    end }
+    return target
+  end
+  local link, flush = assert(load(LINK, "=(operator link)"))(target, from, to, out)
+  flushers[#flushers + 1] = { i, flush }
   return link
 end
 
@@ -127,20 +154,29 @@ end
 --- RuntimeContext user functions see (flow.get_runtime_context()).
 ---@return flow.TaskContext
 local function new_context(task, desc)
-  local ctx = {
-    task = task,
-    desc = desc,
-    subtask = desc.subtask,
-    parallelism = desc.parallelism,
-    mode = desc.mode,
-    C = C,
-    CANCELED = CANCELED,
-    flushers = {}, -- called when the task is about to wait, and at the end
-    count_flushers = {}, -- add the chain's per-record counts to C's (once per buffer)
-    metrics = C.flow_task_metrics(task), -- this attempt's counters (runtime/task_metrics.h)
-    accumulators = {}, -- name -> number, summed over subtasks by the client
-    processing_timers = timers.new(),
-  }
+  -- ctx.ts (the current record's timestamp) is read per record and is nil
+  -- most of the time. A key set to nil keeps its hash slot until the table
+  -- is rehashed, and while it has one LuaJIT reads it at a constant slot
+  -- (HREFK); once a rehash dropped it, every read walks the hash chain (P4
+  -- took 45 % more instructions when fields were added here). So the hash
+  -- part is made large enough up front that the fields operators add later
+  -- never rehash it, and ts gets its slot at once.
+  local ctx = table_new(0, 64)
+  ctx.task = task
+  ctx.desc = desc
+  ctx.subtask = desc.subtask
+  ctx.parallelism = desc.parallelism
+  ctx.mode = desc.mode
+  ctx.C = C
+  ctx.CANCELED = CANCELED
+  ctx.flushers = {} -- called when the task is about to wait, and at the end
+  ctx.count_flushers = {} -- add the chain's per-record counts to C's (once per buffer)
+  ctx.source_links = {} -- the source's links to chained operators (counted per batch)
+  ctx.metrics = C.flow_task_metrics(task) -- this attempt's counters (runtime/task_metrics.h)
+  ctx.accumulators = {} -- name -> number, summed over subtasks by the client
+  ctx.processing_timers = timers.new()
+  ctx.ts = false
+  ctx.ts = nil
   --- ctx:counter(name):add(n): an accumulator of this job (Flink's IntCounter)
   local counters = {} -- name -> its counter, made once
   -- (made in a function of its own: a function that creates closures over
@@ -156,9 +192,24 @@ local function new_context(task, desc)
   function ctx:counter(name)
     return counters[name] or new_counter(name)
   end
+  -- (built by build_chain: flushers in chain order, head first, so that a
+  -- one-to-one operator's numRecordsIn is complete before it is passed on)
   local count_flushers = ctx.count_flushers
   function ctx.flush_counts()
     for i = 1, #count_flushers do count_flushers[i]() end
+  end
+  --- a source emitted n records (its links out count per batch)
+  local source_links = ctx.source_links
+  function ctx.count_source(n)
+    C.flow_task_count(task, n, 0)
+    local m = ctx.chain[1].metrics
+    local counted_out = false
+    for k = 1, #source_links do
+      local l = source_links[k]
+      l.to.records_in = l.to.records_in + n
+      if l.out then counted_out = true end
+    end
+    if counted_out then m.records_out = m.records_out + n end
   end
   function ctx:subtask_index() return self.subtask end
   function ctx:get_parallelism() return self.parallelism end
@@ -193,6 +244,7 @@ local function build_chain(ctx)
   local push = {}
   local fault = fault_spec(ctx.desc)
   local task_metrics = ctx.metrics
+  local flushers = ctx.count_flushers -- ({ op index, flusher } until sorted below)
   for i = #chain, 1, -1 do
     local op = chain[i]
     local om = operator_metrics(ctx, i)
@@ -200,14 +252,18 @@ local function build_chain(ctx)
     local tags = op.spec.out_tags or {}
     local main, side, wms, sts = {}, {}, {}, {}
     local collect -- the main output's collect method, when it is one writer's
+    local out_counted = false -- the first main output counts as the op's numRecordsOut
     for _, o in ipairs(op.outputs) do
       local target
+      local is_main = not tags[o.target]
+      local counts_out = is_main and not out_counted
+      if counts_out then out_counted = true end
       if o.op then
         target = push[o.op]
         if type(target) == "table" then error("a two-input operator cannot be chained") end
         local next_op = chain[o.op]
         local nm = operator_metrics(ctx, o.op)
-        target = counted(ctx, target, om, nm)
+        target = counted(ctx, i, target, om, nm, counts_out)
         wms[#wms + 1] = function(wm)
           om.output_watermark = wm
           nm.input_watermark = wm
@@ -217,7 +273,7 @@ local function build_chain(ctx)
       elseif o.net then
         local w = writers[o.net]
         target = w.emit
-        w.set_operator_metrics(om)
+        if counts_out then w.set_operator_metrics(om) end
         local wm_out = w.watermark
         wms[#wms + 1] = function(wm)
           om.output_watermark = wm
@@ -261,6 +317,10 @@ local function build_chain(ctx)
     end
     if not op.on_status then op.on_status = op.emit_status end
   end
+  -- head first: a one-to-one operator's numRecordsIn is complete before it
+  -- is passed on
+  table.sort(flushers, function(a, b) return a[1] < b[1] end)
+  for k = 1, #flushers do flushers[k] = flushers[k][2] end
   return push[1]
 end
 
@@ -307,9 +367,9 @@ function M.run_task(tp, desc)
   local last_flush = mono_ms()
   local head = chain[1]
   local is_source = head.spec.source
-  local flush_counts = ctx.flush_counts
+  local flush_counts, count_source = ctx.flush_counts, ctx.count_source
   ctx.maybe_flush = function(pos, emitted)
-    if emitted then C.flow_task_count(task, emitted, 0) end
+    if emitted then count_source(emitted) end
     flush_counts()
     check_canceled()
     fire_processing_timers()
