@@ -12,7 +12,7 @@ tree=$(mktemp -d /tmp/flowlua-rock.XXXXXX)
 trap 'rm -rf "$tree"' EXIT
 # luarocks builds in ./build.luarocks: build from a copy, the checkout stays clean
 mkdir -p "$tree/src"
-for d in CMakeLists.txt src lua stdlib include rockspec; do [ -e "$d" ] && cp -r "$d" "$tree/src/"; done
+for d in CMakeLists.txt src lua stdlib include rockspec web scripts; do [ -e "$d" ] && cp -r "$d" "$tree/src/"; done
 (cd "$tree/src" && luarocks --lua-version 5.1 make --tree "$tree" rockspec/flowlua-scm-1.rockspec) \
   >"$tree/build.log" 2>&1 || { cat "$tree/build.log"; echo "FAIL: luarocks make"; exit 1; }
 export LUA_PATH="$tree/share/lua/5.1/?.lua;;"

@@ -77,6 +77,9 @@ end
 --- Records the job's sources read so far (nil when not known yet, or once
 --- the job ended): the progress counters, live while the job runs.
 ---@return number|nil records
+--- Example:
+---   local client = env:execute_async()
+---   print(client:records_read())
 function JobClient:records_read()
   if self._status then return nil end
   return self._core:records_read()
