@@ -128,9 +128,11 @@ describe("REST in local mode", function()
     local job = mon.start([[
 local flow = require("flow")
 local env = flow.env{ parallelism = 2 }
+env:set_runtime_mode("streaming") -- (the reduce emits a running result per record)
 env:from_sequence(1, 10000):filter(function(x) return x % 4 == 0 end):name("quarter")
   :flat_map(function(x, out) out:collect(x) out:collect(-x) end):name("twice")
   :key_by(function(x) return x % 7 end)
+  :reduce(function(a, b) return a + b end):name("total")
   :map(function(x) flow.get_runtime_context():counter("seen"):add(1) return x end):name("ident")
   :add_sink(function() end):name("drop")
 env:execute("counted")
@@ -156,7 +158,10 @@ env:execute("counted")
       assert.are.equal(5000, a["twice.numRecordsOut"].sum)
       assert.are.equal(0, a.numRecordsIn.sum)
       assert.are.equal(5000, a.numRecordsOut.sum)
-      local b = agg(job, jid, down.id, "ident.numRecordsIn,ident.numRecordsOut,drop.numRecordsIn,numRecordsIn")
+      local b = agg(job, jid, down.id, "total.numRecordsIn,total.numRecordsOut,ident.numRecordsIn," ..
+        "ident.numRecordsOut,drop.numRecordsIn,numRecordsIn")
+      assert.are.equal(5000, b["total.numRecordsIn"].sum)
+      assert.are.equal(5000, b["total.numRecordsOut"].sum) -- a running result per record
       assert.are.equal(5000, b["ident.numRecordsIn"].sum)
       assert.are.equal(5000, b["ident.numRecordsOut"].sum)
       assert.are.equal(5000, b["drop.numRecordsIn"].sum)

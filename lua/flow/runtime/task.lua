@@ -78,7 +78,8 @@ end
 --- operators. Most links cost nothing per record:
 --- - out of a source: its records are counted per batch (ctx.count_source);
 --- - out of an operator that emits exactly one record per record (map,
----   timestamps): its numRecordsIn, flushed first, is its numRecordsOut;
+---   timestamps, a streaming reduce/sum: its running result): its
+---   numRecordsIn, flushed first, is its numRecordsOut;
 --- - across C batches: per batch (sources.lua, c_operator.lua).
 --- Other links (out of filter, flat_map, process, windows, ...) count in a
 --- Lua upvalue per record, added to C's counters once per buffer by
@@ -109,7 +110,8 @@ local function counted(ctx, i, target, from, to, out)
     links[#links + 1] = { to = to, out = out }
     return target
   end
-  if ONE_TO_ONE[op.spec.kind] then -- from its numRecordsIn, once that is flushed
+  if ONE_TO_ONE[op.spec.kind] or (op.spec.kind == "reduce" and ctx.mode ~= "batch") then
+    -- from its numRecordsIn, once that is flushed
     local seen = 0
     flushers[#flushers + 1] = { i, function()
       local n = from.records_in - seen
