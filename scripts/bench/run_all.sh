@@ -71,14 +71,6 @@ read -r t_p2 _ < <(secs "$flowlua" "$here/p2.lua" "$work/text.txt" "$work/p2.out
 cat "$work/p2.out"/* | sort | cmp -s - "$work/loop.sorted" || { echo "P2: counts differ" >&2; exit 1; }
 
 # P3: from_sequence -> map -> filter -> discarding sink, parallelism 1, vs the same plain loop
-cat > "$work/p3.lua" <<'LUA'
-local flow = require("flow")
-local env = flow.env{ parallelism = 1 }
-env:set_runtime_mode("streaming")
-env:from_sequence(1, tonumber(arg[1])):map(function(x) return x * 3 end)
-  :filter(function(x) return x % 2 == 0 end):add_sink(function() end)
-env:execute("P3")
-LUA
 cat > "$work/p3_loop.lua" <<'LUA'
 local map = function(x) return x * 3 end
 local filter = function(x) return x % 2 == 0 end
@@ -86,18 +78,10 @@ local sink = function() end
 for x = 1, tonumber(arg[1]) do local y = map(x) if filter(y) then sink(y) end end
 LUA
 read -r t_p3loop _ < <(secs luajit "$work/p3_loop.lua" "$SEQ")
-read -r t_p3 _ < <(secs "$flowlua" "$work/p3.lua" "$SEQ")
+read -r t_p3 _ < <(secs "$flowlua" "$here/p3.lua" "$SEQ")
 
 # P4: the same with rebalance() between two maps (two threads)
-cat > "$work/p4.lua" <<'LUA'
-local flow = require("flow")
-local env = flow.env{ parallelism = 1 }
-env:set_runtime_mode("streaming")
-env:from_sequence(1, tonumber(arg[1])):map(function(x) return x + 1 end):rebalance()
-  :map(function(x) return x * 2 end):add_sink(function() end)
-env:execute("P4")
-LUA
-read -r t_p4 _ < <(secs "$flowlua" "$work/p4.lua" "$SEQ")
+read -r t_p4 _ < <(secs "$flowlua" "$here/p4.lua" "$SEQ")
 
 # P5: a key_by exchange of (string, integer) tuples, parallelism 2
 read -r t_p5 _ < <(secs "$flowlua" "$here/p5.lua" "$KEYS")
