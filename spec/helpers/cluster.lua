@@ -74,20 +74,26 @@ function Cluster:flowlua(args, opts)
   return h.run(a, opts)
 end
 
---- HTTP to the REST endpoint with curl: body, status code.
-function Cluster:curl(path, method, data)
-  local cmd = ("curl -s -m 10 -o - -w '\\n%%{http_code}' -X %s %s 'http://127.0.0.1:%d%s'"):format(
-    method or "GET", data and ("--data-binary " .. h.quote(data)) or "", self.rest, path)
+--- HTTP to 127.0.0.1:port with curl: body, status code.
+function M.curl(port, path, method, data)
+  local cmd = ("curl -s --noproxy '*' -m 10 -o - -w '\\n%%{http_code}' -X %s %s 'http://127.0.0.1:%d%s'"):format(
+    method or "GET", data and ("--data-binary " .. h.quote(data)) or "", port, path)
   local out = sh(cmd)
   local body, code = out:match("^(.*)\n(%d+)$")
   return body or out, tonumber(code)
 end
 
-function Cluster:json(path)
-  local body, code = self:curl(path)
+--- GET port's path, which must answer 200: the decoded JSON.
+function M.json(port, path)
+  local body, code = M.curl(port, path)
   assert(code == 200, ("GET %s -> %s: %s"):format(path, tostring(code), body))
   return cjson.decode(body)
 end
+
+--- HTTP to the REST endpoint: body, status code.
+function Cluster:curl(path, method, data) return M.curl(self.rest, path, method, data) end
+
+function Cluster:json(path) return M.json(self.rest, path) end
 
 --- Polls fn every 50 ms until it returns a truthy value (or timeout s).
 function M.wait_for(fn, timeout, what)

@@ -3,7 +3,6 @@
 -- talks to it with curl, and stops it (SIGINT, then SIGKILL).
 local h = require("helpers.flowlua")
 local hc = require("helpers.cluster")
-local cjson = require("cjson")
 local socket = require("socket")
 
 local M = {}
@@ -41,19 +40,9 @@ function Job:alive() return os.execute("kill -0 " .. self.pid .. " 2>/dev/null")
 function Job:stderr() return h.read(self.err) or "" end
 
 --- HTTP with curl: body, status code.
-function Job:curl(path, method, data)
-  local cmd = ("curl -s --noproxy '*' -m 10 -o - -w '\\n%%{http_code}' -X %s %s 'http://127.0.0.1:%d%s'"):format(
-    method or "GET", data and ("--data-binary " .. h.quote(data)) or "", self.port, path)
-  local out = h.sh(cmd)
-  local body, code = out:match("^(.*)\n(%d+)$")
-  return body or out, tonumber(code)
-end
+function Job:curl(path, method, data) return hc.curl(self.port, path, method, data) end
 
-function Job:json(path)
-  local body, code = self:curl(path)
-  assert(code == 200, ("GET %s -> %s: %s"):format(path, tostring(code), body))
-  return cjson.decode(body)
-end
+function Job:json(path) return hc.json(self.port, path) end
 
 --- The id of the only (or first) job.
 function Job:job_id()

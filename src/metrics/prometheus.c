@@ -83,7 +83,7 @@ static int by_name(const void *a, const void *b) {
 }
 
 char *flow_prom_render(flow_prom_t *p, size_t *len) {
-  qsort(p->s, p->n, sizeof(*p->s), by_name);
+  if (p->n > 1) qsort(p->s, p->n, sizeof(*p->s), by_name); /* (qsort wants a non-NULL base) */
   flow_strbuf_t b = {0};
   for (size_t i = 0; i < p->n; i++) {
     sample_t *s = &p->s[i];
