@@ -72,6 +72,8 @@ flow.watermarks = watermark_strategy.watermarks
 flow.windows, flow.triggers, flow.evictors = windows.windows, windows.triggers, windows.evictors
 flow.sinks = sinks.sinks
 flow.c_operator, flow.ops = c_operators.c_operator, c_operators.ops
+-- the connectors' record formats (JSON, CSV)
+flow.formats = require("flow.formats")
 
 -- for scripts and their user functions
 flow.output_tag = functions.output_tag

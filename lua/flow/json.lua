@@ -6,10 +6,16 @@
 --- ends in "at byte N" (1-based; N = #s + 1 at the end of the input).
 --- Raw bytes inside strings are passed through, not checked as UTF-8.
 ---
+--- An empty JSON array decodes to an empty table marked as an array
+--- (`json.array`, its metatable), so that it encodes back as `[]`, not `{}`.
+--- An integer beyond ±2^53 (where doubles lose digits) that fits in 64 bits
+--- decodes to an int64 cdata (LuaJIT's `123LL`), exact, and encodes back.
+---
 --- `json.encode(v)` writes compact JSON (no spaces) with object keys in
 --- sorted order, so equal values give equal text. A table whose keys are
---- exactly 1..n (n >= 1) is an array, an empty table is `{}`, any other
---- table must have only string keys. It raises for what JSON cannot
+--- exactly 1..n (n >= 1), or an empty table marked with `json.array`, is an
+--- array, another empty table is `{}`, any other table must have only
+--- string keys. int64/uint64 cdata are written as integers. It raises for what JSON cannot
 --- hold: NaN and infinities, non-string keys, cycles, functions, and for
 --- nesting deeper than `json.max_depth`.
 ---
@@ -20,6 +26,7 @@
 
 local buffer = require("string.buffer")
 local bit = require("bit")
+local ffi = require("ffi")
 
 local type, error, pcall, tostring, tonumber, setmetatable, getmetatable, next, pairs =
   type, error, pcall, tostring, tonumber, setmetatable, getmetatable, next, pairs
@@ -44,6 +51,13 @@ local null = M.null
 M.max_depth = 200
 
 local TWO53 = 2 ^ 53
+
+--- The metatable of decoded empty arrays; `setmetatable({}, json.array)`
+--- marks an empty table to encode as `[]`.
+M.array = { __name = "json.array" }
+local array_mt = M.array
+
+local int64_t = ffi.typeof("int64_t")
 
 ---------------------------------------------------------------------------
 -- decode
@@ -198,9 +212,22 @@ local function parse_number(s, i)
       j = j + 1
       c = byte(s, j)
     end
-    if c ~= 46 and c ~= 101 and c ~= 69 and j - start <= 15 then
-      if start > i then n = -n end
-      return n, j
+    if c ~= 46 and c ~= 101 and c ~= 69 then
+      if j - start <= 15 then
+        if start > i then n = -n end
+        return n, j
+      end
+      -- a longer integer: exact as int64 beyond 2^53 (when it fits)
+      local digits = sub(s, start, j - 1)
+      if #digits < 19 or (#digits == 19 and digits <= "9223372036854775807") then
+        local x = tonumber(digits)
+        if x >= TWO53 then
+          local v = int64_t(0)
+          for k = 1, #digits do v = v * 10 + (byte(digits, k) - 48) end
+          if start > i then v = -v end
+          return v, j
+        end
+      end
     end
   else
     fail("expected a digit", j)
@@ -235,7 +262,7 @@ local parse_value
 local function parse_array(s, i, depth, max)
   local t, n = {}, 0
   i = skip(s, i + 1)
-  if byte(s, i) == 93 then return t, i + 1 end -- ']'
+  if byte(s, i) == 93 then return setmetatable(t, array_mt), i + 1 end -- ']' : an empty array, marked
   while true do
     local v
     v, i = parse_value(s, i, depth, max)
@@ -396,7 +423,7 @@ local function put_table(buf, t, seen, depth)
     raise(format("cannot encode nesting deeper than %d", M.max_depth))
   end
   if next(t) == nil then
-    buf:put("{}")
+    buf:put(getmetatable(t) == array_mt and "[]" or "{}")
     return
   end
   seen[t] = true
@@ -448,6 +475,8 @@ function put_value(buf, v, seen, depth)
     buf:put(v and "true" or "false")
   elseif tv == "table" then
     put_table(buf, v, seen, depth)
+  elseif tv == "cdata" and (ffi.istype("int64_t", v) or ffi.istype("uint64_t", v)) then
+    buf:put((tostring(v):gsub("U?LL$", "")))
   else
     raise("cannot encode a " .. tv)
   end

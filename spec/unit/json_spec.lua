@@ -284,7 +284,8 @@ describe("flow.json", function()
       assert.are.equal('{"a":1,"b":2,"c":3}', json.encode({ c = 3, a = 1, b = 2 }))
       assert.are.equal('{"A":1,"B":[1],"a":2,"aa":3,"b":{"x":{},"y":[1]}}',
         json.encode({ b = { y = { 1 }, x = {} }, aa = 3, a = 2, B = { 1 }, A = 1 }))
-      assert.are.equal("{}", json.encode(json.decode("[]"))) -- an empty array comes back as {}
+      assert.are.equal("[]", json.encode(json.decode("[]"))) -- an empty array stays one (json.array)
+      assert.are.equal("{}", json.encode(json.decode("{}")))
       assert.are.equal('{"":0,"\\n":1}', json.encode({ ["\n"] = 1, [""] = 0 }))
       assert.are.equal('{"1":"x"}', json.encode({ ["1"] = "x" }))
     end)
