@@ -134,6 +134,10 @@ int flow_task_canceled(flow_task_t *);
 void flow_task_count(flow_task_t *, int64_t, int64_t);
 void flow_task_input_progress(flow_task_t *, int64_t, int64_t);
 flow_task_metrics_t *flow_task_metrics(flow_task_t *);
+/* runtime/task_metrics.h: Lua's writes to the counters */
+void flow_op_metrics_add(flow_operator_metrics_t *, double, double, double);
+void flow_op_metrics_watermarks(flow_operator_metrics_t *, double, double);
+void flow_task_metrics_watermarks(flow_task_metrics_t *, double, double);
 int64_t flow_task_checkpoint_request(flow_task_t *);
 int64_t flow_task_checkpoint_complete(flow_task_t *);
 void flow_task_ack_checkpoint(flow_task_t *, int64_t, const char *);

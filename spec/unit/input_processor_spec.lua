@@ -52,6 +52,8 @@ local function fake_task(buffers)
   function f.flow_task_unblock_channels() f.unblocked = f.unblocked + 1 end
   function f.flow_task_channel_finished(_, ch) return f.finished[ch] and 1 or 0 end
   function f.flow_task_count(_, n) f.counted = f.counted + n end
+  f.flow_task_metrics_watermarks = C.flow_task_metrics_watermarks -- (the real ones: they write the ctx's metrics)
+  f.flow_op_metrics_watermarks = C.flow_op_metrics_watermarks
   function f.flow_task_recycle(_, b)
     f.recycled = f.recycled + 1
     C.flow_buffer_free(b)

@@ -148,6 +148,26 @@ void flow_task_rates(const flow_task_reading_t *prev, const flow_task_reading_t 
   out->busy_ms = 1000 - idle - bp; /* Flink: busy = the rest of the second */
 }
 
+void flow_op_metrics_add(flow_operator_metrics_t *m, double records_in, double records_out, double late_dropped) {
+  if (records_in != 0) flow_metric_addf(&m->records_in, records_in);
+  if (records_out != 0) flow_metric_addf(&m->records_out, records_out);
+  if (late_dropped != 0) flow_metric_addf(&m->late_dropped, late_dropped);
+}
+
+static void store_wm(double *x, double v) {
+  if (v == v) __atomic_store(x, &v, __ATOMIC_RELAXED);
+}
+
+void flow_op_metrics_watermarks(flow_operator_metrics_t *m, double input_wm, double output_wm) {
+  store_wm(&m->input_watermark, input_wm);
+  store_wm(&m->output_watermark, output_wm);
+}
+
+void flow_task_metrics_watermarks(flow_task_metrics_t *m, double input_wm, double output_wm) {
+  store_wm(&m->input_watermark, input_wm);
+  store_wm(&m->output_watermark, output_wm);
+}
+
 void flow_task_metrics_wait_begin(int64_t *since_ns) { STORE(*since_ns, (int64_t)uv_hrtime()); }
 
 void flow_task_metrics_wait_end(int64_t *since_ns, int64_t *total_ns) {

@@ -109,6 +109,14 @@ void flow_task_reading_clear(flow_task_reading_t *r);
 /* Rates between an earlier reading and a later one (zeros if none). */
 void flow_task_rates(const flow_task_reading_t *prev, const flow_task_reading_t *cur, flow_task_rates_t *out);
 
+/* Lua's writes, through the FFI (once per buffer or batch, or per
+ * watermark): relaxed atomic stores, so that the loop's relaxed loads are
+ * not data races (a plain store from LuaJIT is one, to ThreadSanitizer).
+ * A NaN watermark leaves that one as it is. */
+void flow_op_metrics_add(flow_operator_metrics_t *m, double records_in, double records_out, double late_dropped);
+void flow_op_metrics_watermarks(flow_operator_metrics_t *m, double input_wm, double output_wm);
+void flow_task_metrics_watermarks(flow_task_metrics_t *m, double input_wm, double output_wm);
+
 /* Task thread: a wait for input or output credit begins / ends. */
 void flow_task_metrics_wait_begin(int64_t *since_ns);
 void flow_task_metrics_wait_end(int64_t *since_ns, int64_t *total_ns);

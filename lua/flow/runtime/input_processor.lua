@@ -15,6 +15,7 @@ local ETIMEDOUT, EBLOCKED = fi.ETIMEDOUT, fi.EBLOCKED
 local now_ms = fi.now_ms
 
 local M = {}
+local NAN = 0 / 0 -- (a watermark the metrics leave as it is)
 
 ---@class flow.WatermarkValve
 ---@field watermark fun(channel:integer, wm:number) a watermark arrived on channel
@@ -160,8 +161,8 @@ function M.run(ctx, push, hooks)
   local flush_counts = ctx.flush_counts
   local valve = M.watermark_valve(nch, function(wm)
     ctx.ts = nil
-    metrics.input_watermark = wm
-    if head_metrics then head_metrics.input_watermark = wm end
+    C.flow_task_metrics_watermarks(metrics, wm, NAN)
+    if head_metrics then C.flow_op_metrics_watermarks(head_metrics, wm, NAN) end
     head.on_watermark(wm)
   end, function(idle) head.on_status(idle) end)
   local barriers = M.barrier_handler(ctx, nch, cp, desc.exactly_once)

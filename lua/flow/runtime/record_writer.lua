@@ -134,7 +134,7 @@ function M.new(ctx, k, out, key, comb)
     local b = bufs[ch]
     b.size = size
     C.flow_task_count(task, 0, counts[ch])
-    if om then om.records_out = om.records_out + counts[ch] end
+    if om then C.flow_op_metrics_add(om, 0, counts[ch], 0) end
     counts[ch] = 0
     bufs[ch] = nil
     local rc = C.flow_task_emit(task, cidx, ch - 1, b) -- C owns b from here, even on failure

@@ -25,6 +25,7 @@ local sbuf = require("string.buffer")
 
 local C = fi.C
 local table_new = require("table.new")
+local NAN = 0 / 0 -- (a watermark the metrics leave as it is)
 local now_ms, mono_ms = fi.now_ms, fi.mono_ms
 
 local M = {}
@@ -90,15 +91,15 @@ end
 --- as `from`'s numRecordsOut (its first main output; not a side output).
 local ONE_TO_ONE = { map = true, timestamps = true }
 local LINK = [[
-local target, from, to, out = ...
+local target, from, to, out, C = ...
 local n = 0
 return function(v)
   n = n + 1
   return target(v)
 end, function()
   if n > 0 then
-    if out then from.records_out = from.records_out + n end
-    to.records_in = to.records_in + n
+    C.flow_op_metrics_add(from, 0, out and n or 0, 0)
+    C.flow_op_metrics_add(to, n, 0, 0)
     n = 0
   end
 end]]
@@ -117,13 +118,13 @@ local function counted(ctx, i, target, from, to, out)
       local n = from.records_in - seen
       if n > 0 then
         seen = seen + n
-        if out then from.records_out = from.records_out + n end
-        to.records_in = to.records_in + n
+        C.flow_op_metrics_add(from, 0, out and n or 0, 0)
+        C.flow_op_metrics_add(to, n, 0, 0)
       end
     end }
     return target
   end
-  local link, flush = assert(load(LINK, "=(operator link)"))(target, from, to, out)
+  local link, flush = assert(load(LINK, "=(operator link)"))(target, from, to, out, C)
   flushers[#flushers + 1] = { i, flush }
   return link
 end
@@ -208,10 +209,10 @@ local function new_context(task, desc)
     local counted_out = false
     for k = 1, #source_links do
       local l = source_links[k]
-      l.to.records_in = l.to.records_in + n
+      C.flow_op_metrics_add(l.to, n, 0, 0)
       if l.out then counted_out = true end
     end
-    if counted_out then m.records_out = m.records_out + n end
+    if counted_out then C.flow_op_metrics_add(m, 0, n, 0) end
   end
   function ctx:subtask_index() return self.subtask end
   function ctx:get_parallelism() return self.parallelism end
@@ -267,8 +268,8 @@ local function build_chain(ctx)
         local nm = operator_metrics(ctx, o.op)
         target = counted(ctx, i, target, om, nm, counts_out)
         wms[#wms + 1] = function(wm)
-          om.output_watermark = wm
-          nm.input_watermark = wm
+          C.flow_op_metrics_watermarks(om, NAN, wm)
+          C.flow_op_metrics_watermarks(nm, wm, NAN)
           return next_op.on_watermark(wm)
         end
         sts[#sts + 1] = function(idle) return next_op.on_status(idle) end
@@ -278,8 +279,8 @@ local function build_chain(ctx)
         if counts_out then w.set_operator_metrics(om) end
         local wm_out = w.watermark
         wms[#wms + 1] = function(wm)
-          om.output_watermark = wm
-          task_metrics.output_watermark = wm
+          C.flow_op_metrics_watermarks(om, NAN, wm)
+          C.flow_task_metrics_watermarks(task_metrics, NAN, wm)
           return wm_out(wm)
         end
         sts[#sts + 1] = writers[o.net].status

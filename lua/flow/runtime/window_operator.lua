@@ -399,7 +399,7 @@ function M.window(op, ctx)
       else
         ctx:counter("num_late_records_dropped"):add(1)
         local m = op.metrics -- Flink's numLateRecordsDropped
-        if m then m.late_dropped = m.late_dropped + 1 end
+        if m then ctx.C.flow_op_metrics_add(m, 0, 0, 1) end
       end
     end
   end
@@ -417,7 +417,7 @@ local function late_record(op, ctx, late_tag)
       else
         ctx:counter("num_late_records_dropped"):add(1)
         local m = op.metrics -- Flink's numLateRecordsDropped
-        if m then m.late_dropped = m.late_dropped + 1 end
+        if m then ctx.C.flow_op_metrics_add(m, 0, 0, 1) end
       end
     end
   end

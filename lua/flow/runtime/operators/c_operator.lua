@@ -116,8 +116,9 @@ function M.c_op(op, ctx)
   local nm = #outs == 1 and outs[1].op and ctx.chain[outs[1].op].metrics
   local function count(n)
     if nm then
-      om.records_out = om.records_out + n
-      nm.records_in = nm.records_in + n
+      local C = ctx.C
+      C.flow_op_metrics_add(om, 0, n, 0)
+      C.flow_op_metrics_add(nm, n, 0, 0)
     end
   end
   if next_c and not nm then count = function() end end -- a combiner: the writer counts what leaves
