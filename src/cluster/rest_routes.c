@@ -65,7 +65,7 @@ static int wanted(const char *get, const char *id) {
 }
 
 static void fmt_value(char *out, size_t cap, double v) {
-  if (v == floor(v) && fabs(v) < 9.2e18) snprintf(out, cap, "%lld", (long long)v);
+  if (v == floor(v) && fabs(v) < 1e19) snprintf(out, cap, "%.0f", v); /* (watermarks reach ±2^63) */
   else snprintf(out, cap, "%.3f", v);
 }
 
@@ -101,8 +101,6 @@ void flow_rest_operator_scope(const char *name, char *out, size_t cap) {
   out[k] = '\0';
 }
 
-static double wm_value(int64_t wm) { return (double)wm; }
-
 void flow_rest_subtask_metrics(const flow_job_view_t *v, int idx, flow_rest_metric_fn fn, void *ud) {
   const flow_view_subtask_t *st = &v->subtasks[idx];
   const flow_task_reading_t *m = &st->m;
@@ -122,16 +120,16 @@ void flow_rest_subtask_metrics(const flow_job_view_t *v, int idx, flow_rest_metr
   fn(ud, -1, "accumulatedIdleTime", (double)(m->idle_ns / 1000000));
   fn(ud, -1, "accumulatedBackPressuredTime", (double)(m->backpressured_ns / 1000000));
   fn(ud, -1, "isBackPressured", m->backpressured ? 1 : 0);
-  fn(ud, -1, "currentInputWatermark", wm_value(m->input_watermark));
-  fn(ud, -1, "currentOutputWatermark", wm_value(m->output_watermark));
+  fn(ud, -1, "currentInputWatermark", (double)m->input_watermark);
+  fn(ud, -1, "currentOutputWatermark", (double)m->output_watermark);
   fn(ud, -1, "numLateRecordsDropped", m->late_dropped);
   for (int k = 0; k < m->n_ops; k++) {
     const flow_operator_metrics_t *o = &m->ops[k];
     fn(ud, k, "numRecordsIn", o->records_in);
     fn(ud, k, "numRecordsOut", o->records_out);
     fn(ud, k, "numLateRecordsDropped", o->late_dropped);
-    fn(ud, k, "currentInputWatermark", o->input_watermark > -9.2e18 ? o->input_watermark : (double)INT64_MIN);
-    fn(ud, k, "currentOutputWatermark", o->output_watermark > -9.2e18 ? o->output_watermark : (double)INT64_MIN);
+    fn(ud, k, "currentInputWatermark", (double)flow_watermark_ms(o->input_watermark));
+    fn(ud, k, "currentOutputWatermark", (double)flow_watermark_ms(o->output_watermark));
   }
 }
 

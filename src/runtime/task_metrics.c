@@ -73,7 +73,7 @@ void flow_job_metrics_vertex_sums(const flow_job_metrics_t *jm, int v, int64_t o
   }
 }
 
-static int64_t watermark_of(double wm) {
+int64_t flow_watermark_ms(double wm) {
   if (!(wm > -9.2e18)) return FLOW_NO_WATERMARK; /* -inf or NaN */
   if (wm >= 9.2e18) return INT64_MAX;
   return (int64_t)wm;
@@ -103,8 +103,8 @@ void flow_task_metrics_read(const flow_task_metrics_t *m, uint64_t now_ns, flow_
   int64_t up = start != 0 && (int64_t)now_ns > start ? (int64_t)now_ns - start : 0;
   r->busy_ns = up - r->idle_ns - r->backpressured_ns;
   if (r->busy_ns < 0) r->busy_ns = 0;
-  r->input_watermark = watermark_of(flow_metric_loadf(&m->input_watermark));
-  r->output_watermark = watermark_of(flow_metric_loadf(&m->output_watermark));
+  r->input_watermark = flow_watermark_ms(flow_metric_loadf(&m->input_watermark));
+  r->output_watermark = flow_watermark_ms(flow_metric_loadf(&m->output_watermark));
   r->attempt = LOAD(m->attempt);
   r->n_ops = m->n_ops;
   r->ops = flow_xcalloc((size_t)m->n_ops + 1, sizeof(*r->ops));

@@ -102,6 +102,10 @@ void flow_task_metrics_reset(flow_task_metrics_t *m, int attempt);
  * (network input, or read by a source), records out, file progress. */
 void flow_job_metrics_vertex_sums(const flow_job_metrics_t *jm, int v, int64_t out[4]);
 
+/* A watermark as Lua keeps it (a double, -inf before the first, +inf at
+ * the end of input) in Flink's ms: FLOW_NO_WATERMARK, or INT64_MAX at the end. */
+int64_t flow_watermark_ms(double wm);
+
 /* Loop side: reads m (relaxed) into r (r->ops allocated; free with
  * flow_task_reading_clear). */
 void flow_task_metrics_read(const flow_task_metrics_t *m, uint64_t now_ns, flow_task_reading_t *r);
